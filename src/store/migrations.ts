@@ -1,0 +1,18 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Reads `NNNN_name.sql` files from a folder, in version order. */
+export function readMigrations(dir: string): Migration[] {
+  const files = fs.readdirSync(dir).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  return files.map((file) => ({
+    version: Number(file.slice(0, 4)),
+    name: file.slice(5, -4),
+    sql: fs.readFileSync(path.join(dir, file), 'utf8'),
+  }));
+}

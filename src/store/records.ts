@@ -1,0 +1,71 @@
+import type { JobStatus } from '../jobs/status.js';
+
+/** Times are milliseconds since the epoch throughout the store; the API presents them as ISO 8601. */
+export type Millis = number;
+
+export interface UserRecord {
+  id: string;
+  name: string | null;
+  /** The balance in credits; always the sum of the account's ledger entries, never below zero. */
+  credits: number;
+  /** Whether the account's API keys may call `/api/v1` at all. */
+  apiAccess: boolean;
+  subscription: string | null;
+  createdAt: Millis;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  userId: string;
+  name: string | null;
+  /** The first characters of the key, safe to show. */
+  keyPrefix: string;
+  /** SHA-256 of the full key, hex. The key itself is never stored. */
+  keyHash: string;
+  expiresAt: Millis | null;
+  rateLimitPerMinute: number;
+  isActive: boolean;
+  createdAt: Millis;
+}
+
+export type RunType = 'model' | 'app';
+
+export interface JobRecord {
+  id: string;
+  userId: string;
+  runType: RunType;
+  modelId: string | null;
+  appId: string | null;
+  status: JobStatus;
+  inputData: unknown;
+  outputData: unknown;
+  errorMessage: string | null;
+  creditsCharged: number;
+  creditsRefunded: number;
+  webhookUrl: string | null;
+  webhookDelivered: boolean;
+  createdAt: Millis;
+  startedAt: Millis | null;
+  completedAt: Millis | null;
+  cancelledAt: Millis | null;
+  /** How many times an executor has claimed the job. */
+  attempts: number;
+  leaseOwner: string | null;
+  /** Bumped at every claim; the fencing token of the current lease. */
+  leaseToken: number;
+  leaseExpiresAt: Millis | null;
+}
+
+export type LedgerKind = 'grant' | 'charge' | 'refund';
+
+export interface LedgerEntryRecord {
+  id: string;
+  userId: string;
+  jobId: string | null;
+  kind: LedgerKind;
+  /** Signed: charges are negative, refunds positive, grants either (an operator may deduct). */
+  amount: number;
+  balanceAfter: number;
+  reason: string | null;
+  createdAt: Millis;
+}

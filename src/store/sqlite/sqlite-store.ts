@@ -1,0 +1,287 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { newId } from '../../ids.js';
+import type { JobListFilter, Store } from '../store.js';
+import type { ApiKeyRecord, JobRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import { migrateSqlite } from './migrate.js';
+import {
+  toApiKey, toJob, toLedger, toUser, type ApiKeyRow, type JobRow, type LedgerRow, type UserRow,
+} from './rows.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or `:memory:` for a private in-memory database (tests). */
+  filename: string;
+}
+
+/** The embedded store: one SQLite file in WAL mode, written through immediate transactions. */
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(opts: SqliteStoreOptions) {
+    if (opts.filename !== ':memory:') fs.mkdirSync(path.dirname(opts.filename), { recursive: true });
+    this.db = new Database(opts.filename);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash; only an OS crash can lose the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrateSqlite(this.db);
+  }
+
+  /** Prepares each distinct SQL text once. */
+  private sql(text: string): Database.Statement {
+    let st = this.cache.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.cache.set(text, st);
+    }
+    return st;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Moves a balance and writes the ledger entry for it; the caller holds the transaction. */
+  private ledgerAppend(p: { userId: string; jobId: string | null; kind: LedgerKind; amount: number; reason: string | null; now: Millis }): number {
+    const row = this.sql('UPDATE users SET credits = credits + ? WHERE id = ? RETURNING credits').get(p.amount, p.userId) as { credits: number };
+    this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(newId(), p.userId, p.jobId, p.kind, p.amount, row.credits, p.reason, p.now);
+    return row.credits;
+  }
+
+  // ---- users and credits ----
+
+  async userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord> {
+    return this.tx(() => {
+      const id = newId();
+      this.sql('INSERT INTO users (id, name, credits, api_access, created_at) VALUES (?, ?, 0, ?, ?)')
+        .run(id, p.name, p.apiAccess === false ? 0 : 1, p.now);
+      if (p.credits > 0) this.ledgerAppend({ userId: id, jobId: null, kind: 'grant', amount: p.credits, reason: 'initial credits', now: p.now });
+      return toUser(this.sql('SELECT * FROM users WHERE id = ?').get(id) as UserRow);
+    });
+  }
+
+  async userGetById(p: { id: string }): Promise<UserRecord | null> {
+    const row = this.sql('SELECT * FROM users WHERE id = ?').get(p.id) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
+    return this.tx(() => {
+      const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
+      if (!row) return { ok: false as const, reason: 'not_found' as const };
+      if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
+      if (p.amount !== 0) this.ledgerAppend({ userId: p.userId, jobId: null, kind: 'grant', amount: p.amount, reason: p.reason, now: p.now });
+      return { ok: true as const, user: toUser(this.sql('SELECT * FROM users WHERE id = ?').get(p.userId) as UserRow) };
+    });
+  }
+
+  async userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null> {
+    const row = this.sql('UPDATE users SET api_access = ? WHERE id = ? RETURNING *').get(p.apiAccess ? 1 : 0, p.userId) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  // ---- API keys ----
+
+  async apiKeyCreate(p: {
+    userId: string; name: string | null; keyPrefix: string; keyHash: string; expiresAt: Millis | null; rateLimitPerMinute: number; now: Millis;
+  }): Promise<ApiKeyRecord> {
+    const row = this.sql(`INSERT INTO api_keys (id, user_id, name, key_prefix, key_hash, expires_at, rate_limit_per_minute, is_active, created_at)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING *`)
+      .get(newId(), p.userId, p.name, p.keyPrefix, p.keyHash, p.expiresAt, p.rateLimitPerMinute, p.now) as ApiKeyRow;
+    return toApiKey(row);
+  }
+
+  async apiKeyGetByHash(p: { keyHash: string }) {
+    const key = this.sql('SELECT * FROM api_keys WHERE key_hash = ?').get(p.keyHash) as ApiKeyRow | undefined;
+    if (!key) return null;
+    const user = this.sql('SELECT * FROM users WHERE id = ?').get(key.user_id) as UserRow;
+    return { key: toApiKey(key), user: toUser(user) };
+  }
+
+  async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
+    return (this.sql('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, id').all(p.userId) as ApiKeyRow[]).map(toApiKey);
+  }
+
+  async apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null> {
+    const row = this.sql('UPDATE api_keys SET is_active = 0 WHERE id = ? AND user_id = ? RETURNING *').get(p.keyId, p.userId) as ApiKeyRow | undefined;
+    return row ? toApiKey(row) : null;
+  }
+
+  // ---- jobs: creation and reads ----
+
+  async jobCreateCharged(p: {
+    id: string; userId: string; runType: 'model' | 'app'; modelId: string | null; appId: string | null;
+    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
+  }) {
+    return this.tx(() => {
+      const debited = this.sql('UPDATE users SET credits = credits - ? WHERE id = ? AND credits >= ? RETURNING credits')
+        .get(p.cost, p.userId, p.cost) as { credits: number } | undefined;
+      if (!debited) {
+        const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
+        return { ok: false as const, available: row?.credits ?? 0 };
+      }
+      const job = this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at)
+                            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING *`)
+        .get(p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now) as JobRow;
+      if (p.cost > 0) {
+        this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
+                  VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
+          .run(newId(), p.userId, p.id, -p.cost, debited.credits, `run of ${p.modelId ?? p.appId}`, p.now);
+      }
+      return { ok: true as const, job: toJob(job), balance: debited.credits };
+    });
+  }
+
+  async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
+    const row = (p.userId === undefined
+      ? this.sql('SELECT * FROM jobs WHERE id = ?').get(p.id)
+      : this.sql('SELECT * FROM jobs WHERE id = ? AND user_id = ?').get(p.id, p.userId)) as JobRow | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]> {
+    const where = ['user_id = ?'];
+    const args: unknown[] = [p.userId];
+    const add = (clause: string, ...values: unknown[]) => { where.push(clause); args.push(...values); };
+    if (p.status !== undefined) add('status = ?', p.status);
+    if (p.runType !== undefined) add('run_type = ?', p.runType);
+    if (p.modelId !== undefined) add('model_id = ?', p.modelId);
+    if (p.appId !== undefined) add('app_id = ?', p.appId);
+    if (p.createdAfter !== undefined) add('created_at > ?', p.createdAfter);
+    if (p.createdBefore !== undefined) add('created_at < ?', p.createdBefore);
+    if (p.startingAfter) add('(created_at < ? OR (created_at = ? AND id < ?))', p.startingAfter.createdAt, p.startingAfter.createdAt, p.startingAfter.id);
+    const text = `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return (this.sql(text).all(...args, p.limit) as JobRow[]).map(toJob);
+  }
+
+  async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
+    const row = this.sql(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at < ? OR (created_at = ? AND id < ?))`)
+      .get(p.createdAt, p.createdAt, p.id) as { n: number };
+    return row.n;
+  }
+
+  // ---- jobs: moves ----
+
+  async jobCancel(p: { id: string; userId: string; now: Millis; refundFor: (job: JobRecord) => number }) {
+    return this.tx(() => {
+      const row = this.sql('SELECT * FROM jobs WHERE id = ? AND user_id = ?').get(p.id, p.userId) as JobRow | undefined;
+      if (!row) return null;
+      const before = toJob(row);
+      if (before.status !== 'pending' && before.status !== 'processing') return { changed: false as const, job: before };
+      const refund = Math.max(0, Math.min(before.creditsCharged - before.creditsRefunded, Math.floor(p.refundFor(before))));
+      const updated = this.sql(`UPDATE jobs SET status = 'cancelled', cancelled_at = ?, completed_at = ?, credits_refunded = credits_refunded + ?,
+                                  lease_owner = NULL, lease_expires_at = NULL
+                                WHERE id = ? AND status IN ('pending', 'processing') RETURNING *`)
+        .get(p.now, p.now, refund, p.id) as JobRow;
+      if (refund > 0) this.ledgerAppend({ userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: 'job cancelled', now: p.now });
+      return { changed: true as const, job: toJob(updated), previousStatus: before.status };
+    });
+  }
+
+  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
+    if (p.limit <= 0) return [];
+    const exclude = JSON.stringify(p.excludeModels ?? []);
+    const notExcluded = `COALESCE(model_id, '') NOT IN (SELECT value FROM json_each(?))`;
+    return this.tx(() => {
+      const set = `SET status = 'processing', attempts = attempts + 1, lease_owner = ?, lease_token = lease_token + 1,
+                       lease_expires_at = ?, started_at = COALESCE(started_at, ?)`;
+      const expiry = p.now + p.leaseMs;
+      // Jobs whose holder died come first: they have waited longest.
+      const reclaimed = this.sql(`UPDATE jobs ${set} WHERE id IN (
+          SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= ? AND attempts < ? AND ${notExcluded}
+          ORDER BY lease_expires_at LIMIT ?) RETURNING *`)
+        .all(p.owner, expiry, p.now, p.now, p.maxAttempts, exclude, p.limit) as JobRow[];
+      const rest = p.limit - reclaimed.length;
+      const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (
+          SELECT id FROM jobs WHERE status = 'pending' AND ${notExcluded} ORDER BY created_at, id LIMIT ?) RETURNING *`)
+        .all(p.owner, expiry, p.now, exclude, rest) as JobRow[];
+      return [...reclaimed, ...fresh].map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    });
+  }
+
+  async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
+    if (p.ids.length === 0) return [];
+    const rows = this.sql(`UPDATE jobs SET lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))
+                           AND status = 'processing' AND lease_owner = ? RETURNING id`)
+      .all(p.now + p.leaseMs, JSON.stringify(p.ids), p.owner) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
+    const row = this.sql(`UPDATE jobs SET status = 'completed', output_data = ?, completed_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                          WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING *`)
+      .get(JSON.stringify(p.outputData ?? null), p.now, p.id, p.leaseToken) as JobRow | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  private failAndRefund(id: string, guard: string, guardArgs: unknown[], errorMessage: string, now: Millis): JobRecord | null {
+    const row = this.sql(`UPDATE jobs SET status = 'failed', error_message = ?, completed_at = ?, credits_refunded = credits_charged,
+                            lease_owner = NULL, lease_expires_at = NULL
+                          WHERE id = ? AND status = 'processing' AND ${guard}
+                          RETURNING *`)
+      .get(errorMessage, now, id, ...guardArgs) as JobRow | undefined;
+    if (!row) return null;
+    const job = toJob(row);
+    // credits_refunded was 0 before: only a cancel refunds otherwise, and a cancelled job is not processing.
+    if (job.creditsCharged > 0) this.ledgerAppend({ userId: job.userId, jobId: job.id, kind: 'refund', amount: job.creditsCharged, reason: 'job failed', now });
+    return job;
+  }
+
+  async jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null> {
+    return this.tx(() => this.failAndRefund(p.id, 'lease_token = ?', [p.leaseToken], p.errorMessage, p.now));
+  }
+
+  async jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean> {
+    const info = this.sql(`UPDATE jobs SET output_data = ? WHERE id = ? AND status = 'processing' AND lease_token = ?`)
+      .run(JSON.stringify(p.outputData ?? null), p.id, p.leaseToken);
+    return info.changes === 1;
+  }
+
+  async jobRelease(p: { id: string; leaseToken: number; now: Millis }): Promise<boolean> {
+    const info = this.sql(`UPDATE jobs SET lease_owner = NULL, lease_expires_at = ?, attempts = MAX(attempts - 1, 0)
+                           WHERE id = ? AND status = 'processing' AND lease_token = ?`)
+      .run(p.now, p.id, p.leaseToken);
+    return info.changes === 1;
+  }
+
+  async jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]> {
+    return this.tx(() => {
+      const ids = this.sql(`SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= ? AND attempts >= ?`)
+        .all(p.now, p.maxAttempts) as { id: string }[];
+      const message = `The job was abandoned: its executor stopped renewing the lease on each of ${p.maxAttempts} attempts.`;
+      return ids
+        .map(({ id }) => this.failAndRefund(id, 'lease_expires_at <= ?', [p.now], message, p.now))
+        .filter((j): j is JobRecord => j !== null);
+    });
+  }
+
+  // ---- ledger and usage ----
+
+  async ledgerList(p: { userId: string; limit: number; jobId?: string }) {
+    const rows = (p.jobId === undefined
+      ? this.sql('SELECT * FROM ledger_entries WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(p.userId, p.limit)
+      : this.sql('SELECT * FROM ledger_entries WHERE user_id = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(p.userId, p.jobId, p.limit)) as LedgerRow[];
+    return rows.map(toLedger);
+  }
+
+  async accountUsage(p: { userId: string; since: Millis; now: Millis }) {
+    const used = this.sql(`SELECT COALESCE(-SUM(amount), 0) AS n FROM ledger_entries
+                           WHERE user_id = ? AND kind IN ('charge', 'refund') AND created_at >= ?`).get(p.userId, p.since) as { n: number };
+    const since = this.sql('SELECT COUNT(*) AS n FROM jobs WHERE user_id = ? AND created_at >= ?').get(p.userId, p.since) as { n: number };
+    const total = this.sql('SELECT COUNT(*) AS n FROM jobs WHERE user_id = ?').get(p.userId) as { n: number };
+    const keys = this.sql('SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ? AND is_active = 1 AND (expires_at IS NULL OR expires_at > ?)')
+      .get(p.userId, p.now) as { n: number };
+    return { creditsUsed: used.n, jobsSince: since.n, totalJobs: total.n, activeKeys: keys.n };
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+    if (this.db.open) this.db.close();
+  }
+}

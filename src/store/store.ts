@@ -1,0 +1,108 @@
+import type { JobStatus } from '../jobs/status.js';
+import type {
+  ApiKeyRecord, JobRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
+} from './records.js';
+
+export * from './records.js';
+
+/**
+ * The storage port. Every query genjobs makes goes through this interface; each database has
+ * one adapter (`store/sqlite/`, later `store/postgres/`) and both must pass the conformance
+ * suite in `test/store/conformance.ts`.
+ *
+ * Every state change is a guarded update: a method that moves a job names the statuses (and, for
+ * executors, the lease token) it may move from, and returns `null` when the database refused.
+ * Credits move only inside the same transaction as the job change they belong to.
+ */
+export interface Store {
+  /** Which adapter this is, for logs and `/metrics`. */
+  readonly dialect: 'sqlite' | 'postgres';
+
+  // ---- users and credits ----
+  /** Creates an account; a positive `credits` is written as a grant ledger entry. */
+  userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord>;
+  userGetById(p: { id: string }): Promise<UserRecord | null>;
+  /**
+   * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
+   * the balance below zero: returns `insufficient` with what is available.
+   */
+  userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }): Promise<
+    { ok: true; user: UserRecord } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'insufficient'; available: number }
+  >;
+  userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null>;
+
+  // ---- API keys ----
+  apiKeyCreate(p: {
+    userId: string; name: string | null; keyPrefix: string; keyHash: string;
+    expiresAt: Millis | null; rateLimitPerMinute: number; now: Millis;
+  }): Promise<ApiKeyRecord>;
+  /** The key with this hash and its account, whatever its state: the caller decides what is valid. */
+  apiKeyGetByHash(p: { keyHash: string }): Promise<{ key: ApiKeyRecord; user: UserRecord } | null>;
+  apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]>;
+  /** Sets `is_active` false. Returns null when the key does not exist or belongs to another account. */
+  apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null>;
+
+  // ---- jobs: creation and reads ----
+  /**
+   * Debits `cost` and inserts the job in one transaction. When the balance is short, nothing is
+   * written and the available balance is returned.
+   */
+  jobCreateCharged(p: {
+    id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
+    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
+  }): Promise<{ ok: true; job: JobRecord; balance: number } | { ok: false; available: number }>;
+  /** With `userId`, only that account's job is found. */
+  jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null>;
+  /** The account's jobs, newest first (created_at, then id, descending). */
+  jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]>;
+  /** How many pending jobs (of every account) were created before this one. */
+  jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number>;
+
+  // ---- jobs: moves ----
+  /**
+   * pending|processing -> cancelled, refunding `refund(job)` credits in the same transaction.
+   * A terminal job is left alone and returned with `changed: false`.
+   */
+  jobCancel(p: { id: string; userId: string; now: Millis; refundFor: (job: JobRecord) => number }): Promise<
+    { changed: true; job: JobRecord; previousStatus: JobStatus } | { changed: false; job: JobRecord } | null
+  >;
+  /**
+   * Claims up to `limit` jobs, oldest first: pending ones, and processing ones whose lease ran
+   * out (their holder died). Each claim bumps `attempts` and the lease token. `excludeModels`
+   * skips models that are at their concurrency limit in this executor.
+   */
+  jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; maxAttempts: number }): Promise<JobRecord[]>;
+  /** Renews leases still held by `owner`; returns the ids it still holds (the others were lost or cancelled). */
+  jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]>;
+  /** processing -> completed, only for the current lease. */
+  jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null>;
+  /** processing -> failed with a full refund in the same transaction, only for the current lease. */
+  jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null>;
+  /** Stores partial output of a processing job (app node outputs, progress), only for the current lease. */
+  jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean>;
+  /**
+   * Gives a processing job back without counting the attempt: its lease ends now, so the next
+   * claim takes it. Used at shutdown.
+   */
+  jobRelease(p: { id: string; leaseToken: number; now: Millis }): Promise<boolean>;
+  /**
+   * Fails and refunds every processing job whose lease ran out after `maxAttempts` claims:
+   * its executors keep dying on it, so it is not run again.
+   */
+  jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]>;
+
+  // ---- ledger and usage ----
+  ledgerList(p: { userId: string; limit: number; jobId?: string }): Promise<LedgerEntryRecord[]>;
+  accountUsage(p: { userId: string; since: Millis; now: Millis }): Promise<{ creditsUsed: number; jobsSince: number; totalJobs: number; activeKeys: number }>;
+
+  close(): Promise<void>;
+}
+
+export interface JobListFilter {
+  status?: JobStatus;
+  runType?: RunType;
+  modelId?: string;
+  appId?: string;
+  createdAfter?: Millis;
+  createdBefore?: Millis;
+}
