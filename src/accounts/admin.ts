@@ -1,0 +1,91 @@
+import { apiError, invalid } from '../errors/api-error.js';
+import type { ApiKeyRecord, Store, UserRecord } from '../store/store.js';
+import { generateApiKey } from './api-keys.js';
+
+/** The operator's use cases, shared by the admin API and the CLI. */
+
+const MAX_CREDITS = 1_000_000_000_000;
+
+function optionalName(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length > 200) throw invalid(field, 'must be a string of at most 200 characters');
+  return value;
+}
+
+function credits(value: unknown, field: string, allowNegative: boolean): number {
+  if (!Number.isSafeInteger(value) || Math.abs(value as number) > MAX_CREDITS || (!allowNegative && (value as number) < 0)) {
+    throw invalid(field, `must be a whole number${allowNegative ? '' : ' of 0 or more'}, at most ${MAX_CREDITS} in size`);
+  }
+  return value as number;
+}
+
+export async function createUser(store: Store, body: { name?: unknown; credits?: unknown; api_access?: unknown }, now = Date.now()): Promise<UserRecord> {
+  const apiAccess = body.api_access ?? true;
+  if (typeof apiAccess !== 'boolean') throw invalid('api_access', 'must be true or false');
+  return store.userCreate({
+    name: optionalName(body.name, 'name'),
+    credits: body.credits === undefined ? 0 : credits(body.credits, 'credits', false),
+    apiAccess,
+    now,
+  });
+}
+
+export async function getUser(store: Store, userId: string): Promise<UserRecord> {
+  const user = await store.userGetById({ id: userId });
+  if (!user) throw apiError('user_not_found');
+  return user;
+}
+
+/** Adds credits, or removes them with a negative amount; a balance never goes below zero. */
+export async function grantCredits(store: Store, userId: string, body: { amount?: unknown; reason?: unknown }, now = Date.now()): Promise<UserRecord> {
+  if (body.amount === undefined) throw invalid('amount', 'is required');
+  const amount = credits(body.amount, 'amount', true);
+  const result = await store.userGrantCredits({ userId, amount, reason: optionalName(body.reason, 'reason'), now });
+  if (result.ok) return result.user;
+  if (result.reason === 'not_found') throw apiError('user_not_found');
+  throw invalid('amount', `would take the balance below zero (available ${result.available})`);
+}
+
+export async function setApiAccess(store: Store, userId: string, apiAccess: unknown): Promise<UserRecord> {
+  if (typeof apiAccess !== 'boolean') throw invalid('api_access', 'must be true or false');
+  const user = await store.userSetApiAccess({ userId, apiAccess });
+  if (!user) throw apiError('user_not_found');
+  return user;
+}
+
+export async function createApiKey(
+  store: Store,
+  userId: string,
+  body: { name?: unknown; rate_limit_per_minute?: unknown; expires_at?: unknown },
+  defaults: { rateLimitPerMinute: number },
+  now = Date.now(),
+): Promise<{ record: ApiKeyRecord; key: string }> {
+  await getUser(store, userId);
+  const rate = body.rate_limit_per_minute ?? defaults.rateLimitPerMinute;
+  if (!Number.isSafeInteger(rate) || (rate as number) < 1 || (rate as number) > 1_000_000_000) {
+    throw invalid('rate_limit_per_minute', 'must be a whole number from 1 to 1000000000');
+  }
+  let expiresAt: number | null = null;
+  if (body.expires_at !== undefined && body.expires_at !== null) {
+    expiresAt = typeof body.expires_at === 'string' ? Date.parse(body.expires_at) : NaN;
+    if (Number.isNaN(expiresAt)) throw invalid('expires_at', 'must be an ISO 8601 time such as 2027-01-31T00:00:00.000Z');
+    if (expiresAt <= now) throw invalid('expires_at', 'must be in the future');
+  }
+  const generated = generateApiKey();
+  const record = await store.apiKeyCreate({
+    userId, name: optionalName(body.name, 'name'), keyPrefix: generated.keyPrefix, keyHash: generated.keyHash,
+    expiresAt, rateLimitPerMinute: rate as number, now,
+  });
+  return { record, key: generated.key };
+}
+
+export async function listApiKeys(store: Store, userId: string): Promise<ApiKeyRecord[]> {
+  await getUser(store, userId);
+  return store.apiKeyListByUser({ userId });
+}
+
+export async function revokeApiKey(store: Store, userId: string, keyId: string): Promise<ApiKeyRecord> {
+  const key = await store.apiKeyRevoke({ userId, keyId });
+  if (!key) throw apiError('api_key_not_found');
+  return key;
+}

@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { defaultCatalogPath } from '../paths.js';
+
+/** Everything genjobs reads from its environment, parsed and checked once at start. */
+export interface Config {
+  /** TCP port of the HTTP server. (Default: 8080) */
+  port: number;
+  /** Address to listen on. (Default: 0.0.0.0) */
+  host: string;
+  /** Where the SQLite database and output files live. (Default: ./data) */
+  dataDir: string;
+  /** Base of the absolute URLs of output files. (Default: http://localhost:PORT) */
+  publicUrl: string;
+  /** Bearer token of the admin API; the admin API is off when unset. (Default: unset) */
+  adminToken: string | null;
+  /** The model catalog file. (Default: the bundled catalog/models.json) */
+  catalogPath: string;
+  /** Percent of the charge refunded when a processing job is cancelled; pending jobs always get 100. (Default: 100) */
+  cancelRefundPercent: number;
+  /** Whether this process runs the executor. (Default: true) */
+  executorEnabled: boolean;
+  /** How many jobs this process's executor runs at once. (Default: 16) */
+  executorConcurrency: number;
+  /** How long a lease lasts without renewal; a dead executor's jobs are taken over after it. (Default: 30000 ms) */
+  leaseMs: number;
+  /** How many executor claims a job may get before it is failed and refunded as abandoned. (Default: 3) */
+  maxAttempts: number;
+  /** How often an idle executor looks for work it was not told about. (Default: 1000 ms) */
+  pollMs: number;
+  /** How long SIGTERM waits for running jobs before releasing them. (Default: 30000 ms) */
+  shutdownGraceMs: number;
+  /** How long a run of a synchronous model waits for its result before answering 202. (Default: 60000 ms) */
+  syncWaitMs: number;
+  /** `rate_limit_per_minute` of keys created without one. (Default: 60) */
+  defaultRateLimitPerMinute: number;
+  /** Largest accepted request body. (Default: 1048576 bytes) */
+  bodyLimitBytes: number;
+  /** pino log level. (Default: info) */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to a whole number from ${min} to ${max}, or unset it for the default ${fallback}.`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(true|1|yes|on)$/i.test(raw)) return true;
+  if (/^(false|0|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name}="${raw}" is not valid: set it to true or false, or unset it for the default ${fallback}.`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, options: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(options as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to one of ${options.join(', ')}, or unset it for the default ${fallback}.`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}="${raw}" is not a URL: set it to the address clients reach this server at, such as https://genjobs.example.com.`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`${name}="${raw}" must be an http:// or https:// URL.`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Reads the configuration; throws a ConfigError that says how to fix the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const adminToken = env.GENJOBS_ADMIN_TOKEN || null;
+  if (adminToken !== null && adminToken.length < 16) {
+    throw new ConfigError('GENJOBS_ADMIN_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
+  }
+  const leaseMs = int(env, 'GENJOBS_LEASE_MS', 30_000, 1_000, 3_600_000);
+  return {
+    port,
+    host: env.HOST || '0.0.0.0',
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
+    adminToken,
+    catalogPath: path.resolve(env.GENJOBS_CATALOG || defaultCatalogPath),
+    cancelRefundPercent: int(env, 'GENJOBS_CANCEL_REFUND_PERCENT', 100, 0, 100),
+    executorEnabled: bool(env, 'GENJOBS_EXECUTOR', true),
+    executorConcurrency: int(env, 'GENJOBS_EXECUTOR_CONCURRENCY', 16, 1, 10_000),
+    leaseMs,
+    maxAttempts: int(env, 'GENJOBS_MAX_ATTEMPTS', 3, 1, 100),
+    pollMs: int(env, 'GENJOBS_POLL_MS', 1_000, 10, 60_000),
+    shutdownGraceMs: int(env, 'GENJOBS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
+    syncWaitMs: int(env, 'GENJOBS_SYNC_WAIT_MS', 60_000, 0, 600_000),
+    defaultRateLimitPerMinute: int(env, 'GENJOBS_DEFAULT_RATE_LIMIT', 60, 1, 1_000_000_000),
+    bodyLimitBytes: int(env, 'GENJOBS_BODY_LIMIT', 1_048_576, 1_024, 1_073_741_824),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Every error genjobs answers with: a stable machine code, its HTTP status and the message a
+ * person reads. Messages with `{placeholders}` are filled in by `apiError(code, values)`.
+ * Where the platform's contract fixes a message, it is used word for word.
+ * `docs/api.md` lists every code; a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  // 400: bad input
+  invalid_request: { status: 400, message: '{detail}' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON: {detail}' },
+  invalid_parameter: { status: 400, message: '{detail}' },
+  unknown_model: { status: 400, message: 'model: unknown model "{model}". GET /api/v1/models lists the models you can run.' },
+  invalid_input: { status: 400, message: '{detail}' },
+  // 401, 403: who is calling
+  missing_token: { status: 401, message: 'Missing Authorization Bearer token' },
+  invalid_api_key: { status: 401, message: 'Invalid API key' },
+  api_access_disabled: { status: 403, message: 'API access is not enabled for this account. Ask the operator to enable it.' },
+  admin_disabled: { status: 404, message: 'The admin API is disabled: set GENJOBS_ADMIN_TOKEN to enable it.' },
+  invalid_admin_token: { status: 401, message: 'Invalid admin token' },
+  // 402: credits
+  insufficient_credits: { status: 402, message: 'Insufficient credits. Required {required}, available {available}' },
+  // 404: not found (another account's objects are not found either)
+  job_not_found: { status: 404, message: 'Job not found' },
+  user_not_found: { status: 404, message: 'User not found' },
+  api_key_not_found: { status: 404, message: 'API key not found' },
+  file_not_found: { status: 404, message: 'File not found' },
+  route_not_found: { status: 404, message: 'No route {method} {url}. See docs/api.md for the routes genjobs serves.' },
+  // 409: the state refuses the request
+  job_not_cancellable: { status: 409, message: 'Job cannot be cancelled: its status is already {status}' },
+  // 413, 415: the body's form
+  body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
+  unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },
+  // 429: rate limit
+  rate_limited: { status: 429, message: 'Rate limit exceeded' },
+  // 5xx
+  internal_error: { status: 500, message: 'Internal server error. The failure was logged; try again, and report it if it persists.' },
+  unavailable: { status: 503, message: 'The service is unavailable right now: {detail}. Try again shortly.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,216 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/load.js';
+import { resolveInput } from '../catalog/validate-input.js';
+import type { FileStore } from '../files/file-store.js';
+import type { JobEvents } from '../jobs/events.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { JobRecord, Store } from '../store/store.js';
+import { runWithSignal, StopReason } from './stop-reason.js';
+
+export interface ExecutorOptions {
+  store: Store;
+  catalog: Catalog;
+  providers: ProviderRegistry;
+  files: FileStore;
+  events: JobEvents;
+  logger: Logger;
+  /** How many jobs run at once in this executor. (Default: 16) */
+  concurrency?: number;
+  /** How long a lease lasts without renewal; renewed every third of it. (Default: 30000 ms) */
+  leaseMs?: number;
+  /** Claims a job may get before it is failed as abandoned. (Default: 3) */
+  maxAttempts?: number;
+  /** How often an idle executor looks for work it was not told about. (Default: 1000 ms) */
+  pollMs?: number;
+  /** Names this executor in leases. (Default: host:pid:random) */
+  owner?: string;
+}
+
+interface Running {
+  job: JobRecord;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims jobs from the store and runs each through its model's provider.
+ *
+ * Every job it runs is leased: the lease is renewed while the provider works, and a job whose
+ * lease is found gone (cancelled, or taken over after this process stalled) is aborted and its
+ * result discarded, since the store refuses changes from a stale lease token anyway.
+ */
+export class Executor {
+  readonly owner: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly maxAttempts: number;
+  private readonly pollMs: number;
+  private readonly running = new Map<string, Running>();
+  private readonly perModel = new Map<string, number>();
+  private stopping = false;
+  private started = false;
+  private ticking = false;
+  private again = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly o: ExecutorOptions) {
+    this.concurrency = o.concurrency ?? 16;
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.maxAttempts = o.maxAttempts ?? 3;
+    this.pollMs = o.pollMs ?? 1_000;
+    this.owner = o.owner ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribe.push(
+      this.o.events.onCreated(() => this.wake()),
+      this.o.events.onChanged((job) => {
+        if (job.status === 'cancelled') this.running.get(job.id)?.controller.abort(StopReason.cancelled);
+      }),
+    );
+    this.pollTimer = setInterval(() => this.wake(), this.pollMs);
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.wake();
+  }
+
+  /** Looks for work now. Calls that arrive while a look is under way make it look once more. */
+  wake(): void {
+    if (this.stopping || !this.started) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    void this.tick()
+      .catch((err: unknown) => this.o.logger.error({ err }, 'executor: claiming jobs failed'))
+      .finally(() => {
+        this.ticking = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    for (const job of await this.o.store.jobFailAbandoned({ now, maxAttempts: this.maxAttempts })) {
+      this.o.logger.warn({ jobId: job.id }, 'executor: job failed after its executors kept dying');
+      this.o.events.changed(job);
+    }
+    const free = this.concurrency - this.running.size;
+    if (free <= 0) return;
+    const excludeModels = [...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id);
+    const jobs = await this.o.store.jobClaim({ owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts });
+    for (const job of jobs) {
+      if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
+        // More of one model came back than it may run here: give the job back for any executor.
+        await this.o.store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
+        continue;
+      }
+      this.launch(job);
+    }
+    // A full batch means more work is probably waiting.
+    if (jobs.length === free) this.again = true;
+  }
+
+  private capOf(modelId: string): number {
+    return this.o.catalog.get(modelId)?.concurrency ?? this.concurrency;
+  }
+
+  private launch(job: JobRecord): void {
+    const controller = new AbortController();
+    const modelId = job.modelId ?? '';
+    this.perModel.set(modelId, (this.perModel.get(modelId) ?? 0) + 1);
+    this.o.events.changed(job);
+    const entry: Running = { job, controller, done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    entry.done = this.execute(job, controller)
+      .catch((err: unknown) => this.o.logger.error({ err, jobId: job.id }, 'executor: recording a result failed'))
+      .finally(() => {
+        this.running.delete(job.id);
+        this.perModel.set(modelId, (this.perModel.get(modelId) ?? 1) - 1);
+        this.wake();
+      });
+  }
+
+  private async execute(job: JobRecord, controller: AbortController): Promise<void> {
+    const { store, catalog, providers, files, events, logger } = this.o;
+    const fail = async (message: string) => {
+      const failed = await store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() });
+      if (failed) events.changed(failed);
+    };
+    const model = job.modelId ? catalog.get(job.modelId) : undefined;
+    const provider = job.modelId ? providers.forModel(job.modelId) : undefined;
+    if (!model || !provider) return fail(`Model ${job.modelId ?? job.appId} is no longer in this server's catalog.`);
+    let input: Record<string, unknown>;
+    try {
+      input = resolveInput(model, (job.inputData as { input?: unknown }).input);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+
+    const timer = setTimeout(() => controller.abort(StopReason.timedOut), model.timeoutMs);
+    try {
+      const output = await runWithSignal(controller.signal, () => provider.run({ jobId: job.id, model, input, signal: controller.signal, files }));
+      const completed = await store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() });
+      if (completed) events.changed(completed);
+    } catch (err) {
+      const reason: unknown = controller.signal.reason;
+      if (reason === StopReason.timedOut) return fail(`${model.id} timed out after ${model.timeoutMs} ms.`);
+      if (reason === StopReason.shutdown) {
+        await store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
+        return;
+      }
+      // Cancelled, or the lease was lost: the store already holds the job's fate.
+      if (reason === StopReason.cancelled || reason === StopReason.leaseLost) return;
+      logger.info({ jobId: job.id, err }, 'executor: provider failed');
+      return fail(err instanceof Error && err.message ? err.message : `${model.id} failed without a message.`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.running.keys()];
+    if (ids.length === 0) return;
+    try {
+      const held = new Set(await this.o.store.jobLeaseExtend({ owner: this.owner, ids, leaseMs: this.leaseMs, now: Date.now() }));
+      for (const id of ids) {
+        // Not held any more: cancelled through another process, or taken over after a stall.
+        if (!held.has(id)) this.running.get(id)?.controller.abort(StopReason.leaseLost);
+      }
+    } catch (err) {
+      this.o.logger.error({ err }, 'executor: renewing leases failed');
+    }
+  }
+
+  /**
+   * Stops taking work, lets running jobs finish for up to `graceMs`, then aborts the rest and
+   * gives them back to the queue, so the next executor runs them without counting an attempt.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+    for (const off of this.unsubscribe) off();
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+    await Promise.race([all(), graceOver]);
+    clearTimeout(timer);
+    for (const r of this.running.values()) r.controller.abort(StopReason.shutdown);
+    await all();
+    clearInterval(this.renewTimer);
+  }
+}

@@ -1,0 +1,32 @@
+import type { JobRecord } from '../store/store.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The public job object: the platform's fields first, then genjobs' extensions. */
+export function presentJob(job: JobRecord, queuePosition?: number): Record<string, unknown> {
+  return {
+    id: job.id,
+    object: 'job',
+    run_type: job.runType,
+    model_id: job.modelId,
+    app_id: job.appId,
+    status: job.status,
+    input_data: job.inputData,
+    output_data: job.outputData ?? null,
+    error_message: job.errorMessage,
+    credits_charged: job.creditsCharged,
+    created_at: iso(job.createdAt),
+    completed_at: iso(job.completedAt),
+    webhook_delivered: job.webhookDelivered,
+    // extensions
+    started_at: iso(job.startedAt),
+    cancelled_at: iso(job.cancelledAt),
+    credits_refunded: job.creditsRefunded,
+    ...(job.status === 'pending' && queuePosition !== undefined ? { queue_position: queuePosition } : {}),
+  };
+}
+
+/** The answer to a run: the job, plus `model` and `output` as the platform names them there. */
+export function presentRun(job: JobRecord, queuePosition?: number): Record<string, unknown> {
+  return { ...presentJob(job, queuePosition), model: job.modelId, output: job.outputData ?? null };
+}

@@ -1,0 +1,45 @@
+import { apiError, invalid } from '../errors/api-error.js';
+import { resolveInput } from '../catalog/validate-input.js';
+import { newId } from '../ids.js';
+import type { JobRecord, UserRecord } from '../store/store.js';
+import type { JobsDeps } from './deps.js';
+import { waitForTerminal } from './events.js';
+import { isTerminal } from './status.js';
+
+export interface RunModelBody {
+  model?: unknown;
+  input?: unknown;
+  webhook_url?: unknown;
+}
+
+/** Checks a webhook target's form; where it may point is checked when it is called. */
+export function parseWebhookUrl(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length > 2048) throw invalid('webhook_url', 'must be an http(s) URL of at most 2048 characters');
+  let url: URL;
+  try { url = new URL(value); } catch { throw invalid('webhook_url', 'must be an http(s) URL'); }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook_url', 'must be an http(s) URL');
+  return value;
+}
+
+/**
+ * POST /models/run: check the model and its input, charge and create the job in one step, then
+ * for a synchronous model wait (bounded) for its result. `finished` says whether it is terminal.
+ */
+export async function runModel(deps: JobsDeps, user: UserRecord, body: RunModelBody, now = Date.now()): Promise<{ job: JobRecord; finished: boolean }> {
+  if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'is required: the id of a model, such as local/image');
+  const model = deps.catalog.get(body.model);
+  if (!model) throw apiError('unknown_model', { model: body.model });
+  resolveInput(model, body.input);
+  const webhookUrl = parseWebhookUrl(body.webhook_url);
+
+  const created = await deps.store.jobCreateCharged({
+    id: newId(), userId: user.id, runType: 'model', modelId: model.id, appId: null,
+    inputData: { input: body.input ?? {} }, webhookUrl, cost: model.cost, now,
+  });
+  if (!created.ok) throw apiError('insufficient_credits', { required: model.cost, available: created.available });
+  deps.events.created(created.job);
+
+  const job = model.sync ? await waitForTerminal(deps.store, deps.events, created.job, deps.syncWaitMs) : created.job;
+  return { job, finished: isTerminal(job.status) };
+}

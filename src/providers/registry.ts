@@ -1,0 +1,30 @@
+import type { ModelDefinition, ProviderRef } from '../catalog/model.js';
+import type { Provider } from './provider.js';
+import { builtinProvider } from './builtin/index.js';
+
+type Factory = (ref: ProviderRef, model: ModelDefinition) => Provider;
+
+/** Provider types a catalog may name, each with the factory that builds it. */
+const FACTORIES: Record<string, Factory> = {
+  builtin: (ref, model) => builtinProvider(ref.name ?? '', model.id),
+};
+
+/** One provider per catalog model, built once at start so a bad catalog stops the start. */
+export class ProviderRegistry {
+  private readonly byModel = new Map<string, Provider>();
+
+  constructor(models: readonly ModelDefinition[], extra: Record<string, Factory> = {}) {
+    const factories = { ...FACTORIES, ...extra };
+    for (const model of models) {
+      const factory = factories[model.provider.type];
+      if (!factory) {
+        throw new Error(`Model ${model.id}: unknown provider type "${model.provider.type}" (known: ${Object.keys(factories).join(', ')})`);
+      }
+      this.byModel.set(model.id, factory(model.provider, model));
+    }
+  }
+
+  forModel(modelId: string): Provider | undefined {
+    return this.byModel.get(modelId);
+  }
+}
