@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -11,6 +12,7 @@ export class FileStore {
 
   constructor(dataDir: string, private readonly publicUrl: string) {
     this.root = path.join(dataDir, 'files');
+    mkdirSync(this.root, { recursive: true });
   }
 
   /** Writes one output file of a job and returns its absolute URL. */

@@ -26,6 +26,16 @@ export class JobEvents {
     this.emitter.emit(`changed:${job.id}`, job);
   }
 
+  /** The process is shutting down: waiting requests answer with what they have. */
+  closing(): void {
+    this.emitter.emit('closing');
+  }
+
+  onClosing(fn: () => void): () => void {
+    this.emitter.on('closing', fn);
+    return () => this.emitter.off('closing', fn);
+  }
+
   onCreated(fn: (job: JobRecord) => void): () => void {
     this.emitter.on('created', fn);
     return () => this.emitter.off('created', fn);
@@ -59,10 +69,12 @@ export async function waitForTerminal(store: Store, events: JobEvents, job: JobR
       clearInterval(poll);
       resolve(j);
     };
-    const off = events.onJobChanged(job.id, (j) => {
+    const offChanged = events.onJobChanged(job.id, (j) => {
       latest = j;
       if (isTerminal(j.status)) finish(j);
     });
+    const offClosing = events.onClosing(() => finish(latest));
+    const off = () => { offChanged(); offClosing(); };
     const deadline = setTimeout(() => finish(latest), ms);
     const poll = setInterval(() => {
       store.jobGetById({ id: job.id }).then((j) => {

@@ -1,0 +1,22 @@
+import type { ApiKeyRecord, UserRecord } from '../store/store.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function presentUser(u: UserRecord): Record<string, unknown> {
+  return { id: u.id, object: 'user', name: u.name, credits: u.credits, api_access: u.apiAccess, subscription: u.subscription, created_at: iso(u.createdAt) };
+}
+
+/** A key as listings show it; `key` (the secret) is added only in the answer that creates it. */
+export function presentApiKey(k: ApiKeyRecord, secret?: string): Record<string, unknown> {
+  return {
+    id: k.id,
+    object: 'api_key',
+    ...(secret !== undefined ? { key: secret } : {}),
+    key_prefix: k.keyPrefix,
+    name: k.name,
+    rate_limit_per_minute: k.rateLimitPerMinute,
+    expires_at: iso(k.expiresAt),
+    is_active: k.isActive,
+    created_at: iso(k.createdAt),
+  };
+}

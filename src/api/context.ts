@@ -1,0 +1,20 @@
+import type { Config } from '../config/config.js';
+import type { FileStore } from '../files/file-store.js';
+import type { JobsDeps } from '../jobs/deps.js';
+import type { SlidingWindowLimiter } from '../ratelimit/sliding-window.js';
+import type { Caller } from '../accounts/authenticate.js';
+
+/** What the routes need, given to each route plugin. */
+export interface ApiContext {
+  jobs: JobsDeps;
+  config: Config;
+  files: FileStore;
+  limiter: SlidingWindowLimiter;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated account and key of a `/api/v1` request. */
+    caller: Caller;
+  }
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  createApiKey, createUser, getUser, grantCredits, listApiKeys, revokeApiKey, setApiAccess,
+} from '../../accounts/admin.js';
+import { presentApiKey, presentUser } from '../../accounts/present.js';
+import { presentLedgerEntry } from '../../credits/present.js';
+import { requireAdminToken } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { objectBody } from '../json-body.js';
+
+type UserParams = { Params: { id: string } };
+type Body = Record<string, unknown>;
+
+/** The operator's API under `/admin/v1`, guarded by GENJOBS_ADMIN_TOKEN. */
+export function adminRoutes(ctx: ApiContext) {
+  return async (app: FastifyInstance) => {
+    requireAdminToken(app, ctx.config.adminToken);
+    const { store } = ctx.jobs;
+
+    app.post('/users', async (request, reply) => {
+      const user = await createUser(store, objectBody<Body>(request.body));
+      return reply.code(201).send(presentUser(user));
+    });
+
+    app.get<UserParams>('/users/:id', async (request) => presentUser(await getUser(store, request.params.id)));
+
+    app.patch<UserParams>('/users/:id', async (request) => {
+      const user = await setApiAccess(store, request.params.id, objectBody<Body>(request.body).api_access);
+      return presentUser(user);
+    });
+
+    app.post<UserParams>('/users/:id/credits', async (request) => {
+      const user = await grantCredits(store, request.params.id, objectBody<Body>(request.body));
+      return { user_id: user.id, credits: user.credits };
+    });
+
+    app.get<UserParams>('/users/:id/ledger', async (request) => {
+      await getUser(store, request.params.id);
+      const entries = await store.ledgerList({ userId: request.params.id, limit: 100 });
+      return { object: 'list', data: entries.map(presentLedgerEntry) };
+    });
+
+    app.post<UserParams>('/users/:id/keys', async (request, reply) => {
+      const { record, key } = await createApiKey(store, request.params.id, objectBody<Body>(request.body), {
+        rateLimitPerMinute: ctx.config.defaultRateLimitPerMinute,
+      });
+      return reply.code(201).send(presentApiKey(record, key));
+    });
+
+    app.get<UserParams>('/users/:id/keys', async (request) => ({
+      object: 'list', data: (await listApiKeys(store, request.params.id)).map((k) => presentApiKey(k)),
+    }));
+
+    app.delete<{ Params: { id: string; keyId: string } }>('/users/:id/keys/:keyId', async (request) =>
+      presentApiKey(await revokeApiKey(store, request.params.id, request.params.keyId)));
+  };
+}

@@ -1,0 +1,64 @@
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import { loadCatalog, type Catalog } from './catalog/load.js';
+import { FileStore } from './files/file-store.js';
+import { JobEvents } from './jobs/events.js';
+import type { JobsDeps } from './jobs/deps.js';
+import { ProviderRegistry } from './providers/registry.js';
+import { SlidingWindowLimiter } from './ratelimit/sliding-window.js';
+import { Executor } from './executor/executor.js';
+import { buildServer } from './api/server.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  catalog: Catalog;
+  events: JobEvents;
+  jobs: JobsDeps;
+  server: FastifyInstance;
+  executor: Executor | null;
+  /** Starts the executor (when enabled) and listens; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: no new requests, running jobs get the grace period, then the store closes. */
+  close(): Promise<void>;
+}
+
+/** Wires one genjobs process together from its configuration. */
+export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const catalog = loadCatalog(config.catalogPath);
+  const providers = new ProviderRegistry(catalog.models);
+  const store = opts.store ?? openStore(config);
+  const events = new JobEvents();
+  const files = new FileStore(config.dataDir, config.publicUrl);
+  const jobs: JobsDeps = { store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
+  const server = await buildServer({ jobs, config, files, limiter: new SlidingWindowLimiter() }, logger);
+  const executor = config.executorEnabled
+    ? new Executor({
+      store, catalog, providers, files, events, logger,
+      concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
+    })
+    : null;
+
+  let closing: Promise<void> | null = null;
+  return {
+    config, logger, store, catalog, events, jobs, server, executor,
+    async listen() {
+      executor?.start();
+      return server.listen({ port: config.port, host: config.host });
+    },
+    close() {
+      closing ??= (async () => {
+        await executor?.stop(config.shutdownGraceMs);
+        events.closing();
+        await server.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/config.js';
+import { createApiKey, createUser, getUser, grantCredits, listApiKeys, revokeApiKey } from '../accounts/admin.js';
+import { presentApiKey, presentUser } from '../accounts/present.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+
+/** The operator's commands: the same use cases as the admin API, run on the store directly. */
+export function adminCommands(program: Command, config: () => Config): void {
+  const withStore = async (fn: (store: Store, cfg: Config) => Promise<unknown>) => {
+    const cfg = config();
+    const store = openStore(cfg);
+    try {
+      const out = await fn(store, cfg);
+      process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
+    } finally {
+      await store.close();
+    }
+  };
+  const int = (v: string) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) throw new Error(`"${v}" is not a whole number`);
+    return n;
+  };
+
+  const users = program.command('users').description('manage accounts');
+  users.command('create')
+    .description('create an account')
+    .option('--name <name>', 'a name to recognise it by')
+    .option('--credits <n>', 'initial credits', int, 0)
+    .option('--no-api-access', 'create it without API access')
+    .option('-q, --quiet', 'print only the new id')
+    .action((o: { name?: string; credits: number; apiAccess: boolean; quiet?: boolean }) => withStore(async (store) => {
+      const user = await createUser(store, { name: o.name, credits: o.credits, api_access: o.apiAccess });
+      return o.quiet ? user.id : presentUser(user);
+    }));
+  users.command('show <userId>')
+    .description('show an account and its balance')
+    .action((userId: string) => withStore(async (store) => presentUser(await getUser(store, userId))));
+
+  const credits = program.command('credits').description('move credits');
+  credits.command('grant <userId> <amount>')
+    .description('add credits to an account (a negative amount removes them; never below zero)')
+    .option('--reason <text>', 'recorded in the ledger')
+    .action((userId: string, amount: string, o: { reason?: string }) => withStore(async (store) => {
+      const user = await grantCredits(store, userId, { amount: int(amount), reason: o.reason });
+      return { user_id: user.id, credits: user.credits };
+    }));
+
+  const keys = program.command('keys').description('manage API keys');
+  keys.command('create <userId>')
+    .description('create an API key; the full key is printed only now')
+    .option('--name <name>', 'a name to recognise it by')
+    .option('--rate-limit <perMinute>', 'requests per minute (default: GENJOBS_DEFAULT_RATE_LIMIT)', int)
+    .option('--expires-at <iso>', 'when it stops working, ISO 8601')
+    .option('-q, --quiet', 'print only the key')
+    .action((userId: string, o: { name?: string; rateLimit?: number; expiresAt?: string; quiet?: boolean }) => withStore(async (store, cfg) => {
+      const { record, key } = await createApiKey(store, userId, {
+        name: o.name, rate_limit_per_minute: o.rateLimit, expires_at: o.expiresAt,
+      }, { rateLimitPerMinute: cfg.defaultRateLimitPerMinute });
+      return o.quiet ? key : presentApiKey(record, key);
+    }));
+  keys.command('list <userId>')
+    .description('list an account\'s keys (prefixes only)')
+    .action((userId: string) => withStore(async (store) => (await listApiKeys(store, userId)).map((k) => presentApiKey(k))));
+  keys.command('revoke <userId> <keyId>')
+    .description('deactivate a key at once')
+    .action((userId: string, keyId: string) => withStore(async (store) => presentApiKey(await revokeApiKey(store, userId, keyId))));
+}
