@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { freshStore } from './store.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestApp extends App {
+  dataDir: string;
+  /** Creates an account with `credits` and returns it with a fresh API key. */
+  account(p?: { credits?: number; rateLimitPerMinute?: number; apiAccess?: boolean }): Promise<{ userId: string; key: string; auth: { authorization: string } }>;
+  /** Closes the app and removes its data folder. */
+  dispose(): Promise<void>;
+}
+
+/** An app on a fresh store and a temporary DATA_DIR; `env` overrides configuration variables. */
+export async function testApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-test-'));
+  const config = loadConfig({
+    DATA_DIR: dataDir, PUBLIC_URL: 'http://genjobs.test', GENJOBS_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent',
+    GENJOBS_POLL_MS: '50', ...env,
+  });
+  const app = await createApp(config, { logger: pino({ level: 'silent' }), store: await freshStore() });
+  await app.server.ready();
+  app.executor?.start();
+  return Object.assign(app, {
+    dataDir,
+    async account(p: { credits?: number; rateLimitPerMinute?: number; apiAccess?: boolean } = {}) {
+      const { createUser, createApiKey } = await import('../../src/accounts/admin.js');
+      const user = await createUser(app.store, { credits: p.credits ?? 1000, api_access: p.apiAccess ?? true });
+      const { key } = await createApiKey(app.store, user.id, { rate_limit_per_minute: p.rateLimitPerMinute ?? 100_000 }, { rateLimitPerMinute: 60 });
+      return { userId: user.id, key, auth: { authorization: `Bearer ${key}` } };
+    },
+    async dispose() {
+      await app.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 5000, what = 'condition'): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

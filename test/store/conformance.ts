@@ -1,0 +1,340 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { newId } from '../../src/ids.js';
+import type { JobRecord, Store } from '../../src/store/store.js';
+import { JOB_STATUSES, ALLOWED_MOVES, type JobStatus } from '../../src/jobs/status.js';
+
+/**
+ * The storage conformance suite: written against the Store interface alone, so every adapter
+ * runs it unchanged. `makeStore` must return a fresh, empty store each time.
+ */
+export function storeConformance(name: string, makeStore: () => Promise<Store>): void {
+  describe(`store conformance: ${name}`, () => {
+    let store: Store;
+    let t = 1_700_000_000_000;
+    const now = () => ++t;
+    beforeEach(async () => { store = await makeStore(); });
+    afterEach(async () => { await store.close(); });
+
+    const user = (credits = 100) => store.userCreate({ name: 'u', credits, now: now() });
+    const job = async (userId: string, p: { cost?: number; modelId?: string; createdAt?: number } = {}) => {
+      const r = await store.jobCreateCharged({
+        id: newId(), userId, runType: 'model', modelId: p.modelId ?? 'local/test', appId: null,
+        inputData: { input: { prompt: 'x' } }, webhookUrl: null, cost: p.cost ?? 10, now: p.createdAt ?? now(),
+      });
+      assert.ok(r.ok, 'job creation should succeed');
+      return r.job;
+    };
+    const claim = async (p: { limit?: number; owner?: string; leaseMs?: number; at?: number; exclude?: string[]; maxAttempts?: number } = {}) =>
+      store.jobClaim({ owner: p.owner ?? 'exec-a', limit: p.limit ?? 10, leaseMs: p.leaseMs ?? 30_000, now: p.at ?? now(), excludeModels: p.exclude ?? [], maxAttempts: p.maxAttempts ?? 3 });
+    /** The ledger sums to the balance: credits are never created or lost. */
+    const assertLedgerBalances = async (userId: string) => {
+      const u = await store.userGetById({ id: userId });
+      const entries = await store.ledgerList({ userId, limit: 10_000 });
+      assert.equal(entries.reduce((s, e) => s + e.amount, 0), u?.credits, 'sum of ledger entries equals the balance');
+    };
+
+    describe('users and credits', () => {
+      it('creates a user with a grant ledger entry for its initial credits', async () => {
+        const u = await user(250);
+        assert.equal(u.credits, 250);
+        assert.equal(u.apiAccess, true);
+        const entries = await store.ledgerList({ userId: u.id, limit: 10 });
+        assert.deepEqual(entries.map((e) => [e.kind, e.amount, e.balanceAfter]), [['grant', 250, 250]]);
+        assert.deepEqual(await store.userGetById({ id: u.id }), u);
+      });
+
+      it('grants and deducts credits but never below zero', async () => {
+        const u = await user(100);
+        const up = await store.userGrantCredits({ userId: u.id, amount: 50, reason: 'top-up', now: now() });
+        assert.ok(up.ok && up.user.credits === 150);
+        const down = await store.userGrantCredits({ userId: u.id, amount: -150, reason: null, now: now() });
+        assert.ok(down.ok && down.user.credits === 0);
+        const refused = await store.userGrantCredits({ userId: u.id, amount: -1, reason: null, now: now() });
+        assert.deepEqual(refused, { ok: false, reason: 'insufficient', available: 0 });
+        assert.deepEqual(await store.userGrantCredits({ userId: newId(), amount: 5, reason: null, now: now() }), { ok: false, reason: 'not_found' });
+        await assertLedgerBalances(u.id);
+      });
+
+      it('switches API access', async () => {
+        const u = await user();
+        assert.equal((await store.userSetApiAccess({ userId: u.id, apiAccess: false }))?.apiAccess, false);
+        assert.equal(await store.userSetApiAccess({ userId: newId(), apiAccess: false }), null);
+      });
+    });
+
+    describe('API keys', () => {
+      it('finds a key by hash with its user, lists and revokes it', async () => {
+        const u = await user();
+        const k = await store.apiKeyCreate({ userId: u.id, name: 'ci', keyPrefix: 'sk_live_abcd', keyHash: 'h1', expiresAt: null, rateLimitPerMinute: 60, now: now() });
+        assert.equal(k.isActive, true);
+        const found = await store.apiKeyGetByHash({ keyHash: 'h1' });
+        assert.equal(found?.key.id, k.id);
+        assert.equal(found?.user.id, u.id);
+        assert.equal(await store.apiKeyGetByHash({ keyHash: 'nope' }), null);
+        assert.deepEqual((await store.apiKeyListByUser({ userId: u.id })).map((x) => x.id), [k.id]);
+        const other = await user();
+        assert.equal(await store.apiKeyRevoke({ userId: other.id, keyId: k.id }), null, 'another account cannot revoke it');
+        assert.equal((await store.apiKeyRevoke({ userId: u.id, keyId: k.id }))?.isActive, false);
+        assert.equal((await store.apiKeyGetByHash({ keyHash: 'h1' }))?.key.isActive, false);
+      });
+    });
+
+    describe('creating jobs', () => {
+      it('charges and creates in one step, with a charge ledger entry', async () => {
+        const u = await user(100);
+        const j = await job(u.id, { cost: 30 });
+        assert.equal(j.status, 'pending');
+        assert.equal(j.creditsCharged, 30);
+        assert.equal(j.creditsRefunded, 0);
+        assert.deepEqual(j.inputData, { input: { prompt: 'x' } });
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 70);
+        const charges = await store.ledgerList({ userId: u.id, limit: 10, jobId: j.id });
+        assert.deepEqual(charges.map((e) => [e.kind, e.amount, e.balanceAfter]), [['charge', -30, 70]]);
+      });
+
+      it('writes nothing when the balance is short', async () => {
+        const u = await user(20);
+        const r = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 30, now: now() });
+        assert.deepEqual(r, { ok: false, available: 20 });
+        assert.equal((await store.jobList({ userId: u.id, limit: 10 })).length, 0);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 20);
+        assert.equal((await store.ledgerList({ userId: u.id, limit: 10 })).length, 1, 'only the initial grant');
+      });
+
+      it('never overdraws under concurrent creations', async () => {
+        const u = await user(100);
+        const results = await Promise.all(Array.from({ length: 50 }, () =>
+          store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: now() })));
+        assert.equal(results.filter((r) => r.ok).length, 10);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 0);
+        assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 10);
+        await assertLedgerBalances(u.id);
+      });
+    });
+
+    describe('reading jobs', () => {
+      it('lists an account\'s jobs newest first, with filters and a cursor', async () => {
+        const u = await user(1000);
+        const other = await user(1000);
+        const jobs: JobRecord[] = [];
+        for (let i = 0; i < 7; i++) jobs.push(await job(u.id, { modelId: i % 2 ? 'a/odd' : 'a/even', createdAt: 1000 + Math.floor(i / 2) }));
+        await job(other.id);
+        const all = await store.jobList({ userId: u.id, limit: 100 });
+        assert.deepEqual(all.map((j) => j.id), [...jobs].reverse().map((j) => j.id), 'newest first; ties broken by id');
+        const odd = await store.jobList({ userId: u.id, limit: 100, modelId: 'a/odd' });
+        assert.deepEqual(odd.map((j) => j.modelId), ['a/odd', 'a/odd', 'a/odd']);
+        const seen: string[] = [];
+        let cursor: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.jobList({ userId: u.id, limit: 2, ...(cursor ? { startingAfter: cursor } : {}) });
+          if (page.length === 0) break;
+          seen.push(...page.map((j) => j.id));
+          const last = page[page.length - 1] as JobRecord;
+          cursor = { createdAt: last.createdAt, id: last.id };
+        }
+        assert.deepEqual(seen, all.map((j) => j.id), 'paging visits every job once, in order');
+        const window = await store.jobList({ userId: u.id, limit: 100, createdAfter: 1000, createdBefore: 1003 });
+        assert.deepEqual(window.map((j) => j.createdAt), [1002, 1002, 1001, 1001]);
+        assert.equal((await store.jobList({ userId: u.id, limit: 100, status: 'completed' })).length, 0);
+        assert.equal((await store.jobList({ userId: u.id, limit: 100, runType: 'app' })).length, 0);
+      });
+
+      it('gets a job only for its owner and counts its place in the queue', async () => {
+        const u = await user(1000);
+        const other = await user(1000);
+        const first = await job(other.id);
+        const second = await job(u.id);
+        assert.equal((await store.jobGetById({ id: second.id, userId: u.id }))?.id, second.id);
+        assert.equal(await store.jobGetById({ id: second.id, userId: other.id }), null);
+        assert.equal((await store.jobGetById({ id: second.id }))?.id, second.id);
+        assert.equal(await store.jobQueuePosition({ id: first.id, createdAt: first.createdAt }), 0);
+        assert.equal(await store.jobQueuePosition({ id: second.id, createdAt: second.createdAt }), 1);
+      });
+    });
+
+    describe('status moves', () => {
+      /** Brings a fresh job to `status` through the allowed moves; returns it and its lease token. */
+      const jobIn = async (status: JobStatus): Promise<JobRecord> => {
+        const u = await user(1000);
+        const j = await job(u.id);
+        if (status === 'pending') return j;
+        if (status === 'cancelled') return (await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => 0 }))!.job;
+        const [claimed] = await claim({ limit: 1 });
+        assert.equal(claimed?.id, j.id);
+        if (status === 'processing') return claimed!;
+        if (status === 'completed') return (await store.jobComplete({ id: j.id, leaseToken: claimed!.leaseToken, outputData: { ok: 1 }, now: now() }))!;
+        return (await store.jobFail({ id: j.id, leaseToken: claimed!.leaseToken, errorMessage: 'boom', now: now() }))!;
+      };
+
+      /** Attempts one move with the store's guarded operations; returns whether the store made it. */
+      const attempt = async (j: JobRecord, to: JobStatus): Promise<boolean> => {
+        switch (to) {
+          case 'pending': return false; // nothing moves a job back to pending
+          case 'processing': return (await claim({ limit: 10 })).some((c) => c.id === j.id);
+          case 'completed': return (await store.jobComplete({ id: j.id, leaseToken: j.leaseToken, outputData: {}, now: now() })) !== null;
+          case 'failed': return (await store.jobFail({ id: j.id, leaseToken: j.leaseToken, errorMessage: 'x', now: now() })) !== null;
+          case 'cancelled': return (await store.jobCancel({ id: j.id, userId: j.userId, now: now(), refundFor: () => 0 }))?.changed === true;
+        }
+      };
+
+      for (const from of JOB_STATUSES) {
+        for (const to of JOB_STATUSES) {
+          if (from === to) continue;
+          const allowed = ALLOWED_MOVES[from].includes(to);
+          it(`${allowed ? 'allows' : 'refuses'} ${from} -> ${to}`, async () => {
+            const j = await jobIn(from);
+            assert.equal(j.status, from);
+            assert.equal(await attempt(j, to), allowed);
+            const after = await store.jobGetById({ id: j.id });
+            assert.equal(after?.status, allowed ? to : from);
+          });
+        }
+      }
+
+      it('sets completed_at on every terminal status and started_at on claim', async () => {
+        for (const s of ['completed', 'failed', 'cancelled'] as const) {
+          const j = await jobIn(s);
+          assert.ok(j.completedAt !== null, `${s} has completed_at`);
+        }
+        const p = await jobIn('processing');
+        assert.ok(p.startedAt !== null);
+        assert.equal(p.attempts, 1);
+        assert.equal(p.leaseOwner, 'exec-a');
+      });
+    });
+
+    describe('cancelling', () => {
+      it('refunds what refundFor says, once, and refuses a terminal job', async () => {
+        const u = await user(100);
+        const j = await job(u.id, { cost: 40 });
+        const r = await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: (x) => x.creditsCharged / 2 });
+        assert.ok(r?.changed);
+        assert.equal(r.previousStatus, 'pending');
+        assert.equal(r.job.status, 'cancelled');
+        assert.equal(r.job.creditsRefunded, 20);
+        assert.ok(r.job.cancelledAt !== null);
+        const again = await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => 40 });
+        assert.equal(again?.changed, false);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 80);
+        await assertLedgerBalances(u.id);
+      });
+
+      it('does not find another account\'s job', async () => {
+        const u = await user();
+        const other = await user();
+        const j = await job(u.id);
+        assert.equal(await store.jobCancel({ id: j.id, userId: other.id, now: now(), refundFor: () => 0 }), null);
+        assert.equal((await store.jobGetById({ id: j.id }))?.status, 'pending');
+      });
+    });
+
+    describe('claiming and leases', () => {
+      it('claims oldest first, up to the limit, skipping excluded models', async () => {
+        const u = await user(1000);
+        const a = await job(u.id, { modelId: 'm/a' });
+        const b = await job(u.id, { modelId: 'm/b' });
+        const c = await job(u.id, { modelId: 'm/a' });
+        assert.deepEqual((await claim({ limit: 1 })).map((j) => j.id), [a.id]);
+        assert.deepEqual((await claim({ limit: 5, exclude: ['m/b'] })).map((j) => j.id), [c.id]);
+        assert.deepEqual((await claim({ limit: 5 })).map((j) => j.id), [b.id]);
+        assert.deepEqual(await claim({ limit: 5 }), []);
+      });
+
+      it('takes over a job whose lease ran out, with a new token that fences the old holder', async () => {
+        const u = await user(100);
+        const j = await job(u.id);
+        const t0 = now();
+        const [first] = await claim({ owner: 'dead', leaseMs: 1000, at: t0 });
+        assert.deepEqual(await claim({ owner: 'b', at: t0 + 500 }), [], 'a live lease is not taken');
+        const [second] = await claim({ owner: 'b', at: t0 + 1000 });
+        assert.equal(second?.id, j.id);
+        assert.equal(second?.attempts, 2);
+        assert.ok(second!.leaseToken > first!.leaseToken);
+        assert.equal(await store.jobComplete({ id: j.id, leaseToken: first!.leaseToken, outputData: {}, now: now() }), null, 'the stale holder cannot complete');
+        assert.equal(await store.jobFail({ id: j.id, leaseToken: first!.leaseToken, errorMessage: 'x', now: now() }), null, 'nor fail');
+        assert.equal(await store.jobSetOutput({ id: j.id, leaseToken: first!.leaseToken, outputData: {} }), false, 'nor write output');
+        assert.equal(await store.jobRelease({ id: j.id, leaseToken: first!.leaseToken, now: now() }), false, 'nor release');
+        assert.deepEqual(await store.jobLeaseExtend({ owner: 'dead', ids: [j.id], leaseMs: 1000, now: now() }), [], 'nor renew');
+        const done = await store.jobComplete({ id: j.id, leaseToken: second!.leaseToken, outputData: { outputText: 'hi' }, now: now() });
+        assert.deepEqual(done?.outputData, { outputText: 'hi' });
+        assert.equal(done?.leaseOwner, null);
+      });
+
+      it('renews only the leases the owner still holds', async () => {
+        const u = await user(100);
+        const a = await job(u.id);
+        const b = await job(u.id);
+        await claim({ owner: 'x' });
+        await store.jobCancel({ id: b.id, userId: u.id, now: now(), refundFor: () => 0 });
+        const held = await store.jobLeaseExtend({ owner: 'x', ids: [a.id, b.id], leaseMs: 60_000, now: now() });
+        assert.deepEqual(held, [a.id]);
+        assert.ok((await store.jobGetById({ id: a.id }))!.leaseExpiresAt! > now() + 50_000);
+      });
+
+      it('releases a job for the next claim without counting the attempt', async () => {
+        const u = await user(100);
+        const j = await job(u.id);
+        const [c] = await claim();
+        assert.equal(await store.jobRelease({ id: j.id, leaseToken: c!.leaseToken, now: now() }), true);
+        const [again] = await claim({ owner: 'other' });
+        assert.equal(again?.id, j.id);
+        assert.equal(again?.attempts, 1);
+        assert.equal(again?.status, 'processing');
+      });
+
+      it('fails and refunds a job abandoned on every attempt, exactly once', async () => {
+        const u = await user(100);
+        const j = await job(u.id, { cost: 25 });
+        let at = now();
+        for (let i = 0; i < 2; i++) {
+          const [c] = await claim({ leaseMs: 10, at, maxAttempts: 2 });
+          assert.equal(c?.id, j.id);
+          at += 100;
+        }
+        assert.deepEqual(await claim({ at, maxAttempts: 2 }), [], 'not claimed a third time');
+        const failed = await store.jobFailAbandoned({ now: at, maxAttempts: 2 });
+        assert.deepEqual(failed.map((f) => [f.id, f.status, f.creditsRefunded]), [[j.id, 'failed', 25]]);
+        assert.match(failed[0]!.errorMessage ?? '', /abandoned/);
+        assert.deepEqual(await store.jobFailAbandoned({ now: at + 1, maxAttempts: 2 }), []);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 100);
+        await assertLedgerBalances(u.id);
+      });
+
+      it('stores partial output of a processing job for its lease holder', async () => {
+        const u = await user(100);
+        const j = await job(u.id);
+        const [c] = await claim();
+        assert.equal(await store.jobSetOutput({ id: j.id, leaseToken: c!.leaseToken, outputData: { node_outputs: { n1: {} } } }), true);
+        assert.deepEqual((await store.jobGetById({ id: j.id }))?.outputData, { node_outputs: { n1: {} } });
+      });
+    });
+
+    describe('failing and refunds', () => {
+      it('refunds a failed job in full, once', async () => {
+        const u = await user(100);
+        const j = await job(u.id, { cost: 60 });
+        const [c] = await claim();
+        const failed = await store.jobFail({ id: j.id, leaseToken: c!.leaseToken, errorMessage: 'provider exploded', now: now() });
+        assert.equal(failed?.errorMessage, 'provider exploded');
+        assert.equal(failed?.creditsRefunded, 60);
+        assert.equal(await store.jobFail({ id: j.id, leaseToken: c!.leaseToken, errorMessage: 'again', now: now() }), null);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 100);
+        const refunds = (await store.ledgerList({ userId: u.id, limit: 10, jobId: j.id })).filter((e) => e.kind === 'refund');
+        assert.deepEqual(refunds.map((e) => e.amount), [60]);
+        await assertLedgerBalances(u.id);
+      });
+
+      it('reports usage: credits used, jobs and active keys', async () => {
+        const u = await user(100);
+        await job(u.id, { cost: 10 });
+        const j2 = await job(u.id, { cost: 5 });
+        await store.jobCancel({ id: j2.id, userId: u.id, now: now(), refundFor: (x) => x.creditsCharged });
+        await store.apiKeyCreate({ userId: u.id, name: null, keyPrefix: 'p', keyHash: 'k1', expiresAt: null, rateLimitPerMinute: 5, now: now() });
+        await store.apiKeyCreate({ userId: u.id, name: null, keyPrefix: 'p', keyHash: 'k2', expiresAt: t - 1_000_000, rateLimitPerMinute: 5, now: now() });
+        const usage = await store.accountUsage({ userId: u.id, since: 0, now: now() });
+        assert.deepEqual(usage, { creditsUsed: 10, jobsSince: 2, totalJobs: 2, activeKeys: 1 });
+      });
+    });
+  });
+}
