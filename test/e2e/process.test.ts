@@ -1,0 +1,132 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { cli, freePort, startServer, type ServerProcess } from '../helpers/process.js';
+
+/**
+ * The real thing over a real socket: the CLI creates an account and a key, `genjobs serve` runs
+ * jobs, and is killed (-9) or stopped (SIGTERM) in the middle of them.
+ */
+describe('genjobs as a process', { timeout: 120_000 }, () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let key: string;
+  let userId: string;
+  let server: ServerProcess | undefined;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-e2e-'));
+    const port = await freePort();
+    env = { DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, GENJOBS_LEASE_MS: '1500', GENJOBS_POLL_MS: '100' };
+    userId = cli(['users', 'create', '--name', 'e2e', '--credits', '1000', '--quiet'], env);
+    key = cli(['keys', 'create', userId, '--rate-limit', '10000', '--quiet'], env);
+  });
+  after(() => {
+    server?.child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const api = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${server!.url}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const waitFor = async (id: string, statuses: string[], ms = 20_000) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const { body } = await api('GET', `/jobs/${id}`);
+      if (statuses.includes(body.status)) return body;
+      if (Date.now() > until) throw new Error(`job ${id} stayed ${body.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const ledgerFor = async (jobId: string) => (await api('GET', '/account/ledger')).body.data.filter((e: any) => e.job_id === jobId);
+  const credits = async () => (await api('GET', '/account')).body.credits as number;
+
+  it('serves a synchronous image run whose URL downloads a valid PNG', async () => {
+    server = await startServer(env);
+    const { status, body } = await api('POST', '/models/run', { model: 'local/image', input: { prompt: 'a lighthouse at dusk', aspect_ratio: '4:3' } });
+    assert.equal(status, 200);
+    assert.equal(body.status, 'completed');
+    const res = await fetch(body.output.outputImage);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+    const png = PNG.sync.read(Buffer.from(await res.arrayBuffer()));
+    assert.deepEqual([png.width, png.height], [512, 384]);
+  });
+
+  it('finishes an asynchronous video run that a polling client sees complete', async () => {
+    const { status, body } = await api('POST', '/models/run', { model: 'local/video', input: { prompt: 'waves on a shore' } });
+    assert.equal(status, 202);
+    const done = await waitFor(body.id, ['completed', 'failed', 'cancelled']);
+    assert.equal(done.status, 'completed');
+    const res = await fetch(done.output_data.outputVideo);
+    assert.equal(res.status, 200);
+    assert.equal(Buffer.from(await res.arrayBuffer()).subarray(0, 6).toString('latin1'), 'GIF89a');
+  });
+
+  it('runs a job again after kill -9, charging it once', async () => {
+    const before = await credits();
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 1500 } });
+    await waitFor(body.id, ['processing']);
+    server!.child.kill('SIGKILL');
+    await server!.exited;
+    server = await startServer(env);
+    const done = await waitFor(body.id, ['completed', 'failed', 'cancelled']);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.credits_refunded, 0);
+    assert.equal(await credits(), before - 1);
+    assert.deepEqual((await ledgerFor(body.id)).map((e: any) => [e.kind, e.amount]), [['charge', -1]]);
+  });
+
+  it('fails and refunds, once, a job that exhausted its attempts in crashes', async () => {
+    server!.child.kill('SIGKILL');
+    await server!.exited;
+    const oneTry = { ...env, GENJOBS_MAX_ATTEMPTS: '1' };
+    server = await startServer(oneTry);
+    const before = await credits();
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 60_000 } });
+    await waitFor(body.id, ['processing']);
+    server.child.kill('SIGKILL');
+    await server.exited;
+    server = await startServer(oneTry);
+    const done = await waitFor(body.id, ['completed', 'failed', 'cancelled']);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error_message, /abandoned/);
+    assert.equal(done.credits_refunded, 1);
+    assert.equal(await credits(), before);
+    assert.deepEqual((await ledgerFor(body.id)).map((e: any) => [e.kind, e.amount]).sort(), [['charge', -1], ['refund', 1]]);
+  });
+
+  it('on SIGTERM lets a running job finish, then exits 0', async () => {
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 800 } });
+    await waitFor(body.id, ['processing']);
+    server!.child.kill('SIGTERM');
+    assert.equal(await server!.exited, 0);
+    server = await startServer(env);
+    assert.equal((await api('GET', `/jobs/${body.id}`)).body.status, 'completed');
+  });
+
+  it('on SIGTERM gives back a job that outlasts the grace period, and the next start runs it', async () => {
+    server!.child.kill('SIGTERM');
+    await server!.exited;
+    const shortGrace = { ...env, GENJOBS_SHUTDOWN_GRACE_MS: '100' };
+    server = await startServer(shortGrace);
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 2_500 } });
+    await waitFor(body.id, ['processing']);
+    const stoppedAt = Date.now();
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    assert.ok(Date.now() - stoppedAt < 2_000, 'did not wait for the job');
+    server = await startServer(env);
+    const done = await waitFor(body.id, ['completed', 'failed', 'cancelled']);
+    assert.equal(done.status, 'completed');
+    assert.deepEqual((await ledgerFor(body.id)).map((e: any) => e.kind), ['charge']);
+  });
+});

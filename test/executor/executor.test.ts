@@ -1,0 +1,221 @@
+import { describe, it, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Catalog, parseCatalog } from '../../src/catalog/load.js';
+import { Executor } from '../../src/executor/executor.js';
+import { FileStore } from '../../src/files/file-store.js';
+import { JobEvents } from '../../src/jobs/events.js';
+import { newId } from '../../src/ids.js';
+import type { Provider, RunContext } from '../../src/providers/provider.js';
+import { ProviderRegistry } from '../../src/providers/registry.js';
+import type { JobRecord } from '../../src/store/store.js';
+import { freshStore } from '../helpers/store.js';
+import { eventually } from '../helpers/app.js';
+
+type Behaviour = (ctx: RunContext) => Promise<Record<string, unknown>>;
+
+/** An executor over a fresh store, whose models run `behaviour` (a fake provider). */
+async function setup(p: { behaviour: Behaviour; timeoutMs?: number; concurrency?: number; modelConcurrency?: number; leaseMs?: number; maxAttempts?: number }) {
+  const store = await freshStore();
+  const catalog = new Catalog(parseCatalog({
+    models: [{
+      id: 'fake/model', name: 'Fake', modality: 'text', cost: 30, provider: { type: 'fake' },
+      timeout_ms: p.timeoutMs ?? 60_000, ...(p.modelConcurrency ? { concurrency: p.modelConcurrency } : {}),
+    }],
+  }, 'test'));
+  const providers = new ProviderRegistry(catalog.models, { fake: (): Provider => ({ run: (ctx) => p.behaviour(ctx) }) });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-exec-'));
+  const events = new JobEvents();
+  const files = new FileStore(dataDir, 'http://genjobs.test');
+  const make = (owner: string) => new Executor({
+    store, catalog, providers, files, events, logger: pino({ level: 'silent' }), owner,
+    concurrency: p.concurrency ?? 4, leaseMs: p.leaseMs ?? 30_000, maxAttempts: p.maxAttempts ?? 3, pollMs: 20,
+  });
+  const user = await store.userCreate({ name: null, credits: 1000, now: Date.now() });
+  const submit = async (): Promise<JobRecord> => {
+    const r = await store.jobCreateCharged({
+      id: newId(), userId: user.id, runType: 'model', modelId: 'fake/model', appId: null, inputData: { input: {} }, webhookUrl: null, cost: 30, now: Date.now(),
+    });
+    assert.ok(r.ok);
+    events.created(r.job);
+    return r.job;
+  };
+  const status = async (id: string) => (await store.jobGetById({ id }))!;
+  const balance = async () => (await store.userGetById({ id: user.id }))!.credits;
+  const cleanup = async () => {
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { store, events, make, submit, status, balance, user, cleanup };
+}
+
+/** A provider that waits until aborted, recording that it saw the abort. */
+function untilAborted(seen: { aborted: boolean }): Behaviour {
+  return (ctx) => new Promise((_, reject) => {
+    ctx.signal.addEventListener('abort', () => { seen.aborted = true; reject(new Error('aborted')); }, { once: true });
+  });
+}
+
+describe('executor', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+  const track = <T extends { cleanup: () => Promise<void> }>(env: T, ...executors: Executor[]) => {
+    cleanups.push(async () => { for (const e of executors) await e.stop(0); await env.cleanup(); });
+    return env;
+  };
+
+  it('completes a job with its provider\'s output and keeps the charge', async () => {
+    const env = await setup({ behaviour: async (ctx) => ({ outputText: `done ${ctx.jobId}` }) });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    const done = await eventually(async () => { const j = await env.status(job.id); return j.status === 'completed' ? j : undefined; });
+    assert.deepEqual(done.outputData, { outputText: `done ${job.id}` });
+    assert.equal(done.creditsRefunded, 0);
+    assert.equal(await env.balance(), 970);
+  });
+
+  it('fails and refunds a job whose provider throws, keeping the provider\'s message', async () => {
+    const env = await setup({ behaviour: async () => { throw new Error('upstream said no'); } });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    const failed = await eventually(async () => { const j = await env.status(job.id); return j.status === 'failed' ? j : undefined; });
+    assert.equal(failed.errorMessage, 'upstream said no');
+    assert.equal(failed.creditsRefunded, 30);
+    assert.equal(await env.balance(), 1000);
+  });
+
+  it('fails and refunds a job that runs past its model\'s timeout, even if the provider ignores the abort', async () => {
+    const env = await setup({ timeoutMs: 100, behaviour: () => new Promise(() => { /* never settles */ }) });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    const failed = await eventually(async () => { const j = await env.status(job.id); return j.status === 'failed' ? j : undefined; });
+    assert.equal(failed.errorMessage, 'fake/model timed out after 100 ms.');
+    assert.equal(await env.balance(), 1000);
+    await eventually(() => (ex.runningCount === 0 ? true : undefined), 2000, 'the slot to free');
+  });
+
+  it('aborts the provider when the job is cancelled in this process', async () => {
+    const seen = { aborted: false };
+    const env = await setup({ behaviour: untilAborted(seen) });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    await eventually(async () => ((await env.status(job.id)).status === 'processing' ? true : undefined));
+    const r = await env.store.jobCancel({ id: job.id, userId: env.user.id, now: Date.now(), refundFor: (j) => j.creditsCharged });
+    assert.ok(r?.changed);
+    env.events.changed(r.job);
+    await eventually(() => (seen.aborted ? true : undefined), 1000, 'the provider to see the abort');
+    await eventually(() => (ex.runningCount === 0 ? true : undefined));
+    assert.equal((await env.status(job.id)).status, 'cancelled');
+  });
+
+  it('aborts the provider when lease renewal finds the job cancelled elsewhere', async () => {
+    const seen = { aborted: false };
+    const env = await setup({ behaviour: untilAborted(seen), leaseMs: 1_500 });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    await eventually(async () => ((await env.status(job.id)).status === 'processing' ? true : undefined));
+    // No in-process event: as if another API process cancelled it.
+    await env.store.jobCancel({ id: job.id, userId: env.user.id, now: Date.now(), refundFor: () => 0 });
+    await eventually(() => (seen.aborted ? true : undefined), 2_000, 'renewal to notice');
+  });
+
+  it('runs no more jobs of a model at once than the model\'s concurrency', async () => {
+    let running = 0;
+    let peak = 0;
+    const env = await setup({
+      modelConcurrency: 2, concurrency: 8,
+      behaviour: async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 40));
+        running--;
+        return { outputText: 'ok' };
+      },
+    });
+    const ex = env.make('a');
+    track(env, ex);
+    const jobs = await Promise.all(Array.from({ length: 8 }, () => env.submit()));
+    ex.start();
+    await eventually(async () => {
+      const all = await Promise.all(jobs.map((j) => env.status(j.id)));
+      return all.every((j) => j.status === 'completed') ? true : undefined;
+    }, 5000, 'all jobs to complete');
+    assert.equal(peak, 2);
+    for (const j of jobs) assert.equal((await env.status(j.id)).attempts, 1, 'jobs given back are not counted as attempts');
+  });
+
+  it('lets running jobs finish within the shutdown grace period', async () => {
+    const env = await setup({ behaviour: async () => { await new Promise((r) => setTimeout(r, 150)); return { outputText: 'finished' }; } });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    await eventually(async () => ((await env.status(job.id)).status === 'processing' ? true : undefined));
+    await ex.stop(5_000);
+    assert.equal((await env.status(job.id)).status, 'completed');
+  });
+
+  it('gives unfinished jobs back at the end of the grace period, for the next executor to run', async () => {
+    const seen = { aborted: false };
+    let calls = 0;
+    const env = await setup({
+      behaviour: (ctx) => (++calls === 1 ? untilAborted(seen)(ctx) : Promise.resolve({ outputText: 'second time' })),
+    });
+    const first = env.make('first');
+    first.start();
+    const job = await env.submit();
+    await eventually(async () => ((await env.status(job.id)).status === 'processing' ? true : undefined));
+    await first.stop(50);
+    assert.ok(seen.aborted);
+    const released = await env.status(job.id);
+    assert.equal(released.status, 'processing');
+    assert.equal(released.leaseOwner, null);
+    const second = env.make('second');
+    track(env, second);
+    second.start();
+    const done = await eventually(async () => { const j = await env.status(job.id); return j.status === 'completed' ? j : undefined; });
+    assert.deepEqual(done.outputData, { outputText: 'second time' });
+    assert.equal(done.attempts, 1, 'the released attempt is not counted');
+    assert.equal(await env.balance(), 970, 'charged once');
+  });
+
+  it('takes over the jobs of an executor that died, once their leases run out', async () => {
+    const env = await setup({ leaseMs: 1_000, behaviour: async () => ({ outputText: 'rescued' }) });
+    const job = await env.submit();
+    // A "dead" executor: it claimed the job and then never renewed or finished it.
+    const [claimed] = await env.store.jobClaim({ owner: 'dead', limit: 1, leaseMs: 1_000, now: Date.now(), maxAttempts: 3 });
+    assert.equal(claimed?.id, job.id);
+    const ex = env.make('alive');
+    track(env, ex);
+    ex.start();
+    const done = await eventually(async () => { const j = await env.status(job.id); return j.status === 'completed' ? j : undefined; }, 5_000);
+    assert.equal(done.attempts, 2);
+    assert.equal(await env.balance(), 970);
+  });
+
+  it('fails and refunds a job whose executors died on every attempt', async () => {
+    const env = await setup({ leaseMs: 1_000, maxAttempts: 1, behaviour: async () => ({ outputText: 'never' }) });
+    const job = await env.submit();
+    await env.store.jobClaim({ owner: 'dead', limit: 1, leaseMs: 1_000, now: Date.now(), maxAttempts: 1 });
+    const ex = env.make('alive');
+    track(env, ex);
+    ex.start();
+    const failed = await eventually(async () => { const j = await env.status(job.id); return j.status === 'failed' ? j : undefined; }, 5_000);
+    assert.match(failed.errorMessage ?? '', /abandoned/);
+    assert.equal(await env.balance(), 1000);
+  });
+});
+
