@@ -78,7 +78,10 @@ export class Executor {
         if (job.status === 'cancelled') this.running.get(job.id)?.controller.abort(StopReason.cancelled);
       }),
     );
-    this.pollTimer = setInterval(() => this.wake(), this.pollMs);
+    this.pollTimer = setInterval(() => {
+      void this.failAbandoned();
+      this.wake();
+    }, this.pollMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.wake();
   }
@@ -104,10 +107,6 @@ export class Executor {
 
   private async tick(): Promise<void> {
     const now = Date.now();
-    for (const job of await this.o.store.jobFailAbandoned({ now, maxAttempts: this.maxAttempts })) {
-      this.o.logger.warn({ jobId: job.id }, 'executor: job failed after its executors kept dying');
-      this.o.events.changed(job);
-    }
     const free = this.concurrency - this.running.size;
     if (free <= 0) return;
     const excludeModels = [...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id);
@@ -122,6 +121,18 @@ export class Executor {
     }
     // A full batch means more work is probably waiting.
     if (jobs.length === free) this.again = true;
+  }
+
+  /** Jobs whose executors died on every attempt are failed and refunded; checked at each poll, not each claim. */
+  private async failAbandoned(): Promise<void> {
+    try {
+      for (const job of await this.o.store.jobFailAbandoned({ now: Date.now(), maxAttempts: this.maxAttempts })) {
+        this.o.logger.warn({ jobId: job.id }, 'executor: job failed after its executors kept dying');
+        this.o.events.changed(job);
+      }
+    } catch (err) {
+      this.o.logger.error({ err }, 'executor: failing abandoned jobs failed');
+    }
   }
 
   private capOf(modelId: string): number {

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { cli, freePort, startServer, type ServerProcess } from '../helpers/process.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, cli, freePort, startServer, type ServerProcess } from '../helpers/process.js';
 
 /**
  * The real thing over a real socket: the CLI creates an account and a key, `genjobs serve` runs
@@ -128,5 +129,13 @@ describe('genjobs as a process', { timeout: 120_000 }, () => {
     const done = await waitFor(body.id, ['completed', 'failed', 'cancelled']);
     assert.equal(done.status, 'completed');
     assert.deepEqual((await ledgerFor(body.id)).map((e: any) => e.kind), ['charge']);
+  });
+});
+
+describe('genjobs serve with a bad configuration', () => {
+  it('refuses to start and says which variable to fix', async () => {
+    const r = spawnSync(process.execPath, [CLI, 'serve'], { env: { ...process.env, PORT: 'eighty', DATA_DIR: os.tmpdir() }, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /PORT="eighty" is not valid: set it to a whole number/);
   });
 });
