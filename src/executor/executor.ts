@@ -49,6 +49,7 @@ export class Executor {
   private readonly pollMs: number;
   private readonly running = new Map<string, Running>();
   private readonly perModel = new Map<string, number>();
+  private readonly cancelledWhileClaiming = new Set<string>();
   private stopping = false;
   private started = false;
   private ticking = false;
@@ -75,7 +76,11 @@ export class Executor {
     this.unsubscribe.push(
       this.o.events.onCreated(() => this.wake()),
       this.o.events.onChanged((job) => {
-        if (job.status === 'cancelled') this.running.get(job.id)?.controller.abort(StopReason.cancelled);
+        if (job.status !== 'cancelled') return;
+        const running = this.running.get(job.id);
+        if (running) running.controller.abort(StopReason.cancelled);
+        // A cancel can land while a claim is on its way back from the store: remember it for launch.
+        else if (this.ticking) this.cancelledWhileClaiming.add(job.id);
       }),
     );
     this.pollTimer = setInterval(() => {
@@ -111,14 +116,17 @@ export class Executor {
     if (free <= 0) return;
     const excludeModels = [...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id);
     const jobs = await this.o.store.jobClaim({ owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts });
+    const giveBack: JobRecord[] = [];
     for (const job of jobs) {
       if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
         // More of one model came back than it may run here: give the job back for any executor.
-        await this.o.store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
-        continue;
+        giveBack.push(job);
+      } else if (!this.cancelledWhileClaiming.has(job.id)) {
+        this.launch(job);
       }
-      this.launch(job);
     }
+    this.cancelledWhileClaiming.clear();
+    for (const job of giveBack) await this.o.store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
     // A full batch means more work is probably waiting.
     if (jobs.length === free) this.again = true;
   }
