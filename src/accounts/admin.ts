@@ -85,6 +85,8 @@ export async function listApiKeys(store: Store, userId: string): Promise<ApiKeyR
 }
 
 export async function revokeApiKey(store: Store, userId: string, keyId: string): Promise<ApiKeyRecord> {
+  // An unknown account is "User not found", as on every other per-user route, not "API key not found".
+  await getUser(store, userId);
   const key = await store.apiKeyRevoke({ userId, keyId });
   if (!key) throw apiError('api_key_not_found');
   return key;

@@ -3,11 +3,13 @@ import sjson from 'secure-json-parse';
 import { apiError, invalid } from '../errors/api-error.js';
 
 /**
- * JSON bodies, with an empty body read as no body: many clients send
+ * JSON bodies only, with an empty body read as no body: many clients send
  * `Content-Type: application/json` on a POST without one (such as a cancel).
  */
 export function acceptJsonBodies(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // Fastify also parses text/plain by default; the API takes only JSON, so any other body is a
+  // 415 (instead of a string reaching the routes and failing as a 400 "body: must be a JSON object").
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);

@@ -48,7 +48,8 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  // Digits only: Number() would also read " " as 0 (PORT=" " listening on a random port) and "0x1F90" as 8080.
+  const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name}="${raw}" is not valid: set it to a whole number from ${min} to ${max}, or unset it for the default ${fallback}.`);
   }

@@ -2,7 +2,7 @@
  * Every error genjobs answers with: a stable machine code, its HTTP status and the message a
  * person reads. Messages with `{placeholders}` are filled in by `apiError(code, values)`.
  * Where the platform's contract fixes a message, it is used word for word.
- * `docs/api.md` lists every code; a test keeps the two in step.
+ * `docs/errors.md` lists every code with its status; test/api/errors.test.ts keeps the two in step.
  */
 export const ERROR_CODES = {
   // 400: bad input
