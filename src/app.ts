@@ -36,7 +36,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const events = new JobEvents();
   const files = new FileStore(config.dataDir, config.publicUrl);
   const jobs: JobsDeps = { store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
-  const server = await buildServer({ jobs, config, files, limiter: new SlidingWindowLimiter() }, logger);
+  const lifecycle = { draining: false };
+  const server = await buildServer({ jobs, config, files, limiter: new SlidingWindowLimiter(), lifecycle }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, logger,
@@ -53,6 +54,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     },
     close() {
       closing ??= (async () => {
+        // New requests get 503 from now on (a load balancer moves on); running jobs get their grace.
+        lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
         events.closing();
         await server.close();

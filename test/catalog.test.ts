@@ -117,6 +117,15 @@ describe('parseCatalog', () => {
     assertCatalogError({ models: [entry({ settings: [{ key: 'size', inputType: 'select', options: [] }] })] }, 'models[0].settings[0].options');
   });
 
+  it('refuses a default that its own setting would refuse', () => {
+    const setting = (s: object) => ({ models: [entry({ settings: [s] })] });
+    assertCatalogError(setting({ key: 'size', inputType: 'select', options: ['s', 'm'], defaultValue: 'xl' }), 'models[0].settings[0].defaultValue', /options/);
+    assertCatalogError(setting({ key: 'n', inputType: 'integer', min: 1, max: 5, defaultValue: 9 }), 'models[0].settings[0].defaultValue');
+    assertCatalogError(setting({ key: 'n', inputType: 'integer', defaultValue: 1.5 }), 'models[0].settings[0].defaultValue');
+    assertCatalogError(setting({ key: 'b', inputType: 'boolean', defaultValue: 'yes' }), 'models[0].settings[0].defaultValue');
+    assertCatalogError(setting({ key: 't', inputType: 'text', defaultValue: 3 }), 'models[0].settings[0].defaultValue');
+  });
+
   it('refuses a model id defined twice', () => {
     assertCatalogError({ models: [entry(), entry({ name: 'Other' })] }, 'model "acme/thing"', /defined twice/);
   });

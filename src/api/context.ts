@@ -10,6 +10,8 @@ export interface ApiContext {
   config: Config;
   files: FileStore;
   limiter: SlidingWindowLimiter;
+  /** Set when the process starts shutting down: new requests get 503 with Retry-After. */
+  lifecycle: { draining: boolean };
 }
 
 declare module 'fastify' {

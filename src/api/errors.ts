@@ -7,7 +7,7 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string |
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return apiError('body_too_large', { limit: bodyLimit });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return apiError('unsupported_media_type', { type: contentType ?? '' });
+      return apiError('unsupported_media_type', { type: contentType ?? '(none)' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return apiError('invalid_request', { detail: 'The Content-Length header does not match the body.' });
     default:

@@ -15,14 +15,22 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     bodyLimit: ctx.config.bodyLimitBytes,
     // A line per request costs more than it tells at this volume; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Closing is answered by our own hook below, in the error format of the contract.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   acceptJsonBodies(app);
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
   app.setNotFoundHandler((request, reply) => {
-    const err = apiError('route_not_found', { method: request.method, url: request.url.split('?')[0] ?? '' });
+    const url = request.url.split('?')[0] ?? '';
+    const err = url.startsWith('/files/') ? apiError('file_not_found') : apiError('route_not_found', { method: request.method, url });
     return reply.code(err.status).send(err.toBody());
+  });
+  app.addHook('preClose', async () => { ctx.lifecycle.draining = true; });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!ctx.lifecycle.draining) return;
+    reply.header('Connection', 'close');
+    throw apiError('unavailable', { detail: 'the server is shutting down' }, { headers: { 'Retry-After': '5' } });
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -84,6 +84,17 @@ function parseSetting(s: unknown, at: string, fail: Fail): SettingDefinition {
   for (const bound of ['min', 'max', 'maxLength'] as const) {
     if (s[bound] !== undefined && typeof s[bound] !== 'number') fail(`${at}.${bound}`, 'must be a number');
   }
+  if (s.defaultValue !== undefined) {
+    const d = s.defaultValue;
+    if (s.inputType === 'select' && !(s.options as unknown[]).includes(d)) fail(`${at}.defaultValue`, 'must be one of the options');
+    if ((s.inputType === 'number' || s.inputType === 'integer')
+      && (typeof d !== 'number' || (s.inputType === 'integer' && !Number.isInteger(d))
+        || (typeof s.min === 'number' && d < s.min) || (typeof s.max === 'number' && d > s.max))) {
+      fail(`${at}.defaultValue`, `must be a${s.inputType === 'integer' ? ' whole' : ''} number within min and max`);
+    }
+    if (s.inputType === 'boolean' && typeof d !== 'boolean') fail(`${at}.defaultValue`, 'must be true or false');
+    if ((s.inputType === 'text' || s.inputType === 'url') && typeof d !== 'string') fail(`${at}.defaultValue`, 'must be a string');
+  }
   return {
     key: s.key as string,
     label: typeof s.label === 'string' ? s.label : (s.key as string),

@@ -4,8 +4,8 @@ export interface RateDecision {
   limit: number;
   remaining: number;
   /**
-   * Seconds until the oldest counted request leaves the window, so `remaining` grows again
-   * (0 when nothing is counted). When refused, this is also the `Retry-After`.
+   * Seconds until the window has room again: 0 while `remaining` is above 0, otherwise until the
+   * oldest counted request leaves it. When refused, this is also the `Retry-After`.
    */
   resetSeconds: number;
 }
@@ -58,7 +58,8 @@ export class SlidingWindowLimiter {
     w.seconds[slot] = second;
     w.counts[slot] = (w.counts[slot] as number) + 1;
     w.total++;
-    return { allowed: true, limit, remaining: limit - w.total, resetSeconds: this.untilOldestLeaves(w, now) };
+    const remaining = limit - w.total;
+    return { allowed: true, limit, remaining, resetSeconds: remaining > 0 ? 0 : this.untilOldestLeaves(w, now) };
   }
 
   private untilOldestLeaves(w: Window, now: number): number {

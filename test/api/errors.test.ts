@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
-import { testApp } from '../helpers/app.js';
+import { eventually, testApp } from '../helpers/app.js';
 import { ERROR_CODES } from '../../src/errors/codes.js';
 import { packageRoot } from '../../src/paths.js';
 
@@ -111,14 +111,48 @@ describe('errors of routing and of the server', () => {
   it('answers 404 with a JSON error to an unknown route', async (t) => {
     const app = await testApp();
     t.after(() => app.dispose());
+    const { auth } = await app.account();
     for (const url of ['/nope', '/api/v2/jobs', '/api/v1/nope?x=1']) {
-      const res = await app.server.inject({ method: 'GET', url });
+      const res = await app.server.inject({ method: 'GET', url, headers: auth });
       assert.equal(res.statusCode, 404, url);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       const body = assertErrorBody(res.json());
       assert.equal(body.code, 'route_not_found');
       assert.ok(body.error.startsWith(`No route GET ${url.split('?')[0]}`), body.error);
     }
+  });
+
+  it('authenticates unknown routes under /api/v1 before answering 404, with the rate-limit headers', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const { auth } = await app.account({ rateLimitPerMinute: 5 });
+    assert.equal((await app.server.inject({ method: 'POST', url: '/api/v1/nope' })).statusCode, 401);
+    const res = await app.server.inject({ method: 'POST', url: '/api/v1/nope', headers: auth });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.headers['x-ratelimit-remaining'], '4');
+  });
+
+  it('answers file_not_found for a missing output file', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const res = await app.server.inject({ method: 'GET', url: `/files/${randomUUID()}/missing.png` });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(res.json(), { error: 'File not found', code: 'file_not_found' });
+  });
+
+  it('answers 503 with Retry-After in the contract\'s error format while shutting down', async (t) => {
+    const app = await testApp({ GENJOBS_SHUTDOWN_GRACE_MS: '5000' });
+    t.after(() => app.dispose());
+    const { auth } = await app.account();
+    const run = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: { duration_ms: 300 } } });
+    await eventually(async () => ((await app.store.jobGetById({ id: run.json().id }))?.status === 'processing' ? true : undefined));
+    // The running job holds the shutdown in its grace period while the next request arrives.
+    const closing = app.close();
+    const res = await app.server.inject({ method: 'GET', url: '/api/v1/account', headers: auth });
+    await closing;
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '5');
+    assert.equal(assertErrorBody(res.json()).code, 'unavailable');
   });
 
   it('answers 500 without leaking internals when the store fails', async (t) => {

@@ -6,6 +6,7 @@ import { runModel, type RunModelBody } from '../../jobs/run-model.js';
 import { getAccount } from '../../accounts/account.js';
 import { presentModel } from '../../catalog/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
+import { apiError } from '../../errors/api-error.js';
 import { requireApiKey } from '../auth.js';
 import { objectBody } from '../json-body.js';
 import type { ApiContext } from '../context.js';
@@ -50,5 +51,10 @@ export function publicRoutes(ctx: ApiContext) {
 
     // Apps arrive with the workflow engine; until then an account has none to run.
     app.get('/apps', async () => ({ object: 'list', data: [] }));
+
+    // Unknown routes under /api/v1 are answered after authentication, like every other answer here.
+    app.all('/*', async (request) => {
+      throw apiError('route_not_found', { method: request.method, url: request.url.split('?')[0] ?? '' });
+    });
   };
 }
