@@ -6,7 +6,6 @@ import { FileStore } from './files/file-store.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
-import { SlidingWindowLimiter } from './ratelimit/sliding-window.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { openStore } from './store/open.js';
@@ -32,12 +31,17 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const catalog = loadCatalog(config.catalogPath);
   const providers = new ProviderRegistry(catalog.models);
-  const store = opts.store ?? openStore(config);
+  const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
+  // Changes made by other processes (a shared store) reach this process's listeners too.
+  const unsubscribe = await store.subscribe((notice) => {
+    if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
+    else events.changed(notice);
+  });
   const files = new FileStore(config.dataDir, config.publicUrl);
   const jobs: JobsDeps = { store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
   const lifecycle = { draining: false };
-  const server = await buildServer({ jobs, config, files, limiter: new SlidingWindowLimiter(), lifecycle }, logger);
+  const server = await buildServer({ jobs, config, files, lifecycle }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, logger,
@@ -59,6 +63,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         await executor?.stop(config.shutdownGraceMs);
         events.closing();
         await server.close();
+        await unsubscribe();
         await store.close();
       })();
       return closing;

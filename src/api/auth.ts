@@ -14,7 +14,7 @@ export function requireApiKey(app: FastifyInstance, ctx: ApiContext): void {
     const now = Date.now();
     const caller = await authenticate(ctx.jobs.store, request.headers.authorization, now);
     request.caller = caller;
-    const d = ctx.limiter.consume(caller.key.id, caller.key.rateLimitPerMinute, now);
+    const d = await ctx.jobs.store.rateLimitConsume({ keyId: caller.key.id, limit: caller.key.rateLimitPerMinute, now });
     reply.header('X-RateLimit-Limit', d.limit);
     reply.header('X-RateLimit-Remaining', d.remaining);
     reply.header('X-RateLimit-Reset', d.resetSeconds);

@@ -1,7 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
-import type { SlidingWindowLimiter } from '../ratelimit/sliding-window.js';
 import type { Caller } from '../accounts/authenticate.js';
 
 /** What the routes need, given to each route plugin. */
@@ -9,7 +8,6 @@ export interface ApiContext {
   jobs: JobsDeps;
   config: Config;
   files: FileStore;
-  limiter: SlidingWindowLimiter;
   /** Set when the process starts shutting down: new requests get 503 with Retry-After. */
   lifecycle: { draining: boolean };
 }

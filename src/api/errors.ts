@@ -1,8 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError } from '../errors/api-error.js';
+import { StoreUnavailableError } from '../store/errors.js';
 
 /** Turns Fastify's own errors (body parsing, limits) into genjobs' coded errors. */
 function fromFastify(err: FastifyError, bodyLimit: number, contentType: string | undefined): ApiError | null {
+  if (err instanceof StoreUnavailableError) {
+    return apiError('unavailable', { detail: 'the database cannot be reached' }, { headers: { 'Retry-After': '5' } });
+  }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return apiError('body_too_large', { limit: bodyLimit });

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 export function adminCommands(program: Command, config: () => Config): void {
   const withStore = async (fn: (store: Store, cfg: Config) => Promise<unknown>) => {
     const cfg = config();
-    const store = openStore(cfg);
+    const store = await openStore(cfg);
     try {
       const out = await fn(store, cfg);
       process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);

@@ -9,6 +9,12 @@ export interface Config {
   host: string;
   /** Where the SQLite database and output files live. (Default: ./data) */
   dataDir: string;
+  /** PostgreSQL to share between processes; without it the embedded SQLite store is used. (Default: unset) */
+  databaseUrl: string | null;
+  /** Schema for genjobs' tables in that database. (Default: the connection's search_path, usually public) */
+  databaseSchema: string | null;
+  /** Connections each process keeps to PostgreSQL. (Default: 10) */
+  databasePoolSize: number;
   /** Base of the absolute URLs of output files. (Default: http://localhost:PORT) */
   publicUrl: string;
   /** Bearer token of the admin API; the admin API is off when unset. (Default: unset) */
@@ -88,6 +94,24 @@ function url(env: Env, name: string, fallback: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+function postgresUrl(env: Env): string | null {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw === '') return null;
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL such as postgres://genjobs:secret@db:5432/genjobs, or unset for the embedded SQLite store.');
+  }
+  return raw;
+}
+
+function schemaName(env: Env): string | null {
+  const raw = env.GENJOBS_DB_SCHEMA;
+  if (raw === undefined || raw === '') return null;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) {
+    throw new ConfigError(`GENJOBS_DB_SCHEMA="${raw}" is not valid: use lower-case letters, digits and _ (at most 63), starting with a letter or _.`);
+  }
+  return raw;
+}
+
 /** Reads the configuration; throws a ConfigError that says how to fix the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
@@ -100,6 +124,9 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.DATA_DIR || './data'),
+    databaseUrl: postgresUrl(env),
+    databaseSchema: schemaName(env),
+    databasePoolSize: int(env, 'GENJOBS_DB_POOL_SIZE', 10, 1, 1_000),
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
     adminToken,
     catalogPath: path.resolve(env.GENJOBS_CATALOG || defaultCatalogPath),

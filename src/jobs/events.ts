@@ -1,11 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { JobRecord, Store } from '../store/store.js';
-import { isTerminal } from './status.js';
+import { isTerminal, type JobStatus } from './status.js';
+
+/** What is said about a job change: enough to decide whether to look closer. */
+export interface JobNotice {
+  id: string;
+  status: JobStatus;
+  modelId: string | null;
+}
 
 /**
- * In-process news of job changes: the API tells the executor about new and cancelled jobs, the
- * executor tells waiting requests about finished ones. Another process learns the same from the
- * store (polling, lease renewal), so nothing depends on these events arriving.
+ * News of job changes inside one process: the API tells the executor about new and cancelled
+ * jobs, the executor tells waiting requests about finished ones. With a shared store, the
+ * store's own notifications (PostgreSQL LISTEN/NOTIFY) are fed in here too, so the same
+ * listeners hear of changes made by other processes. Nothing depends on a notice arriving:
+ * executors also poll and renew leases, waiters also read the store.
  */
 export class JobEvents {
   private readonly emitter = new EventEmitter();
@@ -15,13 +24,13 @@ export class JobEvents {
     this.emitter.setMaxListeners(0);
   }
 
-  /** A job was created: an idle executor should look for work. */
-  created(job: JobRecord): void {
+  /** A job was created (or notices may have been missed): an idle executor should look for work. */
+  created(job?: JobNotice): void {
     this.emitter.emit('created', job);
   }
 
-  /** A job changed status (or output). */
-  changed(job: JobRecord): void {
+  /** A job changed status. */
+  changed(job: JobNotice): void {
     this.emitter.emit('changed', job);
     this.emitter.emit(`changed:${job.id}`, job);
   }
@@ -31,56 +40,55 @@ export class JobEvents {
     this.emitter.emit('closing');
   }
 
-  onClosing(fn: () => void): () => void {
-    this.emitter.on('closing', fn);
-    return () => this.emitter.off('closing', fn);
-  }
-
-  onCreated(fn: (job: JobRecord) => void): () => void {
+  onCreated(fn: () => void): () => void {
     this.emitter.on('created', fn);
     return () => this.emitter.off('created', fn);
   }
 
-  onChanged(fn: (job: JobRecord) => void): () => void {
+  onChanged(fn: (job: JobNotice) => void): () => void {
     this.emitter.on('changed', fn);
     return () => this.emitter.off('changed', fn);
   }
 
-  onJobChanged(id: string, fn: (job: JobRecord) => void): () => void {
+  onJobChanged(id: string, fn: (job: JobNotice) => void): () => void {
     this.emitter.on(`changed:${id}`, fn);
     return () => this.emitter.off(`changed:${id}`, fn);
+  }
+
+  onClosing(fn: () => void): () => void {
+    this.emitter.on('closing', fn);
+    return () => this.emitter.off('closing', fn);
   }
 }
 
 /**
- * Resolves with the job once it is terminal, or with its latest state after `ms`. Listens for
- * in-process events and also reads the store now and then, for jobs run by another process.
+ * Resolves with the job once it is terminal, or with its latest state after `ms`. A notice of
+ * a terminal status makes it read the job at once; it also reads the store every `pollMs`, in
+ * case a notice never comes.
  */
 export async function waitForTerminal(store: Store, events: JobEvents, job: JobRecord, ms: number, pollMs = 500): Promise<JobRecord> {
   if (isTerminal(job.status) || ms <= 0) return job;
   return new Promise<JobRecord>((resolve) => {
     let latest = job;
     let settled = false;
-    const finish = (j: JobRecord) => {
+    const finish = () => {
       if (settled) return;
       settled = true;
-      off();
+      offChanged();
+      offClosing();
       clearTimeout(deadline);
       clearInterval(poll);
-      resolve(j);
+      resolve(latest);
     };
-    const offChanged = events.onJobChanged(job.id, (j) => {
-      latest = j;
-      if (isTerminal(j.status)) finish(j);
-    });
-    const offClosing = events.onClosing(() => finish(latest));
-    const off = () => { offChanged(); offClosing(); };
-    const deadline = setTimeout(() => finish(latest), ms);
-    const poll = setInterval(() => {
+    const check = () => {
       store.jobGetById({ id: job.id }).then((j) => {
         if (j) latest = j;
-        if (j && isTerminal(j.status)) finish(j);
+        if (j && isTerminal(j.status)) finish();
       }, () => { /* a failed read just waits for the next one */ });
-    }, pollMs);
+    };
+    const offChanged = events.onJobChanged(job.id, (n) => { if (isTerminal(n.status)) check(); });
+    const offClosing = events.onClosing(finish);
+    const deadline = setTimeout(finish, ms);
+    const poll = setInterval(check, pollMs);
   });
 }

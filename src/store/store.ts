@@ -1,4 +1,6 @@
 import type { JobStatus } from '../jobs/status.js';
+import type { JobNotice } from '../jobs/events.js';
+import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
   ApiKeyRecord, JobRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
 } from './records.js';
@@ -94,6 +96,19 @@ export interface Store {
   // ---- ledger and usage ----
   ledgerList(p: { userId: string; limit: number; jobId?: string }): Promise<LedgerEntryRecord[]>;
   accountUsage(p: { userId: string; since: Millis; now: Millis }): Promise<{ creditsUsed: number; jobsSince: number; totalJobs: number; activeKeys: number }>;
+
+  // ---- across processes ----
+  /**
+   * Counts one request of an API key against its rolling 60-second window, for every process
+   * that shares this store. (The SQLite adapter serves one process and counts in memory.)
+   */
+  rateLimitConsume(p: { keyId: string; limit: number; now: Millis }): Promise<RateDecision>;
+  /**
+   * Hears of job changes made by any process: `onNotice(notice)` for each new job and status
+   * change, `onNotice(null)` when notices may have been missed (after a reconnect). Returns the
+   * function that stops listening. A store that serves one process may never call it.
+   */
+  subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>>;
 
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { spawnSync } from 'node:child_process';
 import { CLI, cli, freePort, startServer, type ServerProcess } from '../helpers/process.js';
+import { processStoreEnv } from '../helpers/store.js';
 
 /**
  * The real thing over a real socket: the CLI creates an account and a key, `genjobs serve` runs
@@ -21,7 +22,7 @@ describe('genjobs as a process', { timeout: 120_000 }, () => {
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-e2e-'));
     const port = await freePort();
-    env = { DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, GENJOBS_LEASE_MS: '1500', GENJOBS_POLL_MS: '100' };
+    env = { ...processStoreEnv(), DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, GENJOBS_LEASE_MS: '1500', GENJOBS_POLL_MS: '100' };
     userId = cli(['users', 'create', '--name', 'e2e', '--credits', '1000', '--quiet'], env);
     key = cli(['keys', 'create', userId, '--rate-limit', '10000', '--quiet'], env);
   });

@@ -1,12 +1,32 @@
+import { randomBytes } from 'node:crypto';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { PgStore } from '../../src/store/postgres/pg-store.js';
 
 /**
- * A fresh, empty store for one test. `GENJOBS_TEST_STORE` picks the adapter the whole suite
- * runs on (default: sqlite); each call returns its own private database.
+ * The whole suite runs on one store at a time: `GENJOBS_TEST_STORE` is `sqlite` (default) or
+ * `postgres`, with `GENJOBS_TEST_PG_URL` pointing at the throwaway cluster that
+ * `scripts/run-tests.mjs` starts. Every test gets its own database: a private in-memory SQLite,
+ * or a schema of its own in PostgreSQL.
  */
+export const testStoreKind = (process.env.GENJOBS_TEST_STORE ?? 'sqlite') as 'sqlite' | 'postgres';
+
+function pgUrl(): string {
+  const url = process.env.GENJOBS_TEST_PG_URL;
+  if (!url) throw new Error('GENJOBS_TEST_STORE=postgres needs GENJOBS_TEST_PG_URL (npm test starts a cluster and sets it)');
+  return url;
+}
+
+const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
+
+/** A fresh, empty store for one test. */
 export async function freshStore(): Promise<Store> {
-  const kind = process.env.GENJOBS_TEST_STORE ?? 'sqlite';
-  if (kind === 'sqlite') return new SqliteStore({ filename: ':memory:' });
-  throw new Error(`GENJOBS_TEST_STORE=${kind} is not a store this suite knows`);
+  if (testStoreKind === 'sqlite') return new SqliteStore({ filename: ':memory:' });
+  if (testStoreKind === 'postgres') return PgStore.open({ url: pgUrl(), schema: freshSchema(), poolSize: 5 });
+  throw new Error(`GENJOBS_TEST_STORE=${String(testStoreKind)} is not a store this suite knows`);
+}
+
+/** Environment for a `genjobs` process of a test: a schema of its own on PostgreSQL, nothing on SQLite (DATA_DIR decides). */
+export function processStoreEnv(): Record<string, string> {
+  return testStoreKind === 'postgres' ? { DATABASE_URL: pgUrl(), GENJOBS_DB_SCHEMA: freshSchema() } : {};
 }

@@ -5,6 +5,8 @@ import { newId } from '../../ids.js';
 import type { JobListFilter, Store } from '../store.js';
 import type { ApiKeyRecord, JobRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
+import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
+import type { JobNotice } from '../../jobs/events.js';
 import {
   toApiKey, toJob, toLedger, toUser, type ApiKeyRow, type JobRow, type LedgerRow, type UserRow,
 } from './rows.js';
@@ -19,6 +21,8 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();
+  /** SQLite serves one process, so the rate-limit window lives in its memory. */
+  private readonly limiter = new SlidingWindowLimiter();
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.filename !== ':memory:') fs.mkdirSync(path.dirname(opts.filename), { recursive: true });
@@ -278,6 +282,17 @@ export class SqliteStore implements Store {
     const keys = this.sql('SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ? AND is_active = 1 AND (expires_at IS NULL OR expires_at > ?)')
       .get(p.userId, p.now) as { n: number };
     return { creditsUsed: used.n, jobsSince: since.n, totalJobs: total.n, activeKeys: keys.n };
+  }
+
+  // ---- across processes ----
+
+  async rateLimitConsume(p: { keyId: string; limit: number; now: Millis }) {
+    return this.limiter.consume(p.keyId, p.limit, p.now);
+  }
+
+  /** One process: its own in-process events say everything, so there is nothing to hear. */
+  async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
+    return async () => {};
   }
 
   async close(): Promise<void> {

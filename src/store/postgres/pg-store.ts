@@ -1,0 +1,368 @@
+import pg from 'pg';
+import { newId } from '../../ids.js';
+import type { JobNotice } from '../../jobs/events.js';
+import { windowDecision } from '../../ratelimit/sliding-window.js';
+import type { JobListFilter, Store } from '../store.js';
+import type { ApiKeyRecord, JobRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import { connectionConfig, isConnectionError, wrapError } from './connection.js';
+import { PgListener } from './listener.js';
+import { migratePostgres } from './migrate.js';
+import {
+  toApiKey, toJob, toLedger, toUser, type ApiKeyRow, type JobRow, type LedgerRow, type UserRow,
+} from './rows.js';
+
+export interface PgStoreOptions {
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  /** Keeps genjobs' tables in this schema. (Default: the connection's search_path, usually public) */
+  schema?: string;
+  /** Connections in this process's pool. (Default: 10) */
+  poolSize?: number;
+  /** Told about connection trouble that no request is waiting on (idle clients, the listener). */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+type Db = pg.Pool | pg.PoolClient;
+
+/**
+ * The shared store: PostgreSQL through node-postgres. Each move is one guarded statement (or
+ * one short transaction); claims use FOR UPDATE SKIP LOCKED so executors never wait on each
+ * other; every job change is announced with NOTIFY (a trigger), heard through `subscribe`.
+ */
+export class PgStore implements Store {
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly config: pg.ClientConfig;
+  private schemaName = 'public';
+  private readonly onBackgroundError: (err: unknown) => void;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  private constructor(opts: PgStoreOptions) {
+    this.config = connectionConfig(opts.url, opts.schema);
+    this.onBackgroundError = opts.onBackgroundError ?? (() => {});
+    this.pool = new pg.Pool({ ...this.config, max: opts.poolSize ?? 10 });
+    // An idle client whose connection drops must not crash the process; the pool replaces it.
+    this.pool.on('error', (err) => this.onBackgroundError(err));
+  }
+
+  /** Connects, applies migrations and starts the rate-limit housekeeping. */
+  static async open(opts: PgStoreOptions): Promise<PgStore> {
+    const store = new PgStore(opts);
+    const client = await store.pool.connect();
+    try {
+      await migratePostgres(client, opts.schema);
+      store.schemaName = (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
+    } finally {
+      client.release();
+    }
+    store.sweepTimer = setInterval(() => {
+      store.pool.query('DELETE FROM rate_limit_slots WHERE second < $1', [Math.floor(Date.now() / 1000) - 120])
+        .catch((err: unknown) => store.onBackgroundError(err));
+    }, 60_000);
+    store.sweepTimer.unref();
+    return store;
+  }
+
+  private async q<R>(text: string, values: unknown[] = [], db: Db = this.pool): Promise<R[]> {
+    try {
+      return (await db.query({ text, values })).rows as R[];
+    } catch (err) {
+      throw wrapError(err);
+    }
+  }
+
+  private async one<R>(text: string, values: unknown[] = [], db: Db = this.pool): Promise<R | undefined> {
+    return (await this.q<R>(text, values, db))[0];
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw wrapError(err);
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => { /* the connection may be gone */ });
+      // A broken connection is destroyed rather than returned to the pool.
+      client.release(isConnectionError(err) ? (err as Error) : undefined);
+      throw wrapError(err);
+    }
+  }
+
+  /** Moves a balance and writes its ledger entry in one statement; the balance after it, or undefined if the user is missing. */
+  private async ledgerAppend(db: Db, p: { userId: string; jobId: string | null; kind: LedgerKind; amount: number; reason: string | null; now: Millis }) {
+    const row = await this.one<{ balance_after: number }>(`
+      WITH u AS (UPDATE users SET credits = credits + $2 WHERE id = $1 RETURNING credits)
+      INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
+      SELECT $3, $1, $4, $5, $2, u.credits, $6, $7 FROM u RETURNING balance_after`,
+    [p.userId, p.amount, newId(), p.jobId, p.kind, p.reason, p.now], db);
+    return row?.balance_after;
+  }
+
+  // ---- users and credits ----
+
+  async userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord> {
+    return this.tx(async (c) => {
+      const id = newId();
+      await this.q('INSERT INTO users (id, name, credits, api_access, created_at) VALUES ($1, $2, 0, $3, $4)', [id, p.name, p.apiAccess !== false, p.now], c);
+      if (p.credits > 0) await this.ledgerAppend(c, { userId: id, jobId: null, kind: 'grant', amount: p.credits, reason: 'initial credits', now: p.now });
+      return toUser((await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [id], c))!);
+    });
+  }
+
+  async userGetById(p: { id: string }): Promise<UserRecord | null> {
+    const row = await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [p.id]);
+    return row ? toUser(row) : null;
+  }
+
+  async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
+    return this.tx(async (c) => {
+      const row = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1 FOR UPDATE', [p.userId], c);
+      if (!row) return { ok: false as const, reason: 'not_found' as const };
+      if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
+      if (p.amount !== 0) await this.ledgerAppend(c, { userId: p.userId, jobId: null, kind: 'grant', amount: p.amount, reason: p.reason, now: p.now });
+      return { ok: true as const, user: toUser((await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [p.userId], c))!) };
+    });
+  }
+
+  async userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null> {
+    const row = await this.one<UserRow>('UPDATE users SET api_access = $1 WHERE id = $2 RETURNING *', [p.apiAccess, p.userId]);
+    return row ? toUser(row) : null;
+  }
+
+  // ---- API keys ----
+
+  async apiKeyCreate(p: {
+    userId: string; name: string | null; keyPrefix: string; keyHash: string; expiresAt: Millis | null; rateLimitPerMinute: number; now: Millis;
+  }): Promise<ApiKeyRecord> {
+    const row = await this.one<ApiKeyRow>(`INSERT INTO api_keys (id, user_id, name, key_prefix, key_hash, expires_at, rate_limit_per_minute, is_active, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8) RETURNING *`,
+    [newId(), p.userId, p.name, p.keyPrefix, p.keyHash, p.expiresAt, p.rateLimitPerMinute, p.now]);
+    return toApiKey(row!);
+  }
+
+  async apiKeyGetByHash(p: { keyHash: string }) {
+    const row = await this.one<ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number }>(`
+      SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at
+      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`, [p.keyHash]);
+    if (!row) return null;
+    return {
+      key: toApiKey(row),
+      user: toUser({ id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at }),
+    };
+  }
+
+  async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
+    return (await this.q<ApiKeyRow>('SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id', [p.userId])).map(toApiKey);
+  }
+
+  async apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null> {
+    const row = await this.one<ApiKeyRow>('UPDATE api_keys SET is_active = false WHERE id = $1 AND user_id = $2 RETURNING *', [p.keyId, p.userId]);
+    return row ? toApiKey(row) : null;
+  }
+
+  // ---- jobs: creation and reads ----
+
+  async jobCreateCharged(p: {
+    id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
+    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
+  }) {
+    // One statement: the debit's WHERE re-checks the balance on the latest row version, so
+    // concurrent runs queue on the account row and can never overdraw it.
+    const row = await this.one<JobRow & { balance: number }>(`
+      WITH debit AS (
+        UPDATE users SET credits = credits - $7 WHERE id = $2 AND credits >= $7 RETURNING credits
+      ), job AS (
+        INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at)
+        SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9 FROM debit RETURNING *
+      ), charge AS (
+        INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
+        SELECT $10, $2, $1, 'charge', -$7, debit.credits, $11, $9 FROM debit WHERE $7 > 0
+      )
+      SELECT job.*, debit.credits AS balance FROM job, debit`,
+    [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), `run of ${p.modelId ?? p.appId}`]);
+    if (!row) {
+      const user = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId]);
+      return { ok: false as const, available: user?.credits ?? 0 };
+    }
+    const { balance, ...job } = row;
+    return { ok: true as const, job: toJob(job), balance };
+  }
+
+  async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
+    const row = p.userId === undefined
+      ? await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [p.id])
+      : await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1 AND user_id = $2', [p.id, p.userId]);
+    return row ? toJob(row) : null;
+  }
+
+  async jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]> {
+    const args: unknown[] = [];
+    /** Adds a parameter and returns its placeholder. */
+    const $ = (value: unknown) => `$${args.push(value)}`;
+    const where = [`user_id = ${$(p.userId)}`];
+    if (p.status !== undefined) where.push(`status = ${$(p.status)}`);
+    if (p.runType !== undefined) where.push(`run_type = ${$(p.runType)}`);
+    if (p.modelId !== undefined) where.push(`model_id = ${$(p.modelId)}`);
+    if (p.appId !== undefined) where.push(`app_id = ${$(p.appId)}`);
+    if (p.createdAfter !== undefined) where.push(`created_at > ${$(p.createdAfter)}`);
+    if (p.createdBefore !== undefined) where.push(`created_at < ${$(p.createdBefore)}`);
+    if (p.startingAfter) where.push(`(created_at, id) < (${$(p.startingAfter.createdAt)}, ${$(p.startingAfter.id)})`);
+    const rows = await this.q<JobRow>(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ${$(p.limit)}`, args);
+    return rows.map(toJob);
+  }
+
+  async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
+    const row = await this.one<{ n: number }>(`SELECT COUNT(*)::int AS n FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2)`, [p.createdAt, p.id]);
+    return row?.n ?? 0;
+  }
+
+  // ---- jobs: moves ----
+
+  async jobCancel(p: { id: string; userId: string; now: Millis; refundFor: (job: JobRecord) => number }) {
+    return this.tx(async (c) => {
+      const row = await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1 AND user_id = $2 FOR UPDATE', [p.id, p.userId], c);
+      if (!row) return null;
+      const before = toJob(row);
+      if (before.status !== 'pending' && before.status !== 'processing') return { changed: false as const, job: before };
+      const refund = Math.max(0, Math.min(before.creditsCharged - before.creditsRefunded, Math.floor(p.refundFor(before))));
+      const updated = await this.one<JobRow>(`UPDATE jobs SET status = 'cancelled', cancelled_at = $2, completed_at = $2,
+          credits_refunded = credits_refunded + $3, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = $1 AND status IN ('pending', 'processing') RETURNING *`, [p.id, p.now, refund], c);
+      if (refund > 0) await this.ledgerAppend(c, { userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: 'job cancelled', now: p.now });
+      return { changed: true as const, job: toJob(updated!), previousStatus: before.status };
+    });
+  }
+
+  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
+    if (p.limit <= 0) return [];
+    // Jobs whose holder died come first (they have waited longest), then the oldest pending
+    // ones. SKIP LOCKED: rows another executor is claiming right now are passed over, not waited on.
+    const rows = await this.q<JobRow>(`
+      WITH reclaimed AS (
+        UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = $1, lease_token = lease_token + 1,
+          lease_expires_at = $2, started_at = COALESCE(started_at, $3)
+        WHERE id IN (
+          SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= $3 AND attempts < $4
+            AND NOT (COALESCE(model_id, '') = ANY($5::text[]))
+          ORDER BY lease_expires_at LIMIT $6 FOR UPDATE SKIP LOCKED)
+        RETURNING *
+      ), fresh AS (
+        UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = $1, lease_token = lease_token + 1,
+          lease_expires_at = $2, started_at = COALESCE(started_at, $3)
+        WHERE id IN (
+          SELECT id FROM jobs WHERE status = 'pending' AND NOT (COALESCE(model_id, '') = ANY($5::text[]))
+          ORDER BY created_at, id LIMIT GREATEST(0, $6 - (SELECT COUNT(*) FROM reclaimed)) FOR UPDATE SKIP LOCKED)
+        RETURNING *
+      )
+      SELECT * FROM reclaimed UNION ALL SELECT * FROM fresh`,
+    [p.owner, p.now + p.leaseMs, p.now, p.maxAttempts, p.excludeModels ?? [], p.limit]);
+    return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
+    if (p.ids.length === 0) return [];
+    const rows = await this.q<{ id: string }>(`UPDATE jobs SET lease_expires_at = $1
+      WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 RETURNING id`, [p.now + p.leaseMs, p.ids, p.owner]);
+    return rows.map((r) => r.id);
+  }
+
+  async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
+    const row = await this.one<JobRow>(`UPDATE jobs SET status = 'completed', output_data = $3, completed_at = $4, lease_owner = NULL, lease_expires_at = NULL
+      WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING *`, [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null), p.now]);
+    return row ? toJob(row) : null;
+  }
+
+  /** processing -> failed with a full refund, in one statement, only for the lease `leaseToken`. */
+  private async failAndRefund(db: Db, id: string, leaseToken: number, errorMessage: string, now: Millis): Promise<JobRecord | null> {
+    const row = await this.one<JobRow>(`
+      WITH failed AS (
+        UPDATE jobs SET status = 'failed', error_message = $3, completed_at = $4, credits_refunded = credits_charged,
+          lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING *
+      ), credited AS (
+        UPDATE users SET credits = users.credits + failed.credits_charged FROM failed
+        WHERE users.id = failed.user_id AND failed.credits_charged > 0 RETURNING users.credits
+      ), refund AS (
+        INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
+        SELECT $5, failed.user_id, failed.id, 'refund', failed.credits_charged, credited.credits, 'job failed', $4 FROM failed, credited
+      )
+      SELECT * FROM failed`, [id, leaseToken, errorMessage, now, newId()], db);
+    return row ? toJob(row) : null;
+  }
+
+  async jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null> {
+    return this.failAndRefund(this.pool, p.id, p.leaseToken, p.errorMessage, p.now);
+  }
+
+  async jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean> {
+    const rows = await this.q(`UPDATE jobs SET output_data = $3 WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`,
+      [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null)]);
+    return rows.length === 1;
+  }
+
+  async jobRelease(p: { id: string; leaseToken: number; now: Millis }): Promise<boolean> {
+    const rows = await this.q(`UPDATE jobs SET lease_owner = NULL, lease_expires_at = $3, attempts = GREATEST(attempts - 1, 0)
+      WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`, [p.id, p.leaseToken, p.now]);
+    return rows.length === 1;
+  }
+
+  async jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]> {
+    const message = `The job was abandoned: its executor stopped renewing the lease on each of ${p.maxAttempts} attempts.`;
+    return this.tx(async (c) => {
+      const rows = await this.q<{ id: string; lease_token: number }>(`SELECT id, lease_token FROM jobs
+        WHERE status = 'processing' AND lease_expires_at <= $1 AND attempts >= $2 FOR UPDATE SKIP LOCKED`, [p.now, p.maxAttempts], c);
+      const failed: JobRecord[] = [];
+      for (const r of rows) {
+        const job = await this.failAndRefund(c, r.id, r.lease_token, message, p.now);
+        if (job) failed.push(job);
+      }
+      return failed;
+    });
+  }
+
+  // ---- ledger and usage ----
+
+  async ledgerList(p: { userId: string; limit: number; jobId?: string }) {
+    const rows = p.jobId === undefined
+      ? await this.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [p.userId, p.limit])
+      : await this.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 AND job_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3', [p.userId, p.jobId, p.limit]);
+    return rows.map(toLedger);
+  }
+
+  async accountUsage(p: { userId: string; since: Millis; now: Millis }) {
+    const row = await this.one<{ used: number; since: number; total: number; keys: number }>(`SELECT
+      (SELECT COALESCE(-SUM(amount), 0)::bigint FROM ledger_entries WHERE user_id = $1 AND kind IN ('charge', 'refund') AND created_at >= $2) AS used,
+      (SELECT COUNT(*)::int FROM jobs WHERE user_id = $1 AND created_at >= $2) AS since,
+      (SELECT COUNT(*)::int FROM jobs WHERE user_id = $1) AS total,
+      (SELECT COUNT(*)::int FROM api_keys WHERE user_id = $1 AND is_active AND (expires_at IS NULL OR expires_at > $3)) AS keys`,
+    [p.userId, p.since, p.now]);
+    return { creditsUsed: row!.used, jobsSince: row!.since, totalJobs: row!.total, activeKeys: row!.keys };
+  }
+
+  // ---- across processes ----
+
+  async rateLimitConsume(p: { keyId: string; limit: number; now: Millis }) {
+    const row = await this.one<{ admitted: boolean; total: number; oldest: number | null }>(
+      'SELECT admitted, total, oldest FROM genjobs_rate_consume($1, $2, $3)', [p.keyId, Math.floor(p.now / 1000), p.limit]);
+    return windowDecision({ allowed: row!.admitted, total: row!.total, oldestSecond: row!.oldest, limit: p.limit, now: p.now });
+  }
+
+  async subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
+    const listener = new PgListener(this.config, `genjobs:${this.schemaName}`, onNotice, this.onBackgroundError);
+    await listener.start();
+    return () => listener.stop();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await this.pool.end();
+  }
+}
