@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { CatalogError } from '../catalog/load.js';
 import { ApiError } from '../errors/api-error.js';
-import { serve } from './serve.js';
+import { runProcess } from './serve.js';
 import { adminCommands } from './admin.js';
 
 /** `genjobs`: the server and the operator's commands, which work on the store directly. */
@@ -17,7 +17,14 @@ program
   .addOption(new Option('--no-executor', 'serve the API only; executors run elsewhere'))
   .action(async (opts: { executor: boolean }) => {
     const config = config_();
-    await serve({ ...config, executorEnabled: config.executorEnabled && opts.executor });
+    await runProcess({ ...config, executorEnabled: config.executorEnabled && opts.executor }, 'serve');
+  });
+
+program
+  .command('executor')
+  .description('run only the executor: claim and run jobs from the shared store, no HTTP')
+  .action(async () => {
+    await runProcess({ ...config_(), executorEnabled: true }, 'executor');
   });
 
 adminCommands(program, config_);

@@ -1,8 +1,14 @@
 import type { Config } from '../config/config.js';
 import { createApp } from '../app.js';
 
-/** Runs the server until SIGTERM or SIGINT, then shuts down gracefully (a second signal forces it). */
-export async function serve(config: Config): Promise<void> {
+export type Role = 'serve' | 'executor';
+
+/**
+ * Runs one genjobs process until SIGTERM or SIGINT, then shuts down gracefully (a second
+ * signal forces it). `serve` listens for HTTP (and runs the executor unless it is off);
+ * `executor` only runs jobs.
+ */
+export async function runProcess(config: Config, role: Role): Promise<void> {
   const app = await createApp(config);
   let stopping = false;
   const stop = (signal: string) => {
@@ -22,9 +28,13 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const described = { role, store: app.store.dialect, executor: app.executor ? app.executor.owner : 'off' };
+  if (role === 'executor') {
+    if (!app.executor) throw new Error('genjobs executor was started with GENJOBS_EXECUTOR=false');
+    app.executor.start();
+    app.logger.info(described, 'genjobs executor is running');
+    return;
+  }
   const url = await app.listen();
-  app.logger.info({
-    url, publicUrl: config.publicUrl, store: app.store.dialect, dataDir: config.dataDir,
-    executor: app.executor ? app.executor.owner : 'off', admin: config.adminToken ? 'on' : 'off',
-  }, 'genjobs is listening');
+  app.logger.info({ ...described, url, publicUrl: config.publicUrl, dataDir: config.dataDir, admin: config.adminToken ? 'on' : 'off' }, 'genjobs is listening');
 }

@@ -8,6 +8,8 @@ import type { JobEvents } from '../jobs/events.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { runWithSignal, StopReason } from './stop-reason.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ExecutorOptions {
   store: Store;
@@ -166,8 +168,9 @@ export class Executor {
   private async execute(job: JobRecord, controller: AbortController): Promise<void> {
     const { store, catalog, providers, files, events, logger } = this.o;
     const fail = async (message: string) => {
-      const failed = await store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() });
+      const failed = await this.persist(() => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
       if (failed) events.changed(failed);
+      logger.debug({ jobId: job.id, attempt: job.attempts, recorded: failed !== null, status: 'failed' }, 'executor: job finished');
     };
     const model = job.modelId ? catalog.get(job.modelId) : undefined;
     const provider = job.modelId ? providers.forModel(job.modelId) : undefined;
@@ -182,21 +185,41 @@ export class Executor {
     const timer = setTimeout(() => controller.abort(StopReason.timedOut), model.timeoutMs);
     try {
       const output = await runWithSignal(controller.signal, () => provider.run({ jobId: job.id, model, input, signal: controller.signal, files }));
-      const completed = await store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() });
+      const completed = await this.persist(() => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
       if (completed) events.changed(completed);
+      logger.debug({ jobId: job.id, attempt: job.attempts, recorded: completed !== null, status: 'completed' }, 'executor: job finished');
     } catch (err) {
       const reason: unknown = controller.signal.reason;
       if (reason === StopReason.timedOut) return fail(`${model.id} timed out after ${model.timeoutMs} ms.`);
       if (reason === StopReason.shutdown) {
-        await store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
+        await this.persist(() => store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() }));
         return;
       }
       // Cancelled, or the lease was lost: the store already holds the job's fate.
-      if (reason === StopReason.cancelled || reason === StopReason.leaseLost) return;
+      if (reason === StopReason.cancelled || reason === StopReason.leaseLost) {
+        logger.debug({ jobId: job.id, reason: (reason as Error).message }, 'executor: job stopped');
+        return;
+      }
       logger.info({ jobId: job.id, err }, 'executor: provider failed');
       return fail(err instanceof Error && err.message ? err.message : `${model.id} failed without a message.`);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Retries a write of a job's outcome while the database cannot be reached, for up to one
+   * lease: past that another executor may hold the job, and the store would refuse it anyway.
+   */
+  private async persist<T>(write: () => Promise<T>): Promise<T> {
+    const until = Date.now() + this.leaseMs;
+    for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || Date.now() + delay > until) throw err;
+        await sleep(delay);
+      }
     }
   }
 

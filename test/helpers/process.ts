@@ -32,6 +32,29 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
+/** Starts `genjobs executor` and waits until it says it runs. */
+export async function startExecutor(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'executor'], {
+    env: { ...process.env, LOG_LEVEL: 'debug', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`executor did not start: ${out}`)), 15_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('genjobs executor is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+    void exited.then((code) => reject(new Error(`executor exited early (${code}): ${out}`)));
+  });
+  return { child, url: '', output: () => out, exited };
+}
+
 /** Starts `genjobs serve` and waits until it answers on its port. */
 export async function startServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const port = Number(env.PORT);

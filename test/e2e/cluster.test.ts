@@ -1,0 +1,242 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { cli, freePort, startExecutor, startServer, type ServerProcess } from '../helpers/process.js';
+import { processStoreEnv, testStoreKind } from '../helpers/store.js';
+import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
+
+/**
+ * Scale-out on PostgreSQL: several API processes and executors sharing one database, killed
+ * and cut off from it mid-run. Runs in the PostgreSQL pass of `npm test`.
+ */
+const skip = testStoreKind !== 'postgres' ? 'needs PostgreSQL (the postgres pass of npm test)' : false;
+
+type Json = Record<string, any>;
+
+async function call(base: string, key: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: Json; headers: Headers }> {
+  const res = await fetch(`${base}/api/v1${p}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Json, headers: res.headers };
+}
+
+/** Runs `worker` over `items` with at most `n` at once. */
+async function pool<T>(items: T[], n: number, worker: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await worker(items[i] as T, i);
+    }
+  }));
+}
+
+/** A client on the test's schema, for checking the books directly. */
+async function dbClient(env: Record<string, string>): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: env.DATABASE_URL, options: `-c search_path=${env.GENJOBS_DB_SCHEMA}` });
+  await client.connect();
+  return client;
+}
+
+/** Every account's books balance, every job is charged once and refunded at most once, as its status says. */
+async function assertBooks(db: pg.Client): Promise<void> {
+  const unbalanced = await db.query(`SELECT u.id, u.credits, COALESCE(SUM(l.amount), 0)::bigint AS ledger FROM users u
+    LEFT JOIN ledger_entries l ON l.user_id = u.id GROUP BY u.id HAVING u.credits <> COALESCE(SUM(l.amount), 0)`);
+  assert.deepEqual(unbalanced.rows, [], 'balance = grants - charges + refunds for every account');
+  const wrong = await db.query(`SELECT j.id, j.status, j.credits_charged, j.credits_refunded,
+      COUNT(*) FILTER (WHERE l.kind = 'charge') AS charges, COUNT(*) FILTER (WHERE l.kind = 'refund') AS refunds,
+      COALESCE(SUM(l.amount) FILTER (WHERE l.kind = 'refund'), 0) AS refunded
+    FROM jobs j LEFT JOIN ledger_entries l ON l.job_id = j.id GROUP BY j.id
+    HAVING COUNT(*) FILTER (WHERE l.kind = 'charge') <> 1
+      OR (j.status = 'completed' AND (COUNT(*) FILTER (WHERE l.kind = 'refund') <> 0 OR j.credits_refunded <> 0))
+      OR (j.status = 'failed' AND (COUNT(*) FILTER (WHERE l.kind = 'refund') <> 1 OR j.credits_refunded <> j.credits_charged))
+      OR (j.status = 'cancelled' AND COALESCE(SUM(l.amount) FILTER (WHERE l.kind = 'refund'), 0) <> j.credits_refunded)
+      OR j.status NOT IN ('completed', 'failed', 'cancelled')`);
+  assert.deepEqual(wrong.rows, [], 'each job charged once; failed refunded once in full; completed never refunded; all terminal');
+}
+
+async function waitAllTerminal(db: pg.Client, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const { rows } = await db.query(`SELECT COUNT(*)::int AS n FROM jobs WHERE status IN ('pending', 'processing')`);
+    if (rows[0].n === 0) return;
+    if (Date.now() > until) throw new Error(`${rows[0].n} jobs still unfinished`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('scale-out: two API processes and two executors on one PostgreSQL', { skip, timeout: 300_000 }, () => {
+  let env: Record<string, string>;
+  let dataDir: string;
+  const apis: ServerProcess[] = [];
+  const executors: ServerProcess[] = [];
+  const executorLogs: (() => string)[] = [];
+  let keys: string[];
+  let db: pg.Client;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-cluster-'));
+    env = { ...processStoreEnv(), DATA_DIR: dataDir, GENJOBS_LEASE_MS: '2000', GENJOBS_POLL_MS: '500', GENJOBS_DB_POOL_SIZE: '8' };
+    keys = [];
+    for (let i = 0; i < 2; i++) {
+      const userId = cli(['users', 'create', '--credits', '3000', '--quiet'], env);
+      keys.push(cli(['keys', 'create', userId, '--rate-limit', '1000000', '--quiet'], env));
+    }
+    for (let i = 0; i < 2; i++) {
+      const port = String(await freePort());
+      apis.push(await startServer({ ...env, PORT: port, PUBLIC_URL: `http://127.0.0.1:${port}` }, ['--no-executor']));
+    }
+    for (let i = 0; i < 2; i++) {
+      const ex = await startExecutor({ ...env, GENJOBS_EXECUTOR_CONCURRENCY: '24' });
+      executors.push(ex);
+      executorLogs.push(ex.output);
+    }
+    db = await dbClient(env);
+  });
+  after(async () => {
+    for (const p of [...apis, ...executors]) p.child.kill('SIGKILL');
+    await db?.end();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs 2,000 jobs through both APIs while an executor is killed and restarted, keeping every account\'s books', async () => {
+    const runs = Array.from({ length: 2000 }, (_, i) => ({
+      key: keys[i % 2] as string,
+      api: apis[i % 2] as ServerProcess,
+      other: apis[(i + 1) % 2] as ServerProcess,
+      input: { duration_ms: (i * 37) % 250, outcome: i % 5 === 0 ? 'failed' : 'completed' },
+      cancel: i % 23 === 0,
+    }));
+    let accepted = 0;
+    await pool(runs, 24, async (run, i) => {
+      if (i === 700) {
+        // Mid-run: one executor dies without a word, and comes back a moment later.
+        executors[0]!.child.kill('SIGKILL');
+        await executors[0]!.exited;
+        setTimeout(() => {
+          void startExecutor({ ...env, GENJOBS_EXECUTOR_CONCURRENCY: '24' }).then((ex) => {
+            executors[0] = ex;
+            executorLogs.push(ex.output);
+          });
+        }, 500);
+      }
+      const res = await call(run.api.url, run.key, 'POST', '/models/run', { model: 'local/test', input: run.input });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      accepted++;
+      if (run.cancel) {
+        const c = await call(run.other.url, run.key, 'POST', `/jobs/${res.body.id}/cancel`);
+        assert.ok(c.status === 200 || c.status === 409, `cancel answered ${c.status}`);
+      }
+    });
+    assert.equal(accepted, 2000);
+    await waitAllTerminal(db, 120_000);
+    await assertBooks(db);
+    const { rows } = await db.query(`SELECT status, COUNT(*)::int AS n FROM jobs GROUP BY status`);
+    const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    assert.equal((byStatus.completed ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0), 2000);
+    assert.ok(byStatus.failed >= 300, 'the failures asked for happened');
+    const takenOver = await db.query(`SELECT COUNT(*)::int AS n FROM jobs WHERE attempts > 1`);
+    assert.ok(takenOver.rows[0].n > 0, 'the killed executor\'s jobs were taken over by another claim');
+    // No job was completed twice: the store refuses a second completion, and no executor recorded one.
+    const recorded = executorLogs.flatMap((log) => log().split('\n'))
+      .filter((line) => line.includes('"executor: job finished"') && line.includes('"recorded":true') && line.includes('"status":"completed"'))
+      .map((line) => (JSON.parse(line) as { jobId: string }).jobId);
+    assert.equal(new Set(recorded).size, recorded.length, 'a job recorded as completed twice');
+    assert.ok(recorded.length >= byStatus.completed - 100, 'completions were logged');
+  });
+
+  it('stops a job on whichever executor runs it when another API process cancels it', async () => {
+    const [a, b] = apis as [ServerProcess, ServerProcess];
+    const run = await call(a.url, keys[0]!, 'POST', '/models/run', { model: 'local/test', input: { duration_ms: 60_000 } });
+    for (let i = 0; i < 100; i++) {
+      if ((await call(a.url, keys[0]!, 'GET', `/jobs/${run.body.id}`)).body.status === 'processing') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const cancelledAt = Date.now();
+    assert.equal((await call(b.url, keys[0]!, 'POST', `/jobs/${run.body.id}/cancel`)).status, 200);
+    const stopped = () => executorLogs.some((log) => log().includes(`"jobId":"${run.body.id}","reason":"The job was cancelled."`));
+    while (!stopped() && Date.now() - cancelledAt < 2_000) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(stopped(), 'the executor running it stopped it within 2 s');
+  });
+
+  it('holds a key\'s rate limit across both API processes together', async () => {
+    const userId = cli(['users', 'create', '--credits', '10', '--quiet'], env);
+    const key = cli(['keys', 'create', userId, '--rate-limit', '30', '--quiet'], env);
+    const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => call(apis[i % 2]!.url, key, 'GET', '/account')));
+    const ok = answers.filter((r) => r.status === 200).length;
+    assert.equal(ok, 30, 'exactly the limit admitted, whichever process answered');
+    const refused = answers.filter((r) => r.status === 429);
+    assert.equal(refused.length, 60);
+    for (const r of refused) assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+  });
+});
+
+describe('a database restart during a run', { skip, timeout: 120_000 }, () => {
+  let cluster: PgCluster;
+  let server: ServerProcess | undefined;
+  let dataDir: string;
+
+  before(async () => {
+    cluster = await startPgCluster();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-outage-'));
+  });
+  after(() => {
+    server?.child.kill('SIGKILL');
+    cluster?.destroy();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 with Retry-After while the database is down, recovers by itself and loses no accepted job', async () => {
+    const port = String(await freePort());
+    const env = { DATABASE_URL: cluster.url, DATA_DIR: dataDir, PORT: port, GENJOBS_LEASE_MS: '3000', GENJOBS_POLL_MS: '300' };
+    const userId = cli(['users', 'create', '--credits', '1000', '--quiet'], env);
+    const key = cli(['keys', 'create', userId, '--rate-limit', '100000', '--quiet'], env);
+    server = await startServer(env);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await call(server.url, key, 'POST', '/models/run', { model: 'local/test', input: { duration_ms: 200 + i * 20, outcome: i % 4 ? 'completed' : 'failed' } });
+      assert.equal(r.status, 202);
+      ids.push(r.body.id);
+    }
+
+    cluster.stop();
+    const during = await Promise.all([
+      call(server.url, key, 'GET', `/jobs/${ids[0]}`),
+      call(server.url, key, 'POST', '/models/run', { model: 'local/test' }),
+      call(server.url, key, 'GET', '/jobs'),
+    ]);
+    for (const r of during) {
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'unavailable');
+      assert.match(r.headers.get('retry-after') ?? '', /^\d+$/);
+    }
+    await new Promise((r) => setTimeout(r, 1_500));
+    cluster.start();
+
+    // The process was never restarted: it reconnects by itself.
+    let after: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 100; i++) {
+      after = await call(server.url, key, 'POST', '/models/run', { model: 'local/test', input: { duration_ms: 10 } });
+      if (after.status === 202) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(after?.status, 202);
+    ids.push(after!.body.id);
+
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      await waitAllTerminal(client, 60_000);
+      const { rows } = await client.query(`SELECT COUNT(*)::int AS n FROM jobs WHERE id = ANY($1::text[])`, [ids]);
+      assert.equal(rows[0].n, ids.length, 'every accepted job is still there');
+      await assertBooks(client);
+    } finally {
+      await client.end();
+    }
+  });
+});
