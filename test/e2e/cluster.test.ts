@@ -174,6 +174,12 @@ describe('scale-out: two API processes and two executors on one PostgreSQL', { s
     assert.equal(refused.length, 60);
     for (const r of refused) assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
   });
+
+  it('shuts every role down gracefully on SIGTERM', async () => {
+    const all = [...apis, ...executors];
+    for (const p of all) p.child.kill('SIGTERM');
+    assert.deepEqual(await Promise.all(all.map((p) => p.exited)), all.map(() => 0));
+  });
 });
 
 describe('a database restart during a run', { skip, timeout: 120_000 }, () => {
@@ -192,6 +198,16 @@ describe('a database restart during a run', { skip, timeout: 120_000 }, () => {
   });
 
   it('answers 503 with Retry-After while the database is down, recovers by itself and loses no accepted job', async () => {
+    try {
+      await outageScenario();
+    } catch (err) {
+      // What the server logged during the outage explains a failure here.
+      (err as Error).message += `\n--- server output ---\n${server?.output() ?? ''}`;
+      throw err;
+    }
+  });
+
+  async function outageScenario(): Promise<void> {
     const port = String(await freePort());
     const env = { DATABASE_URL: cluster.url, DATA_DIR: dataDir, PORT: port, GENJOBS_LEASE_MS: '3000', GENJOBS_POLL_MS: '300' };
     const userId = cli(['users', 'create', '--credits', '1000', '--quiet'], env);
@@ -238,5 +254,5 @@ describe('a database restart during a run', { skip, timeout: 120_000 }, () => {
     } finally {
       await client.end();
     }
-  });
+  }
 });

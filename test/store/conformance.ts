@@ -310,6 +310,26 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('rate-limit windows', () => {
+      it('admits a key\'s limit in its window, refuses the next with a retry time, and admits again once the window moved on', async () => {
+        const t0 = 1_800_000_000_000;
+        const seen = [];
+        for (let i = 0; i < 4; i++) seen.push(await store.rateLimitConsume({ keyId: 'k1', limit: 3, now: t0 + i * 100 }));
+        assert.deepEqual(seen.map((d) => [d.allowed, d.remaining]), [[true, 2], [true, 1], [true, 0], [false, 0]]);
+        assert.equal(seen[0]!.resetSeconds, 0, 'room left: the window has room now');
+        assert.ok(seen[3]!.resetSeconds >= 60 && seen[3]!.resetSeconds <= 61, `retry after ${seen[3]!.resetSeconds}`);
+        assert.equal((await store.rateLimitConsume({ keyId: 'k2', limit: 3, now: t0 })).allowed, true, 'another key has its own window');
+        assert.equal((await store.rateLimitConsume({ keyId: 'k1', limit: 3, now: t0 + 59_000 })).allowed, false);
+        assert.equal((await store.rateLimitConsume({ keyId: 'k1', limit: 3, now: t0 + 61_000 })).allowed, true);
+      });
+
+      it('admits exactly the limit under concurrent checks', async () => {
+        const now = 1_800_000_100_000;
+        const all = await Promise.all(Array.from({ length: 40 }, () => store.rateLimitConsume({ keyId: 'busy', limit: 10, now })));
+        assert.equal(all.filter((d) => d.allowed).length, 10);
+      });
+    });
+
     describe('failing and refunds', () => {
       it('refunds a failed job in full, once', async () => {
         const u = await user(100);
