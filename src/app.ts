@@ -9,6 +9,7 @@ import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { openStore } from './store/open.js';
+import { AppDirectory } from './apps/directory.js';
 import type { Store } from './store/store.js';
 
 export interface App {
@@ -39,12 +40,13 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     else events.changed(notice);
   });
   const files = new FileStore(config.dataDir, config.publicUrl);
-  const jobs: JobsDeps = { store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
+  const apps = new AppDirectory(catalog, store);
+  const jobs: JobsDeps = { store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
   const lifecycle = { draining: false };
   const server = await buildServer({ jobs, config, files, lifecycle }, logger);
   const executor = config.executorEnabled
     ? new Executor({
-      store, catalog, providers, files, events, logger,
+      store, catalog, providers, files, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
     })
     : null;

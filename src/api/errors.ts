@@ -1,9 +1,11 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError } from '../errors/api-error.js';
 import { StoreUnavailableError } from '../store/errors.js';
+import { AppDefinitionError } from '../apps/definition.js';
 
-/** Turns Fastify's own errors (body parsing, limits) into genjobs' coded errors. */
+/** Turns Fastify's own errors (body parsing, limits) and the store's and apps' errors into genjobs' coded errors. */
 function fromFastify(err: FastifyError, bodyLimit: number, contentType: string | undefined): ApiError | null {
+  if (err instanceof AppDefinitionError) return apiError('invalid_app_definition', { detail: err.message });
   if (err instanceof StoreUnavailableError) {
     return apiError('unavailable', { detail: 'the database cannot be reached' }, { headers: { 'Retry-After': '5' } });
   }

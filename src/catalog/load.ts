@@ -16,7 +16,9 @@ export function loadCatalog(file: string): Catalog {
   } catch (err) {
     throw new CatalogError(`Cannot read the model catalog ${file}: ${(err as Error).message}`);
   }
-  return new Catalog(parseCatalog(raw, file));
+  const apps = (raw as { apps?: unknown }).apps ?? [];
+  if (!Array.isArray(apps)) throw new CatalogError(`${file}: "apps" must be an array of app definitions`);
+  return new Catalog(parseCatalog(raw, file), apps);
 }
 
 export function parseCatalog(raw: unknown, source: string): ModelDefinition[] {
@@ -84,7 +86,7 @@ function parseSetting(s: unknown, at: string, fail: Fail): SettingDefinition {
   for (const bound of ['min', 'max', 'maxLength'] as const) {
     if (s[bound] !== undefined && typeof s[bound] !== 'number') fail(`${at}.${bound}`, 'must be a number');
   }
-  if (s.defaultValue !== undefined) {
+  if (s.defaultValue !== undefined && s.multiple !== true) {
     const d = s.defaultValue;
     if (s.inputType === 'select' && !(s.options as unknown[]).includes(d)) fail(`${at}.defaultValue`, 'must be one of the options');
     if ((s.inputType === 'number' || s.inputType === 'integer')
@@ -105,6 +107,9 @@ function parseSetting(s: unknown, at: string, fail: Fail): SettingDefinition {
     ...(typeof s.max === 'number' ? { max: s.max } : {}),
     ...(typeof s.maxLength === 'number' ? { maxLength: s.maxLength } : {}),
     required: s.required === true,
+    ...(s.multiple === true ? { multiple: true } : {}),
+    ...(typeof s.maxItems === 'number' ? { maxItems: s.maxItems } : {}),
+    ...(typeof s.accepts === 'string' ? { accepts: s.accepts } : {}),
   };
 }
 
@@ -112,7 +117,11 @@ function parseSetting(s: unknown, at: string, fail: Fail): SettingDefinition {
 export class Catalog {
   private readonly byId: Map<string, ModelDefinition>;
 
-  constructor(readonly models: readonly ModelDefinition[]) {
+  /**
+   * @param appTemplates the catalog's template apps, unchecked: `apps/` reads them, since
+   *   checking an app needs the models.
+   */
+  constructor(readonly models: readonly ModelDefinition[], readonly appTemplates: readonly unknown[] = []) {
     this.byId = new Map(models.map((m) => [m.id, m]));
   }
 

@@ -21,6 +21,12 @@ export interface SettingDefinition {
   maxLength?: number;
   /** A run without it is refused. (Default: false) */
   required?: boolean;
+  /** The value is an array of such values (one or more). (Default: false) */
+  multiple?: boolean;
+  /** Most values of a `multiple` setting. (Default: 16) */
+  maxItems?: number;
+  /** What a `url` setting points at: `image`, `video`, `audio` (apps check their edges with it). (Default: anything) */
+  accepts?: string;
 }
 
 /** Which code produces the model's output. Built-in providers run offline on this machine. */

@@ -39,13 +39,22 @@ export function resolveInput(model: ModelDefinition, input: unknown): Record<str
       if (setting.defaultValue !== undefined) resolved[setting.key] = setting.defaultValue;
       continue;
     }
-    resolved[setting.key] = checkSetting(setting, value);
+    resolved[setting.key] = checkSetting(setting, value, `input.${setting.key}`);
   }
   return resolved;
 }
 
-function checkSetting(s: SettingDefinition, value: unknown): unknown {
-  const field = `input.${s.key}`;
+const DEFAULT_MAX_ITEMS = 16;
+
+/** Checks one value of a setting; `field` names it in the 400 (`input.seed`, `inputs.<id>`). */
+export function checkSetting(s: SettingDefinition, value: unknown, field: string): unknown {
+  if (!s.multiple) return checkOne(s, value, field);
+  const max = s.maxItems ?? DEFAULT_MAX_ITEMS;
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) throw bad(field, `must be an array of 1 to ${max} values`);
+  return value.map((v, i) => checkOne(s, v, `${field}[${i}]`));
+}
+
+function checkOne(s: SettingDefinition, value: unknown, field: string): unknown {
   switch (s.inputType) {
     case 'select':
       if (!(s.options ?? []).includes(value as string | number)) throw bad(field, `must be one of ${(s.options ?? []).join(', ')}`);

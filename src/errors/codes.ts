@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   invalid_parameter: { status: 400, message: '{detail}' },
   unknown_model: { status: 400, message: 'model: unknown model "{model}". GET /api/v1/models lists the models you can run.' },
   invalid_input: { status: 400, message: '{detail}' },
+  missing_inputs: { status: 400, message: 'Missing required inputs: {labels}' },
+  invalid_app_definition: { status: 400, message: 'The app definition is invalid: {detail}' },
   // 401, 403: who is calling
   missing_token: { status: 401, message: 'Missing Authorization Bearer token' },
   invalid_api_key: { status: 401, message: 'Invalid API key' },
@@ -21,12 +23,14 @@ export const ERROR_CODES = {
   insufficient_credits: { status: 402, message: 'Insufficient credits. Required {required}, available {available}' },
   // 404: not found (another account's objects are not found either)
   job_not_found: { status: 404, message: 'Job not found' },
+  app_not_found: { status: 404, message: 'App not found' },
   user_not_found: { status: 404, message: 'User not found' },
   api_key_not_found: { status: 404, message: 'API key not found' },
   file_not_found: { status: 404, message: 'File not found' },
   route_not_found: { status: 404, message: 'No route {method} {url}. See docs/api.md for the routes genjobs serves.' },
   // 409: the state refuses the request
   job_not_cancellable: { status: 409, message: 'Job cannot be cancelled: its status is already {status}' },
+  app_is_template: { status: 409, message: 'App {id} is a template from the catalog file: change it there, not through the admin API' },
   // 413, 415: the body's form
   body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },

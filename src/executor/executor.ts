@@ -7,6 +7,9 @@ import type { FileStore } from '../files/file-store.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JobRecord, Store } from '../store/store.js';
+import type { AppDirectory } from '../apps/directory.js';
+import { appTimeoutMs } from '../apps/definition.js';
+import { runAppNodes } from '../apps/app-runner.js';
 import { runWithSignal, StopReason } from './stop-reason.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +20,8 @@ export interface ExecutorOptions {
   providers: ProviderRegistry;
   files: FileStore;
   events: JobEvents;
+  /** Where app jobs find their app. */
+  apps: AppDirectory;
   logger: Logger;
   /** How many jobs run at once in this executor. (Default: 16) */
   concurrency?: number;
@@ -165,32 +170,57 @@ export class Executor {
       });
   }
 
+  /** What running the job means: a model through its provider, or an app node by node. */
+  private async plan(job: JobRecord): Promise<{ label: string; timeoutMs: number; work: (signal: AbortSignal) => Promise<unknown> }> {
+    const { store, catalog, providers, files, apps } = this.o;
+    if (job.runType === 'app') {
+      const app = job.appId ? await apps.find(job.appId) : null;
+      if (!app) throw new Error(`App ${job.appId} no longer exists on this server.`);
+      const input = job.inputData as { inputs?: Record<string, unknown> };
+      const done = (job.outputData as { node_outputs?: Record<string, Record<string, unknown>> } | null)?.node_outputs ?? {};
+      return {
+        label: `app ${app.definition.name}`,
+        timeoutMs: appTimeoutMs(app.definition, catalog),
+        work: (signal) => runAppNodes({
+          jobId: job.id, app: app.definition, inputs: input.inputs ?? {}, done, catalog, providers, files, signal,
+          saveProgress: (outputData) => this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData })),
+        }),
+      };
+    }
+    const model = job.modelId ? catalog.get(job.modelId) : undefined;
+    const provider = job.modelId ? providers.forModel(job.modelId) : undefined;
+    if (!model || !provider) throw new Error(`Model ${job.modelId} is no longer in this server's catalog.`);
+    const input = resolveInput(model, (job.inputData as { input?: unknown }).input);
+    return {
+      label: model.id,
+      timeoutMs: model.timeoutMs,
+      work: (signal) => provider.run({ jobId: job.id, model, input, signal, files }),
+    };
+  }
+
   private async execute(job: JobRecord, controller: AbortController): Promise<void> {
-    const { store, catalog, providers, files, events, logger } = this.o;
+    const { store, events, logger } = this.o;
     const fail = async (message: string) => {
       const failed = await this.persist(() => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
       if (failed) events.changed(failed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: failed !== null, status: 'failed' }, 'executor: job finished');
     };
-    const model = job.modelId ? catalog.get(job.modelId) : undefined;
-    const provider = job.modelId ? providers.forModel(job.modelId) : undefined;
-    if (!model || !provider) return fail(`Model ${job.modelId ?? job.appId} is no longer in this server's catalog.`);
-    let input: Record<string, unknown>;
+    let plan: Awaited<ReturnType<Executor['plan']>>;
     try {
-      input = resolveInput(model, (job.inputData as { input?: unknown }).input);
+      plan = await this.plan(job);
     } catch (err) {
       return fail((err as Error).message);
     }
 
-    const timer = setTimeout(() => controller.abort(StopReason.timedOut), model.timeoutMs);
+    const timer = setTimeout(() => controller.abort(StopReason.timedOut), plan.timeoutMs);
     try {
-      const output = await runWithSignal(controller.signal, () => provider.run({ jobId: job.id, model, input, signal: controller.signal, files }));
+      const output = await runWithSignal(controller.signal, () => plan.work(controller.signal));
       const completed = await this.persist(() => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
       if (completed) events.changed(completed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: completed !== null, status: 'completed' }, 'executor: job finished');
     } catch (err) {
       const reason: unknown = controller.signal.reason;
-      if (reason === StopReason.timedOut) return fail(`${model.id} timed out after ${model.timeoutMs} ms.`);
+      if (reason === StopReason.timedOut) return fail(`${plan.label} timed out after ${plan.timeoutMs} ms.`);
       if (reason === StopReason.shutdown) {
         await this.persist(() => store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() }));
         return;
@@ -201,7 +231,7 @@ export class Executor {
         return;
       }
       logger.info({ jobId: job.id, err }, 'executor: provider failed');
-      return fail(err instanceof Error && err.message ? err.message : `${model.id} failed without a message.`);
+      return fail(err instanceof Error && err.message ? err.message : `${plan.label} failed without a message.`);
     } finally {
       clearTimeout(timer);
     }

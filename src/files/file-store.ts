@@ -15,6 +15,22 @@ export class FileStore {
     mkdirSync(this.root, { recursive: true });
   }
 
+  /**
+   * Reads a file this server stored, given its public URL; null for any other URL. Built-in
+   * models read their image inputs this way, so they never fetch from the network.
+   */
+  async readByUrl(url: string): Promise<Buffer | null> {
+    const prefix = `${this.publicUrl}/files/`;
+    if (!url.startsWith(prefix)) return null;
+    const [jobId, name, ...rest] = url.slice(prefix.length).split('/');
+    if (!jobId || !name || rest.length > 0 || !/^[\w-]+$/.test(jobId) || !/^[\w-]+\.\w+$/.test(name)) return null;
+    try {
+      return await fs.readFile(path.join(this.root, jobId, name));
+    } catch {
+      return null;
+    }
+  }
+
   /** Writes one output file of a job and returns its absolute URL. */
   async save(p: { jobId: string; extension: string; data: Buffer | Uint8Array }): Promise<string> {
     if (!/^[\w-]+$/.test(p.jobId) || !/^\w+$/.test(p.extension)) throw new Error('invalid file name');

@@ -1,12 +1,14 @@
 import type { Catalog } from '../catalog/load.js';
 import type { Store } from '../store/store.js';
 import type { JobEvents } from './events.js';
+import type { AppDirectory } from '../apps/directory.js';
 
 /** What the job use cases need. */
 export interface JobsDeps {
   store: Store;
   catalog: Catalog;
   events: JobEvents;
+  apps: AppDirectory;
   /** How long a run of a synchronous model waits for its result. (Default: 60000 ms) */
   syncWaitMs: number;
   /** Percent of the charge refunded when a processing job is cancelled. (Default: 100) */

@@ -56,6 +56,16 @@ export interface JobRecord {
   leaseExpiresAt: Millis | null;
 }
 
+/** A private app of one account; its definition is checked against the catalog when read. */
+export interface AppRecord {
+  id: string;
+  userId: string;
+  definition: unknown;
+  isActive: boolean;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+
 export type LedgerKind = 'grant' | 'charge' | 'refund';
 
 export interface LedgerEntryRecord {

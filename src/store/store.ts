@@ -2,7 +2,7 @@ import type { JobStatus } from '../jobs/status.js';
 import type { JobNotice } from '../jobs/events.js';
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, JobRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
+  ApiKeyRecord, AppRecord, JobRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
 } from './records.js';
 
 export * from './records.js';
@@ -43,6 +43,15 @@ export interface Store {
   apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]>;
   /** Sets `is_active` false. Returns null when the key does not exist or belongs to another account. */
   apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null>;
+
+  // ---- private apps ----
+  appCreate(p: { id: string; userId: string; definition: unknown; now: Millis }): Promise<AppRecord>;
+  /** Replaces the definition; null when there is no such app. */
+  appUpdate(p: { id: string; definition: unknown; now: Millis }): Promise<AppRecord | null>;
+  appSetActive(p: { id: string; isActive: boolean; now: Millis }): Promise<AppRecord | null>;
+  appGetById(p: { id: string }): Promise<AppRecord | null>;
+  /** The account's apps, active or not, oldest first. */
+  appListByUser(p: { userId: string }): Promise<AppRecord[]>;
 
   // ---- jobs: creation and reads ----
   /**

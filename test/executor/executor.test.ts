@@ -6,6 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { Catalog, parseCatalog } from '../../src/catalog/load.js';
 import { Executor } from '../../src/executor/executor.js';
+import { AppDirectory } from '../../src/apps/directory.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { JobEvents } from '../../src/jobs/events.js';
 import { newId } from '../../src/ids.js';
@@ -31,7 +32,7 @@ async function setup(p: { behaviour: Behaviour; timeoutMs?: number; concurrency?
   const events = new JobEvents();
   const files = new FileStore(dataDir, 'http://genjobs.test');
   const make = (owner: string) => new Executor({
-    store, catalog, providers, files, events, logger: pino({ level: 'silent' }), owner,
+    store, catalog, providers, files, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
     concurrency: p.concurrency ?? 4, leaseMs: p.leaseMs ?? 30_000, maxAttempts: p.maxAttempts ?? 3, pollMs: 20,
   });
   const user = await store.userCreate({ name: null, credits: 1000, now: Date.now() });

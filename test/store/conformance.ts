@@ -80,6 +80,26 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('private apps', () => {
+      it('creates, reads, lists, updates and deactivates an account\'s apps', async () => {
+        const u = await user();
+        const other = await user();
+        const def = { name: 'Chain', nodes: [{ id: 'a', model: 'local/image' }] };
+        const app = await store.appCreate({ id: newId(), userId: u.id, definition: def, now: now() });
+        assert.deepEqual([app.userId, app.isActive, app.definition], [u.id, true, def]);
+        assert.deepEqual(await store.appGetById({ id: app.id }), app);
+        await store.appCreate({ id: newId(), userId: other.id, definition: def, now: now() });
+        assert.deepEqual((await store.appListByUser({ userId: u.id })).map((a) => a.id), [app.id]);
+        const updated = await store.appUpdate({ id: app.id, definition: { ...def, name: 'Renamed' }, now: now() });
+        assert.equal((updated?.definition as { name: string }).name, 'Renamed');
+        assert.ok(updated!.updatedAt > app.updatedAt);
+        assert.equal((await store.appSetActive({ id: app.id, isActive: false, now: now() }))?.isActive, false);
+        assert.equal((await store.appListByUser({ userId: u.id }))[0]?.isActive, false, 'inactive apps are still listed for the operator');
+        assert.equal(await store.appUpdate({ id: newId(), definition: def, now: now() }), null);
+        assert.equal(await store.appGetById({ id: newId() }), null);
+      });
+    });
+
     describe('creating jobs', () => {
       it('charges and creates in one step, with a charge ledger entry', async () => {
         const u = await user(100);

@@ -5,6 +5,8 @@ import {
 import { presentApiKey, presentUser } from '../../accounts/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
 import { requireAdminToken } from '../auth.js';
+import { createPrivateApp, listPrivateApps, setPrivateAppActive, updatePrivateApp } from '../../apps/admin.js';
+import { presentAppForAdmin } from '../../apps/present.js';
 import type { ApiContext } from '../context.js';
 import { objectBody } from '../json-body.js';
 
@@ -50,6 +52,21 @@ export function adminRoutes(ctx: ApiContext) {
     app.get<UserParams>('/users/:id/keys', async (request) => ({
       object: 'list', data: (await listApiKeys(store, request.params.id)).map((k) => presentApiKey(k)),
     }));
+
+    app.post<UserParams>('/users/:id/apps', async (request, reply) => {
+      const created = await createPrivateApp(store, ctx.jobs.catalog, request.params.id, objectBody<Body>(request.body));
+      return reply.code(201).send(presentAppForAdmin(created, ctx.jobs.catalog));
+    });
+
+    app.get<UserParams>('/users/:id/apps', async (request) => ({
+      object: 'list', data: (await listPrivateApps(store, ctx.jobs.apps, request.params.id)).map((a) => presentAppForAdmin(a, ctx.jobs.catalog)),
+    }));
+
+    app.put<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
+      presentAppForAdmin(await updatePrivateApp(store, ctx.jobs.catalog, ctx.jobs.apps, request.params.appId, objectBody<Body>(request.body)), ctx.jobs.catalog));
+
+    app.patch<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
+      presentAppForAdmin(await setPrivateAppActive(store, ctx.jobs.apps, request.params.appId, objectBody<Body>(request.body).is_active), ctx.jobs.catalog));
 
     app.delete<{ Params: { id: string; keyId: string } }>('/users/:id/keys/:keyId', async (request) =>
       presentApiKey(await revokeApiKey(store, request.params.id, request.params.keyId)));

@@ -8,6 +8,8 @@ import { presentModel } from '../../catalog/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
 import { apiError } from '../../errors/api-error.js';
 import { requireApiKey } from '../auth.js';
+import { presentApp } from '../../apps/present.js';
+import { runApp, type RunAppBody } from '../../apps/run-app.js';
 import { objectBody } from '../json-body.js';
 import type { ApiContext } from '../context.js';
 
@@ -49,8 +51,15 @@ export function publicRoutes(ctx: ApiContext) {
       return { object: 'list', data: entries.map(presentLedgerEntry) };
     });
 
-    // Apps arrive with the workflow engine; until then an account has none to run.
-    app.get('/apps', async () => ({ object: 'list', data: [] }));
+    app.get('/apps', async (request) => ({
+      object: 'list', data: (await jobs.apps.listFor(request.caller.user.id)).map((a) => presentApp(a, jobs.catalog)),
+    }));
+
+    app.post<{ Body: RunAppBody }>('/apps/run', async (request, reply) => {
+      const { job, app: definition } = await runApp(jobs, request.caller.user, objectBody(request.body));
+      const position = await jobs.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt });
+      return reply.code(202).send({ ...presentJob(job, position), app_name: definition.name, output: job.outputData ?? null });
+    });
 
     // Unknown routes under /api/v1 are answered after authentication, like every other answer here.
     app.all('/*', async (request) => {

@@ -5,6 +5,8 @@ import { renderPng } from './media/png.js';
 import { renderGifAnimation } from './media/gif.js';
 import { renderWav } from './media/wav.js';
 import { renderText } from './media/text.js';
+import { decodePng, encodePng, resize, sideBySide } from './media/image-ops.js';
+import type { FileStore } from '../../files/file-store.js';
 
 /**
  * The built-in models: they run offline on this machine and produce real files, so the whole
@@ -21,11 +23,40 @@ const size = (input: Record<string, unknown>, scale = 1): [number, number] => {
   return [Math.round(w * scale), Math.round(h * scale)];
 };
 
+/** Reads an image input: only files this server stored (no network fetches from built-in models). */
+async function readImage(files: FileStore, url: string): Promise<ReturnType<typeof decodePng>> {
+  const bytes = await files.readByUrl(url);
+  if (!bytes) throw new ProviderError(`cannot read ${url}: built-in models read only images stored by this server`);
+  try {
+    return decodePng(bytes);
+  } catch (err) {
+    throw new ProviderError(`${url}: ${(err as Error).message}`);
+  }
+}
+
 const HANDLERS: Record<string, (ctx: RunContext) => Promise<Record<string, unknown>>> = {
   async image({ jobId, input, files }) {
     const [width, height] = size(input);
     const png = renderPng({ prompt: str(input.prompt), width, height, seed: num(input.seed, 0) });
     return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
+  },
+
+  /** Enlarges a PNG by `scale` with bilinear filtering. */
+  async upscale({ jobId, input, files, signal }) {
+    const picture = await readImage(files, str(input.image_url));
+    const scale = num(input.scale, 2);
+    await sleep(0, undefined, { signal });
+    const bigger = resize(picture, picture.width * scale, picture.height * scale);
+    return { outputImage: await files.save({ jobId, extension: 'png', data: encodePng(bigger) }) };
+  },
+
+  /** Sets several PNGs side by side at one height. */
+  async collage({ jobId, input, files, signal }) {
+    const urls = Array.isArray(input.images) ? (input.images as string[]) : [];
+    const pictures = await Promise.all(urls.map((u) => readImage(files, u)));
+    await sleep(0, undefined, { signal });
+    const sheet = sideBySide(pictures, num(input.height, 256));
+    return { outputImage: await files.save({ jobId, extension: 'png', data: encodePng(sheet) }) };
   },
 
   async video({ jobId, input, files, signal }) {

@@ -3,12 +3,12 @@ import { newId } from '../../ids.js';
 import type { JobNotice } from '../../jobs/events.js';
 import { windowDecision } from '../../ratelimit/sliding-window.js';
 import type { JobListFilter, Store } from '../store.js';
-import type { ApiKeyRecord, JobRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import {
-  toApiKey, toJob, toLedger, toUser, type ApiKeyRow, type JobRow, type LedgerRow, type UserRow,
+  toApiKey, toApp, toJob, toLedger, toUser, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow,
 } from './rows.js';
 
 export interface PgStoreOptions {
@@ -166,6 +166,33 @@ export class PgStore implements Store {
   async apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null> {
     const row = await this.one<ApiKeyRow>('UPDATE api_keys SET is_active = false WHERE id = $1 AND user_id = $2 RETURNING *', [p.keyId, p.userId]);
     return row ? toApiKey(row) : null;
+  }
+
+  // ---- private apps ----
+
+  async appCreate(p: { id: string; userId: string; definition: unknown; now: Millis }): Promise<AppRecord> {
+    const row = await this.one<AppRow>(`INSERT INTO apps (id, user_id, definition, is_active, created_at, updated_at)
+      VALUES ($1, $2, $3, true, $4, $4) RETURNING *`, [p.id, p.userId, JSON.stringify(p.definition), p.now]);
+    return toApp(row!);
+  }
+
+  async appUpdate(p: { id: string; definition: unknown; now: Millis }): Promise<AppRecord | null> {
+    const row = await this.one<AppRow>('UPDATE apps SET definition = $2, updated_at = $3 WHERE id = $1 RETURNING *', [p.id, JSON.stringify(p.definition), p.now]);
+    return row ? toApp(row) : null;
+  }
+
+  async appSetActive(p: { id: string; isActive: boolean; now: Millis }): Promise<AppRecord | null> {
+    const row = await this.one<AppRow>('UPDATE apps SET is_active = $2, updated_at = $3 WHERE id = $1 RETURNING *', [p.id, p.isActive, p.now]);
+    return row ? toApp(row) : null;
+  }
+
+  async appGetById(p: { id: string }): Promise<AppRecord | null> {
+    const row = await this.one<AppRow>('SELECT * FROM apps WHERE id = $1', [p.id]);
+    return row ? toApp(row) : null;
+  }
+
+  async appListByUser(p: { userId: string }): Promise<AppRecord[]> {
+    return (await this.q<AppRow>('SELECT * FROM apps WHERE user_id = $1 ORDER BY created_at, id', [p.userId])).map(toApp);
   }
 
   // ---- jobs: creation and reads ----

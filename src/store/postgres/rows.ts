@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, JobRecord, LedgerEntryRecord, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, LedgerEntryRecord, UserRecord } from '../records.js';
 import type { JobStatus } from '../../jobs/status.js';
 
 /** Rows as node-postgres returns them (bigint read as number, jsonb parsed), mapped to records. */
@@ -42,4 +42,12 @@ export const toJob = (r: JobRow): JobRecord => ({
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
   id: r.id, userId: r.user_id, jobId: r.job_id, kind: r.kind, amount: r.amount, balanceAfter: r.balance_after,
   reason: r.reason, createdAt: r.created_at,
+});
+
+export interface AppRow {
+  id: string; user_id: string; definition: unknown; is_active: boolean; created_at: number; updated_at: number;
+}
+
+export const toApp = (r: AppRow): AppRecord => ({
+  id: r.id, userId: r.user_id, definition: r.definition, isActive: r.is_active, createdAt: r.created_at, updatedAt: r.updated_at,
 });

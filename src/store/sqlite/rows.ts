@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, JobRecord, LedgerEntryRecord, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, LedgerEntryRecord, UserRecord } from '../records.js';
 import type { JobStatus } from '../../jobs/status.js';
 
 /** Raw rows as SQLite returns them, and their mapping to the store's records. */
@@ -43,4 +43,12 @@ export const toJob = (r: JobRow): JobRecord => ({
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
   id: r.id, userId: r.user_id, jobId: r.job_id, kind: r.kind, amount: r.amount, balanceAfter: r.balance_after,
   reason: r.reason, createdAt: r.created_at,
+});
+
+export interface AppRow {
+  id: string; user_id: string; definition: string; is_active: number; created_at: number; updated_at: number;
+}
+
+export const toApp = (r: AppRow): AppRecord => ({
+  id: r.id, userId: r.user_id, definition: JSON.parse(r.definition), isActive: r.is_active === 1, createdAt: r.created_at, updatedAt: r.updated_at,
 });

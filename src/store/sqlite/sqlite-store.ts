@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
 import type { JobListFilter, Store } from '../store.js';
-import type { ApiKeyRecord, JobRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type { JobNotice } from '../../jobs/events.js';
 import {
-  toApiKey, toJob, toLedger, toUser, type ApiKeyRow, type JobRow, type LedgerRow, type UserRow,
+  toApiKey, toApp, toJob, toLedger, toUser, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow,
 } from './rows.js';
 
 export interface SqliteStoreOptions {
@@ -115,6 +115,33 @@ export class SqliteStore implements Store {
   async apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null> {
     const row = this.sql('UPDATE api_keys SET is_active = 0 WHERE id = ? AND user_id = ? RETURNING *').get(p.keyId, p.userId) as ApiKeyRow | undefined;
     return row ? toApiKey(row) : null;
+  }
+
+  // ---- private apps ----
+
+  async appCreate(p: { id: string; userId: string; definition: unknown; now: Millis }): Promise<AppRecord> {
+    const row = this.sql(`INSERT INTO apps (id, user_id, definition, is_active, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?) RETURNING *`)
+      .get(p.id, p.userId, JSON.stringify(p.definition), p.now, p.now) as AppRow;
+    return toApp(row);
+  }
+
+  async appUpdate(p: { id: string; definition: unknown; now: Millis }): Promise<AppRecord | null> {
+    const row = this.sql('UPDATE apps SET definition = ?, updated_at = ? WHERE id = ? RETURNING *').get(JSON.stringify(p.definition), p.now, p.id) as AppRow | undefined;
+    return row ? toApp(row) : null;
+  }
+
+  async appSetActive(p: { id: string; isActive: boolean; now: Millis }): Promise<AppRecord | null> {
+    const row = this.sql('UPDATE apps SET is_active = ?, updated_at = ? WHERE id = ? RETURNING *').get(p.isActive ? 1 : 0, p.now, p.id) as AppRow | undefined;
+    return row ? toApp(row) : null;
+  }
+
+  async appGetById(p: { id: string }): Promise<AppRecord | null> {
+    const row = this.sql('SELECT * FROM apps WHERE id = ?').get(p.id) as AppRow | undefined;
+    return row ? toApp(row) : null;
+  }
+
+  async appListByUser(p: { userId: string }): Promise<AppRecord[]> {
+    return (this.sql('SELECT * FROM apps WHERE user_id = ? ORDER BY created_at, id').all(p.userId) as AppRow[]).map(toApp);
   }
 
   // ---- jobs: creation and reads ----
