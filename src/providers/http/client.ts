@@ -1,0 +1,124 @@
+import { Agent, request, errors as undiciErrors } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProviderError } from '../provider.js';
+import type { HttpProviderOptions } from './options.js';
+
+/** An upstream service refused or failed; its own words are kept in the message. */
+export class UpstreamError extends ProviderError {
+  override name = 'UpstreamError';
+  constructor(message: string, readonly status: number | null, readonly body: unknown) {
+    super(message);
+  }
+}
+
+export interface JsonAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+const agents = new Map<number, Agent>();
+/** One connection pool per connect timeout, shared by the adapters. */
+function agentFor(connectTimeoutMs: number): Agent {
+  let agent = agents.get(connectTimeoutMs);
+  if (!agent) {
+    agent = new Agent({ connect: { timeout: connectTimeoutMs } });
+    agents.set(connectTimeoutMs, agent);
+  }
+  return agent;
+}
+
+/** The most useful words an error body has: `detail`, `error.message`, `error`, `message`, or the text. */
+export function upstreamDetail(body: unknown): string {
+  if (typeof body === 'string') return body.slice(0, 500);
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    const err = b.error as Record<string, unknown> | string | undefined;
+    const found = b.detail ?? (typeof err === 'object' && err ? err.message : err) ?? b.message ?? b.title;
+    if (typeof found === 'string') return found.slice(0, 500);
+    if (found !== undefined) return JSON.stringify(found).slice(0, 500);
+    return JSON.stringify(body).slice(0, 500);
+  }
+  return '';
+}
+
+/** Seconds or an HTTP date, in milliseconds; null when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return null;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  if (code && RETRYABLE_CODES.has(code)) return true;
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return cause !== undefined && cause !== err && isConnectionError(cause);
+}
+
+/**
+ * One JSON call to an upstream service, with the adapter's timeouts and retries: connection
+ * errors, 5xx and 429 are retried with capped, jittered exponential backoff (a 429's Retry-After
+ * is honoured, within the cap). Any other status >= 400 is an UpstreamError carrying the
+ * service's own message. Aborting `signal` stops at once, waits included.
+ */
+export async function callJson(p: {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  signal: AbortSignal;
+  options: HttpProviderOptions;
+  /** Names the service in messages. */
+  service: string;
+}): Promise<JsonAnswer> {
+  const o = p.options;
+  for (let attempt = 0; ; attempt++) {
+    let waitMs: number;
+    let lastProblem: string;
+    try {
+      const res = await request(p.url, {
+        method: p.method,
+        headers: { accept: 'application/json', ...(p.body !== undefined ? { 'content-type': 'application/json' } : {}), ...p.headers },
+        ...(p.body !== undefined ? { body: JSON.stringify(p.body) } : {}),
+        dispatcher: agentFor(o.connectTimeoutMs),
+        signal: AbortSignal.any([p.signal, AbortSignal.timeout(o.requestTimeoutMs)]),
+        headersTimeout: o.requestTimeoutMs,
+        bodyTimeout: o.requestTimeoutMs,
+      });
+      const text = await res.body.text();
+      let body: unknown = text;
+      try { body = text === '' ? null : JSON.parse(text); } catch { /* not JSON: keep the text */ }
+      if (res.statusCode < 400) return { status: res.statusCode, headers: res.headers, body };
+      const detail = upstreamDetail(body);
+      lastProblem = `${p.service} answered ${res.statusCode}${detail ? `: ${detail}` : ''}`;
+      if (res.statusCode !== 429 && res.statusCode < 500) throw new UpstreamError(lastProblem, res.statusCode, body);
+      const hinted = res.statusCode === 429 ? retryAfterMs(res.headers['retry-after']) : null;
+      waitMs = hinted ?? backoff(o, attempt);
+    } catch (err) {
+      if (p.signal.aborted) throw p.signal.reason;
+      if (err instanceof UpstreamError) throw err;
+      const timedOut = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
+        || (err as Error).name === 'TimeoutError';
+      if (!timedOut && !isConnectionError(err)) throw err;
+      lastProblem = timedOut
+        ? `${p.service} did not answer within ${o.requestTimeoutMs} ms`
+        : `cannot reach ${p.service}: ${(err as Error).message}`;
+      waitMs = backoff(o, attempt);
+    }
+    if (attempt >= o.retries) throw new UpstreamError(`${lastProblem} (after ${attempt + 1} attempts)`, null, null);
+    await sleep(Math.min(waitMs, o.maxBackoffMs), undefined, { signal: p.signal });
+  }
+}
+
+function backoff(o: HttpProviderOptions, attempt: number): number {
+  const base = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** attempt);
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}

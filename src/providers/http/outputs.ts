@@ -1,0 +1,52 @@
+import { request } from 'undici';
+import type { FileStore } from '../../files/file-store.js';
+import { ProviderError } from '../provider.js';
+
+/** Largest output file copied into genjobs' storage. */
+const MAX_BYTES = 512 * 1024 * 1024;
+
+const EXTENSIONS: Record<string, string> = {
+  'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif',
+  'video/mp4': 'mp4', 'video/webm': 'webm', 'audio/mpeg': 'mp3', 'audio/wav': 'wav', 'audio/x-wav': 'wav',
+  'audio/ogg': 'ogg', 'model/gltf-binary': 'glb', 'text/plain': 'txt', 'application/json': 'json',
+};
+
+function extensionOf(contentType: string | undefined, url: string): string {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (EXTENSIONS[type]) return EXTENSIONS[type];
+  const fromPath = /\.([a-z0-9]{1,5})(?:$|\?)/i.exec(new URL(url, 'http://x').pathname)?.[1];
+  return fromPath ? fromPath.toLowerCase() : 'bin';
+}
+
+/**
+ * Copies one output file into genjobs' storage and returns its URL there, so the job keeps
+ * working links after the provider's expire. Accepts http(s) URLs and base64 `data:` URLs.
+ */
+export async function copyOutput(p: { url: string; jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number }): Promise<string> {
+  const data = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(p.url);
+  if (data) {
+    const bytes = data[2] ? Buffer.from(data[3] ?? '', 'base64') : Buffer.from(decodeURIComponent(data[3] ?? ''));
+    return p.files.save({ jobId: p.jobId, extension: extensionOf(data[1], 'x'), data: bytes });
+  }
+  const res = await request(p.url, { method: 'GET', signal: AbortSignal.any([p.signal, AbortSignal.timeout(p.timeoutMs)]) });
+  if (res.statusCode >= 400) {
+    await res.body.dump();
+    throw new ProviderError(`could not copy the output ${p.url}: the provider's storage answered ${res.statusCode}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BYTES) throw new ProviderError(`could not copy the output ${p.url}: it is larger than ${MAX_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const type = res.headers['content-type'];
+  return p.files.save({ jobId: p.jobId, extension: extensionOf(Array.isArray(type) ? type[0] : type, p.url), data: Buffer.concat(chunks) });
+}
+
+/** Copies every URL in an output value (a string, or an array of them), keeping its shape. */
+export async function copyOutputs(value: unknown, p: { jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number }): Promise<unknown> {
+  if (typeof value === 'string' && /^(https?:|data:)/.test(value)) return copyOutput({ ...p, url: value });
+  if (Array.isArray(value)) return Promise.all(value.map((v) => copyOutputs(v, p)));
+  return value;
+}
