@@ -54,6 +54,8 @@ export interface JobRecord {
   /** Bumped at every claim; the fencing token of the current lease. */
   leaseToken: number;
   leaseExpiresAt: Millis | null;
+  /** How far the work is, 0 to 1, when its worker reports it. */
+  progress: number | null;
 }
 
 /** A private app of one account; its definition is checked against the catalog when read. */
@@ -64,6 +66,23 @@ export interface AppRecord {
   isActive: boolean;
   createdAt: Millis;
   updatedAt: Millis;
+}
+
+/** A self-hosted worker: it may claim jobs of its models only. */
+export interface WorkerRecord {
+  id: string;
+  name: string | null;
+  tokenHash: string;
+  models: string[];
+  isActive: boolean;
+  createdAt: Millis;
+  lastSeenAt: Millis | null;
+}
+
+export interface JobLogLine {
+  seq: number;
+  line: string;
+  createdAt: Millis;
 }
 
 export type LedgerKind = 'grant' | 'charge' | 'refund';

@@ -2,7 +2,7 @@ import type { JobStatus } from '../jobs/status.js';
 import type { JobNotice } from '../jobs/events.js';
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
+  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WorkerRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
 } from './records.js';
 
 export * from './records.js';
@@ -80,9 +80,10 @@ export interface Store {
   /**
    * Claims up to `limit` jobs, oldest first: pending ones, and processing ones whose lease ran
    * out (their holder died). Each claim bumps `attempts` and the lease token. `excludeModels`
-   * skips models that are at their concurrency limit in this executor.
+   * skips models (at their concurrency limit here, or served by workers); `onlyModels` takes
+   * jobs of those models only (a worker's).
    */
-  jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; maxAttempts: number }): Promise<JobRecord[]>;
+  jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; onlyModels?: string[]; maxAttempts: number }): Promise<JobRecord[]>;
   /** Renews leases still held by `owner`; returns the ids it still holds (the others were lost or cancelled). */
   jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]>;
   /** processing -> completed, only for the current lease. */
@@ -101,6 +102,18 @@ export interface Store {
    * its executors keep dying on it, so it is not run again.
    */
   jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]>;
+
+  /** Records a lease holder's progress (0 to 1) and log lines; false when the lease is no longer held. */
+  jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean>;
+  /** A job's log lines, oldest first. */
+  jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]>;
+
+  // ---- workers ----
+  workerCreate(p: { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }): Promise<WorkerRecord>;
+  /** The active worker with this token hash; records that it was seen. */
+  workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null>;
+  workerList(): Promise<WorkerRecord[]>;
+  workerRevoke(p: { id: string }): Promise<WorkerRecord | null>;
 
   // ---- ledger and usage ----
   ledgerList(p: { userId: string; limit: number; jobId?: string }): Promise<LedgerEntryRecord[]>;

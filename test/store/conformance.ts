@@ -100,6 +100,21 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('workers', () => {
+      it('authenticates an active worker by token hash, noting when it was seen, and forgets a revoked one', async () => {
+        const w = await store.workerCreate({ id: newId(), name: 'gpu-1', tokenHash: 'wh1', models: ['gpu/a', 'gpu/b'], now: now() });
+        assert.deepEqual([w.name, w.models, w.isActive, w.lastSeenAt], ['gpu-1', ['gpu/a', 'gpu/b'], true, null]);
+        const seenAt = now();
+        const found = await store.workerAuthenticate({ tokenHash: 'wh1', now: seenAt });
+        assert.equal(found?.id, w.id);
+        assert.equal(found?.lastSeenAt, seenAt);
+        assert.equal(await store.workerAuthenticate({ tokenHash: 'nope', now: now() }), null);
+        assert.deepEqual((await store.workerList()).map((x) => x.id), [w.id]);
+        assert.equal((await store.workerRevoke({ id: w.id }))?.isActive, false);
+        assert.equal(await store.workerAuthenticate({ tokenHash: 'wh1', now: now() }), null);
+      });
+    });
+
     describe('creating jobs', () => {
       it('charges and creates in one step, with a charge ledger entry', async () => {
         const u = await user(100);
@@ -279,6 +294,26 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         const done = await store.jobComplete({ id: j.id, leaseToken: second!.leaseToken, outputData: { outputText: 'hi' }, now: now() });
         assert.deepEqual(done?.outputData, { outputText: 'hi' });
         assert.equal(done?.leaseOwner, null);
+      });
+
+      it('claims only the models a worker serves when asked to', async () => {
+        const u = await user(1000);
+        const gpu = await job(u.id, { modelId: 'gpu/a' });
+        const cpu = await job(u.id, { modelId: 'cpu/b' });
+        const only = await store.jobClaim({ owner: 'worker:1', limit: 5, leaseMs: 1000, now: now(), onlyModels: ['gpu/a'], maxAttempts: 3 });
+        assert.deepEqual(only.map((j) => j.id), [gpu.id]);
+        assert.deepEqual((await claim({ limit: 5, exclude: ['gpu/a'] })).map((j) => j.id), [cpu.id]);
+      });
+
+      it('records progress and log lines only for the current lease holder', async () => {
+        const u = await user(100);
+        const j = await job(u.id);
+        const [c] = await claim();
+        assert.equal(await store.jobReportProgress({ id: j.id, leaseToken: c!.leaseToken, progress: 0.25, logs: ['loading', 'step 1'], now: now() }), true);
+        assert.equal(await store.jobReportProgress({ id: j.id, leaseToken: c!.leaseToken, progress: null, logs: ['step 2'], now: now() }), true);
+        assert.equal(await store.jobReportProgress({ id: j.id, leaseToken: c!.leaseToken - 1, progress: 0.9, logs: ['stale'], now: now() }), false);
+        assert.equal((await store.jobGetById({ id: j.id }))?.progress, 0.25);
+        assert.deepEqual((await store.jobLogList({ id: j.id, limit: 10 })).map((l) => [l.seq, l.line]), [[1, 'loading'], [2, 'step 1'], [3, 'step 2']]);
       });
 
       it('renews only the leases the owner still holds', async () => {

@@ -3,12 +3,12 @@ import { newId } from '../../ids.js';
 import type { JobNotice } from '../../jobs/events.js';
 import { windowDecision } from '../../ratelimit/sliding-window.js';
 import type { JobListFilter, Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import {
-  toApiKey, toApp, toJob, toLedger, toUser, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow,
+  toApiKey, toApp, toJob, toLedger, toUser, toWorker, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
 } from './rows.js';
 
 export interface PgStoreOptions {
@@ -268,7 +268,7 @@ export class PgStore implements Store {
     });
   }
 
-  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
+  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; onlyModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
     if (p.limit <= 0) return [];
     // Jobs whose holder died come first (they have waited longest), then the oldest pending
     // ones. SKIP LOCKED: rows another executor is claiming right now are passed over, not waited on.
@@ -278,7 +278,7 @@ export class PgStore implements Store {
           lease_expires_at = $2, started_at = COALESCE(started_at, $3)
         WHERE id IN (
           SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= $3 AND attempts < $4
-            AND NOT (COALESCE(model_id, '') = ANY($5::text[]))
+            AND NOT (COALESCE(model_id, '') = ANY($5::text[])) AND ($7::text[] IS NULL OR model_id = ANY($7::text[]))
           ORDER BY lease_expires_at LIMIT $6 FOR UPDATE SKIP LOCKED)
         RETURNING *
       ), fresh AS (
@@ -286,11 +286,12 @@ export class PgStore implements Store {
           lease_expires_at = $2, started_at = COALESCE(started_at, $3)
         WHERE id IN (
           SELECT id FROM jobs WHERE status = 'pending' AND NOT (COALESCE(model_id, '') = ANY($5::text[]))
+            AND ($7::text[] IS NULL OR model_id = ANY($7::text[]))
           ORDER BY created_at, id LIMIT GREATEST(0, $6 - (SELECT COUNT(*) FROM reclaimed)) FOR UPDATE SKIP LOCKED)
         RETURNING *
       )
       SELECT * FROM reclaimed UNION ALL SELECT * FROM fresh`,
-    [p.owner, p.now + p.leaseMs, p.now, p.maxAttempts, p.excludeModels ?? [], p.limit]);
+    [p.owner, p.now + p.leaseMs, p.now, p.maxAttempts, p.excludeModels ?? [], p.limit, p.onlyModels ?? null]);
     return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
@@ -353,6 +354,47 @@ export class PgStore implements Store {
       }
       return failed;
     });
+  }
+
+  async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
+    return this.tx(async (c) => {
+      const held = await this.one(`UPDATE jobs SET progress = COALESCE($3, progress) WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`,
+        [p.id, p.leaseToken, p.progress], c);
+      if (!held) return false;
+      if (p.logs.length > 0) {
+        await this.q(`INSERT INTO job_logs (job_id, seq, line, created_at)
+          SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id = $1) + n, line, $3
+          FROM unnest($2::text[]) WITH ORDINALITY AS l(line, n)`, [p.id, p.logs, p.now], c);
+      }
+      return true;
+    });
+  }
+
+  async jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]> {
+    const rows = await this.q<{ seq: number; line: string; created_at: number }>('SELECT seq, line, created_at FROM job_logs WHERE job_id = $1 ORDER BY seq LIMIT $2', [p.id, p.limit]);
+    return rows.map((r) => ({ seq: r.seq, line: r.line, createdAt: r.created_at }));
+  }
+
+  // ---- workers ----
+
+  async workerCreate(p: { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }): Promise<WorkerRecord> {
+    const row = await this.one<WorkerRow>(`INSERT INTO workers (id, name, token_hash, models, is_active, created_at)
+      VALUES ($1, $2, $3, $4, true, $5) RETURNING *`, [p.id, p.name, p.tokenHash, JSON.stringify(p.models), p.now]);
+    return toWorker(row!);
+  }
+
+  async workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null> {
+    const row = await this.one<WorkerRow>('UPDATE workers SET last_seen_at = $2 WHERE token_hash = $1 AND is_active RETURNING *', [p.tokenHash, p.now]);
+    return row ? toWorker(row) : null;
+  }
+
+  async workerList(): Promise<WorkerRecord[]> {
+    return (await this.q<WorkerRow>('SELECT * FROM workers ORDER BY created_at, id')).map(toWorker);
+  }
+
+  async workerRevoke(p: { id: string }): Promise<WorkerRecord | null> {
+    const row = await this.one<WorkerRow>('UPDATE workers SET is_active = false WHERE id = $1 RETURNING *', [p.id]);
+    return row ? toWorker(row) : null;
   }
 
   // ---- ledger and usage ----

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AppRecord, JobRecord, LedgerEntryRecord, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
 import type { JobStatus } from '../../jobs/status.js';
 
 /** Rows as node-postgres returns them (bigint read as number, jsonb parsed), mapped to records. */
@@ -15,7 +15,7 @@ export interface JobRow {
   status: JobStatus; input_data: unknown; output_data: unknown; error_message: string | null;
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: boolean;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
-  attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null;
+  attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: 'grant' | 'charge' | 'refund';
@@ -37,6 +37,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   creditsCharged: r.credits_charged, creditsRefunded: r.credits_refunded, webhookUrl: r.webhook_url, webhookDelivered: r.webhook_delivered,
   createdAt: r.created_at, startedAt: r.started_at, completedAt: r.completed_at, cancelledAt: r.cancelled_at,
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
+  progress: r.progress ?? null,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
@@ -50,4 +51,12 @@ export interface AppRow {
 
 export const toApp = (r: AppRow): AppRecord => ({
   id: r.id, userId: r.user_id, definition: r.definition, isActive: r.is_active, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export interface WorkerRow {
+  id: string; name: string | null; token_hash: string; models: string[]; is_active: boolean; created_at: number; last_seen_at: number | null;
+}
+
+export const toWorker = (r: WorkerRow): WorkerRecord => ({
+  id: r.id, name: r.name, tokenHash: r.token_hash, models: r.models, isActive: r.is_active, createdAt: r.created_at, lastSeenAt: r.last_seen_at,
 });

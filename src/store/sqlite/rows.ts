@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AppRecord, JobRecord, LedgerEntryRecord, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
 import type { JobStatus } from '../../jobs/status.js';
 
 /** Raw rows as SQLite returns them, and their mapping to the store's records. */
@@ -15,7 +15,7 @@ export interface JobRow {
   status: JobStatus; input_data: string; output_data: string | null; error_message: string | null;
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: number;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
-  attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null;
+  attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: 'grant' | 'charge' | 'refund';
@@ -38,6 +38,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   webhookUrl: r.webhook_url, webhookDelivered: r.webhook_delivered === 1,
   createdAt: r.created_at, startedAt: r.started_at, completedAt: r.completed_at, cancelledAt: r.cancelled_at,
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
+  progress: r.progress ?? null,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
@@ -51,4 +52,13 @@ export interface AppRow {
 
 export const toApp = (r: AppRow): AppRecord => ({
   id: r.id, userId: r.user_id, definition: JSON.parse(r.definition), isActive: r.is_active === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export interface WorkerRow {
+  id: string; name: string | null; token_hash: string; models: string; is_active: number; created_at: number; last_seen_at: number | null;
+}
+
+export const toWorker = (r: WorkerRow): WorkerRecord => ({
+  id: r.id, name: r.name, tokenHash: r.token_hash, models: JSON.parse(r.models) as string[], isActive: r.is_active === 1,
+  createdAt: r.created_at, lastSeenAt: r.last_seen_at,
 });

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
 import type { JobListFilter, Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type { JobNotice } from '../../jobs/events.js';
 import {
-  toApiKey, toApp, toJob, toLedger, toUser, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow,
+  toApiKey, toApp, toJob, toLedger, toUser, toWorker, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
 } from './rows.js';
 
 export interface SqliteStoreOptions {
@@ -215,23 +215,25 @@ export class SqliteStore implements Store {
     });
   }
 
-  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
+  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; onlyModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
     if (p.limit <= 0) return [];
-    const exclude = JSON.stringify(p.excludeModels ?? []);
-    const notExcluded = `COALESCE(model_id, '') NOT IN (SELECT value FROM json_each(?))`;
+    const args = {
+      owner: p.owner, expiry: p.now + p.leaseMs, now: p.now, maxAttempts: p.maxAttempts,
+      exclude: JSON.stringify(p.excludeModels ?? []), only: JSON.stringify(p.onlyModels ?? []), limit: p.limit,
+    };
+    const models = `COALESCE(model_id, '') NOT IN (SELECT value FROM json_each(@exclude))`
+      + (p.onlyModels ? ` AND model_id IN (SELECT value FROM json_each(@only))` : '');
+    const set = `SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_token = lease_token + 1,
+                     lease_expires_at = @expiry, started_at = COALESCE(started_at, @now)`;
     return this.tx(() => {
-      const set = `SET status = 'processing', attempts = attempts + 1, lease_owner = ?, lease_token = lease_token + 1,
-                       lease_expires_at = ?, started_at = COALESCE(started_at, ?)`;
-      const expiry = p.now + p.leaseMs;
       // Jobs whose holder died come first: they have waited longest.
       const reclaimed = this.sql(`UPDATE jobs ${set} WHERE id IN (
-          SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= ? AND attempts < ? AND ${notExcluded}
-          ORDER BY lease_expires_at LIMIT ?) RETURNING *`)
-        .all(p.owner, expiry, p.now, p.now, p.maxAttempts, exclude, p.limit) as JobRow[];
+          SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= @now AND attempts < @maxAttempts AND ${models}
+          ORDER BY lease_expires_at LIMIT @limit) RETURNING *`).all(args) as JobRow[];
       const rest = p.limit - reclaimed.length;
       const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (
-          SELECT id FROM jobs WHERE status = 'pending' AND ${notExcluded} ORDER BY created_at, id LIMIT ?) RETURNING *`)
-        .all(p.owner, expiry, p.now, exclude, rest) as JobRow[];
+          SELECT id FROM jobs WHERE status = 'pending' AND ${models} ORDER BY created_at, id LIMIT @limit) RETURNING *`)
+        .all({ ...args, limit: rest }) as JobRow[];
       return [...reclaimed, ...fresh].map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     });
   }
@@ -290,6 +292,47 @@ export class SqliteStore implements Store {
         .map(({ id }) => this.failAndRefund(id, 'lease_expires_at <= ?', [p.now], message, p.now))
         .filter((j): j is JobRecord => j !== null);
     });
+  }
+
+  async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
+    return this.tx(() => {
+      const held = this.sql(`UPDATE jobs SET progress = COALESCE(?, progress) WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING id`)
+        .get(p.progress, p.id, p.leaseToken);
+      if (!held) return false;
+      if (p.logs.length > 0) {
+        const { next } = this.sql('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM job_logs WHERE job_id = ?').get(p.id) as { next: number };
+        const insert = this.sql('INSERT INTO job_logs (job_id, seq, line, created_at) VALUES (?, ?, ?, ?)');
+        p.logs.forEach((line, i) => insert.run(p.id, next + i, line, p.now));
+      }
+      return true;
+    });
+  }
+
+  async jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]> {
+    const rows = this.sql('SELECT seq, line, created_at FROM job_logs WHERE job_id = ? ORDER BY seq LIMIT ?').all(p.id, p.limit) as { seq: number; line: string; created_at: number }[];
+    return rows.map((r) => ({ seq: r.seq, line: r.line, createdAt: r.created_at }));
+  }
+
+  // ---- workers ----
+
+  async workerCreate(p: { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }): Promise<WorkerRecord> {
+    const row = this.sql('INSERT INTO workers (id, name, token_hash, models, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?) RETURNING *')
+      .get(p.id, p.name, p.tokenHash, JSON.stringify(p.models), p.now) as WorkerRow;
+    return toWorker(row);
+  }
+
+  async workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null> {
+    const row = this.sql('UPDATE workers SET last_seen_at = ? WHERE token_hash = ? AND is_active = 1 RETURNING *').get(p.now, p.tokenHash) as WorkerRow | undefined;
+    return row ? toWorker(row) : null;
+  }
+
+  async workerList(): Promise<WorkerRecord[]> {
+    return (this.sql('SELECT * FROM workers ORDER BY created_at, id').all() as WorkerRow[]).map(toWorker);
+  }
+
+  async workerRevoke(p: { id: string }): Promise<WorkerRecord | null> {
+    const row = this.sql('UPDATE workers SET is_active = 0 WHERE id = ? RETURNING *').get(p.id) as WorkerRow | undefined;
+    return row ? toWorker(row) : null;
   }
 
   // ---- ledger and usage ----
