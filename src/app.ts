@@ -43,7 +43,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = { store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
   const lifecycle = { draining: false };
-  const server = await buildServer({ jobs, config, files, lifecycle }, logger);
+  const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
+  const server = await buildServer({ jobs, config, files, workers, lifecycle }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,

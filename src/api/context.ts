@@ -2,12 +2,15 @@ import type { Config } from '../config/config.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import type { Caller } from '../accounts/authenticate.js';
+import type { WorkerDeps } from '../workers/protocol.js';
 
 /** What the routes need, given to each route plugin. */
 export interface ApiContext {
   jobs: JobsDeps;
   config: Config;
   files: FileStore;
+  /** The worker protocol's dependencies. */
+  workers: WorkerDeps;
   /** Set when the process starts shutting down: new requests get 503 with Retry-After. */
   lifecycle: { draining: boolean };
 }

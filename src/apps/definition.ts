@@ -116,6 +116,7 @@ export function parseAppDefinition(raw: unknown, catalog: Catalog, opts: { id?: 
     if (models.has(n.id as string)) fail(`${at}.id`, `"${n.id as string}" is used by two nodes`);
     const model = typeof n.model === 'string' ? catalog.get(n.model) : undefined;
     if (!model) return fail(`${at}.model`, `"${String(n.model)}" is not a model of the catalog`);
+    if (model.provider.type === 'worker') fail(`${at}.model`, `${model.id} runs on remote workers, which apps cannot use as nodes yet`);
     const settings = n.settings ?? {};
     if (!isObject(settings)) return fail(`${at}.settings`, 'must be an object');
     for (const [key, value] of Object.entries(settings)) {
@@ -133,6 +134,8 @@ export function parseAppDefinition(raw: unknown, catalog: Catalog, opts: { id?: 
   for (const n of nodes) for (const key of Object.keys(n.settings)) feed(`${n.id}:${key}`, 'a fixed setting');
 
   // Edges
+  // Checked like `inputs`: an object or string here used to reach `.entries()` and answer a 500.
+  if (raw.edges !== undefined && !Array.isArray(raw.edges)) fail('edges', 'must be an array');
   const edges: AppEdge[] = [];
   for (const [i, e] of ((raw.edges ?? []) as unknown[]).entries()) {
     const at = `edges[${i}]`;

@@ -35,6 +35,10 @@ export interface Config {
   pollMs: number;
   /** How long SIGTERM waits for running jobs before releasing them. (Default: 30000 ms) */
   shutdownGraceMs: number;
+  /** Lease of a job claimed by a remote worker; its heartbeats renew it. (Default: 30000 ms) */
+  workerLeaseMs: number;
+  /** Largest output file a worker may upload. (Default: 536870912 bytes) */
+  workerUploadLimitBytes: number;
   /** How long a run of a synchronous model waits for its result before answering 202. (Default: 60000 ms) */
   syncWaitMs: number;
   /** `rate_limit_per_minute` of keys created without one. (Default: 60) */
@@ -137,6 +141,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxAttempts: int(env, 'GENJOBS_MAX_ATTEMPTS', 3, 1, 100),
     pollMs: int(env, 'GENJOBS_POLL_MS', 1_000, 10, 60_000),
     shutdownGraceMs: int(env, 'GENJOBS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
+    workerLeaseMs: int(env, 'GENJOBS_WORKER_LEASE_MS', 30_000, 1_000, 3_600_000),
+    workerUploadLimitBytes: int(env, 'GENJOBS_WORKER_UPLOAD_LIMIT', 536_870_912, 1_024, 17_179_869_184),
     syncWaitMs: int(env, 'GENJOBS_SYNC_WAIT_MS', 60_000, 0, 600_000),
     defaultRateLimitPerMinute: int(env, 'GENJOBS_DEFAULT_RATE_LIMIT', 60, 1, 1_000_000_000),
     bodyLimitBytes: int(env, 'GENJOBS_BODY_LIMIT', 1_048_576, 1_024, 1_073_741_824),

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   // 401, 403: who is calling
   missing_token: { status: 401, message: 'Missing Authorization Bearer token' },
   invalid_api_key: { status: 401, message: 'Invalid API key' },
+  invalid_worker_token: { status: 401, message: 'Invalid worker token' },
+  worker_model_forbidden: { status: 403, message: 'This worker may not serve {model}: its token was issued for {models}' },
   api_access_disabled: { status: 403, message: 'API access is not enabled for this account. Ask the operator to enable it.' },
   admin_disabled: { status: 404, message: 'The admin API is disabled: set GENJOBS_ADMIN_TOKEN to enable it.' },
   invalid_admin_token: { status: 401, message: 'Invalid admin token' },
@@ -24,12 +26,14 @@ export const ERROR_CODES = {
   // 404: not found (another account's objects are not found either)
   job_not_found: { status: 404, message: 'Job not found' },
   app_not_found: { status: 404, message: 'App not found' },
+  worker_not_found: { status: 404, message: 'Worker not found' },
   user_not_found: { status: 404, message: 'User not found' },
   api_key_not_found: { status: 404, message: 'API key not found' },
   file_not_found: { status: 404, message: 'File not found' },
   route_not_found: { status: 404, message: 'No route {method} {url}. See docs/api.md for the routes genjobs serves.' },
   // 409: the state refuses the request
   job_not_cancellable: { status: 409, message: 'Job cannot be cancelled: its status is already {status}' },
+  lease_lost: { status: 409, message: 'This worker no longer holds the job: it is {status}{reason}. Stop working on it.' },
   app_is_template: { status: 409, message: 'App {id} is a template from the catalog file: change it there, not through the admin API' },
   // 413, 415: the body's form
   body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },

@@ -10,6 +10,7 @@ import type { JobRecord, Store } from '../store/store.js';
 import type { AppDirectory } from '../apps/directory.js';
 import { appTimeoutMs } from '../apps/definition.js';
 import { runAppNodes } from '../apps/app-runner.js';
+import { workerModels } from '../workers/admin.js';
 import { runWithSignal, StopReason } from './stop-reason.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +58,8 @@ export class Executor {
   private readonly running = new Map<string, Running>();
   private readonly perModel = new Map<string, number>();
   private readonly cancelledWhileClaiming = new Set<string>();
+  /** Models that remote workers run: never claimed here. */
+  private readonly remoteModels: string[];
   private stopping = false;
   private started = false;
   private ticking = false;
@@ -70,6 +73,7 @@ export class Executor {
     this.leaseMs = o.leaseMs ?? 30_000;
     this.maxAttempts = o.maxAttempts ?? 3;
     this.pollMs = o.pollMs ?? 1_000;
+    this.remoteModels = workerModels(o.catalog);
     this.owner = o.owner ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   }
 
@@ -121,7 +125,7 @@ export class Executor {
     const now = Date.now();
     const free = this.concurrency - this.running.size;
     if (free <= 0) return;
-    const excludeModels = [...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id);
+    const excludeModels = [...this.remoteModels, ...[...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id)];
     const jobs = await this.o.store.jobClaim({ owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts });
     const giveBack: JobRecord[] = [];
     for (const job of jobs) {

@@ -7,6 +7,10 @@ type Factory = (ref: ProviderRef, model: ModelDefinition) => Provider;
 /** Provider types a catalog may name, each with the factory that builds it. */
 const FACTORIES: Record<string, Factory> = {
   builtin: (ref, model) => builtinProvider(ref.name ?? '', model.id),
+  // Remote workers claim these jobs themselves over the worker protocol; the executor skips them.
+  worker: (_ref, model) => ({
+    run: async () => { throw new Error(`${model.id} runs on remote workers, not in the executor`); },
+  }),
 };
 
 /** One provider per catalog model, built once at start so a bad catalog stops the start. */

@@ -7,6 +7,7 @@ import { presentLedgerEntry } from '../../credits/present.js';
 import { requireAdminToken } from '../auth.js';
 import { createPrivateApp, listPrivateApps, setPrivateAppActive, updatePrivateApp } from '../../apps/admin.js';
 import { presentAppForAdmin } from '../../apps/present.js';
+import { createWorker, presentWorker, revokeWorker } from '../../workers/admin.js';
 import type { ApiContext } from '../context.js';
 import { objectBody } from '../json-body.js';
 
@@ -67,6 +68,15 @@ export function adminRoutes(ctx: ApiContext) {
 
     app.patch<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
       presentAppForAdmin(await setPrivateAppActive(store, ctx.jobs.apps, request.params.appId, objectBody<Body>(request.body).is_active), ctx.jobs.catalog));
+
+    app.post('/workers', async (request, reply) => {
+      const { record, token } = await createWorker(store, ctx.jobs.catalog, objectBody<Body>(request.body));
+      return reply.code(201).send(presentWorker(record, token));
+    });
+
+    app.get('/workers', async () => ({ object: 'list', data: (await store.workerList()).map((w) => presentWorker(w)) }));
+
+    app.delete<{ Params: { workerId: string } }>('/workers/:workerId', async (request) => presentWorker(await revokeWorker(store, request.params.workerId)));
 
     app.delete<{ Params: { id: string; keyId: string } }>('/users/:id/keys/:keyId', async (request) =>
       presentApiKey(await revokeApiKey(store, request.params.id, request.params.keyId)));
