@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
 import { CLI } from '../helpers/process.js';
-import { defaultCatalogPath } from '../../src/paths.js';
+import { defaultCatalogPath, packageRoot } from '../../src/paths.js';
 
 /** The bundled catalog plus worker-served models. */
 function catalogWithWorkerModels(dir: string): string {
@@ -197,5 +197,21 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().job.id, id);
     assert.ok(Date.now() - started < 2_000, 'answered when the job arrived, not at the end of the wait');
+  });
+});
+
+describe('the Python worker of docs/examples', { timeout: 60_000 }, () => {
+  it('claims, reports progress and completes a job with only the standard library', async (t) => {
+    const env = await setup();
+    t.after(() => teardown(env));
+    const token = await issueWorker(env, ['gpu/echo']);
+    const script = path.join(packageRoot, 'docs', 'examples', 'worker.py');
+    const child = spawn('python3', [script, 'gpu/echo'], { env: { ...process.env, GENJOBS_URL: env.url, GENJOBS_WORKER_TOKEN: token }, stdio: 'ignore', detached: true });
+    env.children.push(child);
+    const id = await run(env, 'gpu/echo', { text: 'stdlib only' });
+    const done = await eventually(async () => { const j = await job(env, id); return j.status === 'completed' ? j : undefined; }, 20_000, 'the Python worker to complete the job');
+    const file = await env.app.server.inject({ method: 'GET', url: new URL(done.output_data.outputImage as string).pathname });
+    assert.equal(file.body, 'ylno bildts');
+    assert.ok((await env.app.store.jobLogList({ id, limit: 10 })).some((l) => l.line === 'step 1 of 5'), 'its log lines arrived');
   });
 });
