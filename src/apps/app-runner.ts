@@ -49,6 +49,14 @@ export async function runAppNodes(o: AppRunOptions): Promise<AppOutput> {
   const running = new Map<string, Promise<void>>();
   let failure: Error | null = null;
   const limit = o.concurrency ?? 4;
+  // Saves go one at a time, each with the output as it is when its turn comes: two nodes
+  // finishing together must not let an older snapshot land last.
+  let saving: Promise<unknown> = Promise.resolve();
+  const save = async () => {
+    const turn = saving.then(() => o.saveProgress(structuredClone(output)));
+    saving = turn.catch(() => undefined);
+    if (!(await turn)) stop.abort(o.signal.reason ?? NODE_FAILED);
+  };
 
   const isDone = (id: string) => output.node_outputs[id] !== undefined;
   const ready = () => app.nodes.filter((n) => !isDone(n.id) && !running.has(n.id)
@@ -56,13 +64,13 @@ export async function runAppNodes(o: AppRunOptions): Promise<AppOutput> {
 
   try {
     // Shows the app's name and the nodes done so far from the start.
-    if (!(await o.saveProgress(structuredClone(output)))) stop.abort(o.signal.reason ?? NODE_FAILED);
+    await save();
     while (!failure && !stop.signal.aborted && app.nodes.some((n) => !isDone(n.id))) {
       for (const node of ready().slice(0, Math.max(0, limit - running.size))) {
         running.set(node.id, runNode(o, node, output, stop.signal).then(
           async (result) => {
             output.node_outputs[node.id] = result;
-            if (!(await o.saveProgress(structuredClone(output)))) stop.abort(o.signal.reason ?? NODE_FAILED);
+            await save();
           },
           (err: unknown) => {
             if (stop.signal.aborted) return;
