@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
-import { loadCatalog, type Catalog } from './catalog/load.js';
+import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
 import { FileStore } from './files/file-store.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
@@ -31,7 +31,13 @@ export interface App {
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const catalog = loadCatalog(config.catalogPath);
-  const providers = new ProviderRegistry(catalog.models);
+  let providers: ProviderRegistry;
+  try {
+    providers = new ProviderRegistry(catalog.models);
+  } catch (err) {
+    // A provider entry that cannot be built (unknown type, bad options) is a catalog mistake.
+    throw new CatalogError(`${config.catalogPath}: ${(err as Error).message}`);
+  }
   const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
   // Changes made by other processes (a shared store) reach this process's listeners too.

@@ -1,12 +1,20 @@
 import type { ModelDefinition, ProviderRef } from '../catalog/model.js';
 import type { Provider } from './provider.js';
 import { builtinProvider } from './builtin/index.js';
+import { replicateProvider } from './replicate/index.js';
+import { falProvider } from './fal/index.js';
+import { openaiImagesProvider } from './openai-images/index.js';
+import { upstreamProvider } from './upstream/index.js';
 
 type Factory = (ref: ProviderRef, model: ModelDefinition) => Provider;
 
 /** Provider types a catalog may name, each with the factory that builds it. */
 const FACTORIES: Record<string, Factory> = {
   builtin: (ref, model) => builtinProvider(ref.name ?? '', model.id),
+  replicate: replicateProvider,
+  fal: falProvider,
+  'openai-images': openaiImagesProvider,
+  genjobs: upstreamProvider,
   // Remote workers claim these jobs themselves over the worker protocol; the executor skips them.
   worker: (_ref, model) => ({
     run: async () => { throw new Error(`${model.id} runs on remote workers, not in the executor`); },

@@ -1,9 +1,23 @@
-import { request } from 'undici';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { FileStore } from '../../files/file-store.js';
 import { ProviderError } from '../provider.js';
 
 /** Largest output file copied into genjobs' storage. */
 const MAX_BYTES = 512 * 1024 * 1024;
+
+/** Time to open a connection to a provider's storage. (Default: 10000 ms) */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Follows redirects: providers' file URLs often answer 302 to a signed storage URL, and without
+ * this the empty body of the redirect was stored as the output.
+ */
+let downloader: Dispatcher | undefined;
+const dispatcher = (): Dispatcher =>
+  (downloader ??= new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } }).compose(interceptors.redirect({ maxRedirections: 5 })));
+
+/** A URL as shown in messages: without its query, which may hold a storage signature. */
+const shown = (url: string): string => url.split(/[?#]/)[0] ?? url;
 
 const EXTENSIONS: Record<string, string> = {
   'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif',
@@ -28,20 +42,32 @@ export async function copyOutput(p: { url: string; jobId: string; files: FileSto
     const bytes = data[2] ? Buffer.from(data[3] ?? '', 'base64') : Buffer.from(decodeURIComponent(data[3] ?? ''));
     return p.files.save({ jobId: p.jobId, extension: extensionOf(data[1], 'x'), data: bytes });
   }
-  const res = await request(p.url, { method: 'GET', signal: AbortSignal.any([p.signal, AbortSignal.timeout(p.timeoutMs)]) });
-  if (res.statusCode >= 400) {
-    await res.body.dump();
-    throw new ProviderError(`could not copy the output ${p.url}: the provider's storage answered ${res.statusCode}`);
+  const fail = (problem: string) => new ProviderError(`could not copy the output ${shown(p.url)}: ${problem}`);
+  let bytes: Buffer;
+  let type: string | string[] | undefined;
+  try {
+    const res = await request(p.url, { method: 'GET', dispatcher: dispatcher(), signal: AbortSignal.any([p.signal, AbortSignal.timeout(p.timeoutMs)]) });
+    type = res.headers['content-type'];
+    // Only a 2xx carries the file: a 3xx left over (too many redirects, 304) has no usable body.
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump();
+      throw fail(`the provider's storage answered ${res.statusCode}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BYTES) throw fail(`it is larger than ${MAX_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    bytes = Buffer.concat(chunks);
+  } catch (err) {
+    if (p.signal.aborted) throw p.signal.reason;
+    if (err instanceof ProviderError) throw err;
+    // Otherwise the job would show undici's own words, such as "The operation was aborted due to timeout".
+    throw fail((err as Error).name === 'TimeoutError' ? `no complete answer within ${p.timeoutMs} ms` : (err as Error).message);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BYTES) throw new ProviderError(`could not copy the output ${p.url}: it is larger than ${MAX_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const type = res.headers['content-type'];
-  return p.files.save({ jobId: p.jobId, extension: extensionOf(Array.isArray(type) ? type[0] : type, p.url), data: Buffer.concat(chunks) });
+  return p.files.save({ jobId: p.jobId, extension: extensionOf(Array.isArray(type) ? type[0] : type, p.url), data: bytes });
 }
 
 /** Copies every URL in an output value (a string, or an array of them), keeping its shape. */
