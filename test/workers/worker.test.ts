@@ -55,8 +55,8 @@ async function issueWorker(env: Env, models: string[]): Promise<string> {
 }
 
 /** Starts `genjobs worker` as its own process group (so the test can kill it and its commands). */
-function startWorker(env: Env, token: string, exec: string, extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', '--url', env.url, '--token', token, '--model', 'gpu/echo', '--exec', exec], {
+function startWorker(env: Env, token: string, exec: string, extraEnv: Record<string, string> = {}, args: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'worker', '--url', env.url, '--token', token, '--model', 'gpu/echo', '--exec', exec, ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
   env.children.push(child);
@@ -125,6 +125,22 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
     assert.equal(cancel.statusCode, 200);
     await eventually(() => (fs.readFileSync(mark, 'utf8').trim() === 'terminated' ? true : undefined), 5_000, 'the command to be terminated');
     assert.equal((await job(env, id)).status, 'cancelled');
+  });
+
+  it('on SIGTERM stops its command after the grace period and gives the job back for another worker', async (t) => {
+    const env = await setup(1500);
+    t.after(() => teardown(env));
+    const token = await issueWorker(env, ['gpu/echo']);
+    const slow = startWorker(env, token, 'sleep 30', {}, ['--grace-ms', '200']);
+    const exited = new Promise<number | null>((resolve) => slow.once('exit', (code) => resolve(code)));
+    const id = await run(env);
+    await eventually(async () => ((await job(env, id)).status === 'processing' ? true : undefined), 10_000, 'the worker to claim');
+    slow.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const released = await env.app.store.jobGetById({ id });
+    assert.deepEqual([released?.status, released?.leaseOwner, released?.attempts], ['processing', null, 0], 'given back, the attempt not counted');
+    startWorker(env, token, 'echo again > "$GENJOBS_OUTPUT_DIR/out.txt"');
+    await eventually(async () => ((await job(env, id)).status === 'completed' ? true : undefined), 10_000, 'another worker to run it');
   });
 
   it('refuses the late completion of a worker whose lease ran out, and accepts the new holder\'s', async (t) => {
