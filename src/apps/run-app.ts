@@ -57,7 +57,10 @@ export async function runApp(deps: JobsDeps, user: UserRecord, body: RunAppBody,
     id: newId(), userId: user.id, runType: 'app', modelId: null, appId: app.id,
     inputData: { app_id: app.id, inputs }, webhookUrl, cost, now,
   });
-  if (!created.ok) throw apiError('insufficient_credits', { required: cost, available: created.available });
+  if (!created.ok) {
+    if (created.reason === 'insufficient') throw apiError('insufficient_credits', { required: cost, available: created.available });
+    throw apiError('idempotency_conflict', { key: '' });
+  }
   deps.events.created(created.job);
   return { job: created.job, app };
 }

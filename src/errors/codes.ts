@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   route_not_found: { status: 404, message: 'No route {method} {url}. See docs/api.md for the routes genjobs serves.' },
   // 409: the state refuses the request
   job_not_cancellable: { status: 409, message: 'Job cannot be cancelled: its status is already {status}' },
+  idempotency_conflict: { status: 409, message: 'Idempotency-Key "{key}" was used for a different request in the last 24 hours: send a new key for a new request' },
   lease_lost: { status: 409, message: 'This worker no longer holds the job: it is {status}{reason}. Stop working on it.' },
   app_is_template: { status: 409, message: 'App {id} is a template from the catalog file: change it there, not through the admin API' },
   // 413, 415: the body's form

@@ -37,7 +37,10 @@ export async function runModel(deps: JobsDeps, user: UserRecord, body: RunModelB
     id: newId(), userId: user.id, runType: 'model', modelId: model.id, appId: null,
     inputData: { input: body.input ?? {} }, webhookUrl, cost: model.cost, now,
   });
-  if (!created.ok) throw apiError('insufficient_credits', { required: model.cost, available: created.available });
+  if (!created.ok) {
+    if (created.reason === 'insufficient') throw apiError('insufficient_credits', { required: model.cost, available: created.available });
+    throw apiError('idempotency_conflict', { key: '' });
+  }
   deps.events.created(created.job);
 
   const job = model.sync ? await waitForTerminal(deps.store, deps.events, created.job, deps.syncWaitMs) : created.job;

@@ -56,6 +56,10 @@ export interface JobRecord {
   leaseExpiresAt: Millis | null;
   /** How far the work is, 0 to 1, when its worker reports it. */
   progress: number | null;
+  /** The deadline a run set with Cancel-After: unfinished then, it is cancelled. */
+  cancelAfterAt: Millis | null;
+  /** The job this one retries (POST /jobs/:id/retry). */
+  retryOf: string | null;
 }
 
 /** A private app of one account; its definition is checked against the catalog when read. */
@@ -83,6 +87,41 @@ export interface JobLogLine {
   seq: number;
   line: string;
   createdAt: Millis;
+}
+
+/** The current and, for a grace period after a rotation, the previous webhook secret of an account. */
+export interface WebhookSecrets {
+  current: string | null;
+  previous: string | null;
+  previousUntil: Millis | null;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookAttemptRecord {
+  n: number;
+  at: Millis;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** One webhook event for one job's terminal status: the outbox row and its attempts. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  jobId: string;
+  userId: string;
+  url: string;
+  event: string;
+  /** The body as first sent (every retry sends the same bytes); null before the first attempt. */
+  payload: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Millis;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Millis;
+  deliveredAt: Millis | null;
 }
 
 export type LedgerKind = 'grant' | 'charge' | 'refund';

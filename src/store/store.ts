@@ -2,7 +2,7 @@ import type { JobStatus } from '../jobs/status.js';
 import type { JobNotice } from '../jobs/events.js';
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WorkerRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
+  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
 } from './records.js';
 
 export * from './records.js';
@@ -56,12 +56,19 @@ export interface Store {
   // ---- jobs: creation and reads ----
   /**
    * Debits `cost` and inserts the job in one transaction. When the balance is short, nothing is
-   * written and the available balance is returned.
+   * written and the available balance is returned. With `idempotency`, a key the account used
+   * in the last 24 hours returns that key's job (`replayed`) and charges nothing, or, when the
+   * request differs, a conflict.
    */
   jobCreateCharged(p: {
     id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
-  }): Promise<{ ok: true; job: JobRecord; balance: number } | { ok: false; available: number }>;
+    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
+  }): Promise<
+    | { ok: true; job: JobRecord; balance: number; replayed: boolean }
+    | { ok: false; reason: 'insufficient'; available: number }
+    | { ok: false; reason: 'idempotency_conflict'; jobId: string }
+  >;
   /** With `userId`, only that account's job is found. */
   jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null>;
   /** The account's jobs, newest first (created_at, then id, descending). */
@@ -103,6 +110,8 @@ export interface Store {
    */
   jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]>;
 
+  /** Cancels every unfinished job whose Cancel-After deadline has passed, refunding `refundFor(job)`. */
+  jobCancelDue(p: { now: Millis; refundFor: (job: JobRecord) => number }): Promise<JobRecord[]>;
   /** Records a lease holder's progress (0 to 1) and log lines; false when the lease is no longer held. */
   jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean>;
   /** A job's log lines, oldest first. */
@@ -114,6 +123,31 @@ export interface Store {
   workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null>;
   workerList(): Promise<WorkerRecord[]>;
   workerRevoke(p: { id: string }): Promise<WorkerRecord | null>;
+
+  // ---- webhooks ----
+  // Terminal moves (complete, fail, cancel) of a job with a webhook_url write its delivery row
+  // in their own transaction: event job.completed, job.failed or job.cancelled.
+  /** Leases up to `limit` deliveries that are due. */
+  webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]>;
+  /**
+   * Records one attempt of a leased delivery and what follows: `delivered` (the job's
+   * webhook_delivered turns true), `retry` at `nextAttemptAt`, or `failed` for good.
+   * `payload` is stored at the first attempt. False when the lease was lost.
+   */
+  webhookRecordAttempt(p: {
+    id: string; owner: string; attempt: WebhookAttemptRecord; result: 'delivered' | 'retry' | 'failed';
+    nextAttemptAt: Millis; payload: string;
+  }): Promise<boolean>;
+  /** Stops every pending delivery of the account to `url` (it answered 410 Gone); returns how many. */
+  webhookFailEndpoint(p: { userId: string; url: string; reason: string; now: Millis }): Promise<number>;
+  /** A job's deliveries, oldest first, each with its attempts. */
+  webhookListByJob(p: { jobId: string }): Promise<(WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] })[]>;
+  userWebhookSecrets(p: { userId: string }): Promise<WebhookSecrets | null>;
+  /**
+   * Sets the account's webhook secret. `previousUntil`: the current one keeps signing until then
+   * (a rotation); null drops it. `onlyIfUnset`: leaves an existing secret alone (first use).
+   */
+  userSetWebhookSecret(p: { userId: string; secret: string; previousUntil: Millis | null; onlyIfUnset: boolean }): Promise<WebhookSecrets | null>;
 
   // ---- ledger and usage ----
   ledgerList(p: { userId: string; limit: number; jobId?: string }): Promise<LedgerEntryRecord[]>;

@@ -131,7 +131,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       it('writes nothing when the balance is short', async () => {
         const u = await user(20);
         const r = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 30, now: now() });
-        assert.deepEqual(r, { ok: false, available: 20 });
+        assert.deepEqual(r, { ok: false, reason: 'insufficient', available: 20 });
         assert.equal((await store.jobList({ userId: u.id, limit: 10 })).length, 0);
         assert.equal((await store.userGetById({ id: u.id }))?.credits, 20);
         assert.equal((await store.ledgerList({ userId: u.id, limit: 10 })).length, 1, 'only the initial grant');
@@ -145,6 +145,129 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         assert.equal((await store.userGetById({ id: u.id }))?.credits, 0);
         assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 10);
         await assertLedgerBalances(u.id);
+      });
+    });
+
+    describe('idempotent creation, deadlines and retries', () => {
+      const create = (userId: string, key: string, hash: string, extra: object = {}) => store.jobCreateCharged({
+        id: newId(), userId, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: now(),
+        idempotency: { key, requestHash: hash }, ...extra,
+      });
+
+      it('returns the same job for a repeated key and body, charging once; a different body is a conflict', async () => {
+        const u = await user(100);
+        const first = await create(u.id, 'k1', 'h1');
+        const again = await create(u.id, 'k1', 'h1');
+        assert.ok(first.ok && again.ok);
+        assert.equal(again.job.id, first.job.id);
+        assert.deepEqual([first.replayed, again.replayed], [false, true]);
+        assert.deepEqual(await create(u.id, 'k1', 'h2'), { ok: false, reason: 'idempotency_conflict', jobId: first.job.id });
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 90);
+        const other = await user(100);
+        assert.equal((await create(other.id, 'k1', 'h2')).ok, true, 'keys belong to one account');
+      });
+
+      it('creates one job for 20 concurrent identical requests', async () => {
+        const u = await user(1000);
+        const all = await Promise.all(Array.from({ length: 20 }, () => create(u.id, 'same', 'h')));
+        const ids = new Set(all.map((r) => (r.ok ? r.job.id : 'refused')));
+        assert.equal(ids.size, 1);
+        assert.ok(!ids.has('refused'));
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 990);
+        assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 1);
+      });
+
+      it('forgets a key after 24 hours, and writes nothing when the balance is short', async () => {
+        const u = await user(15);
+        const first = await create(u.id, 'old', 'h1');
+        t += 24 * 3_600_000 + 1;
+        const later = await create(u.id, 'old', 'h2');
+        assert.deepEqual(later, { ok: false, reason: 'insufficient', available: 5 });
+        await store.userGrantCredits({ userId: u.id, amount: 10, reason: null, now: now() });
+        const fresh = await create(u.id, 'old', 'h2');
+        assert.ok(fresh.ok && first.ok && fresh.job.id !== first.job.id && !fresh.replayed);
+      });
+
+      it('cancels unfinished jobs past their deadline, refunding as told, and keeps the retry link', async () => {
+        const u = await user(100);
+        const at = now();
+        const due = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: at, cancelAfterAt: at + 1000 });
+        const later = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: at, cancelAfterAt: at + 9000, retryOf: due.ok ? due.job.id : null });
+        assert.ok(due.ok && later.ok);
+        assert.equal(later.job.retryOf, due.job.id);
+        assert.equal(due.job.cancelAfterAt, at + 1000);
+        assert.deepEqual(await store.jobCancelDue({ now: at + 999, refundFor: (j) => j.creditsCharged }), []);
+        const cancelled = await store.jobCancelDue({ now: at + 1000, refundFor: (j) => j.creditsCharged });
+        assert.deepEqual(cancelled.map((j) => [j.id, j.status, j.creditsRefunded]), [[due.job.id, 'cancelled', 10]]);
+        assert.equal((await store.jobGetById({ id: later.job.id }))?.status, 'pending');
+      });
+    });
+
+    describe('webhook outbox', () => {
+      const hooked = async (userId: string) => {
+        const r = await store.jobCreateCharged({ id: newId(), userId, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: 'https://hooks.example/in', cost: 5, now: now() });
+        assert.ok(r.ok);
+        return r.job;
+      };
+
+      it('writes a delivery with each terminal move of a job that has a webhook_url, and none without', async () => {
+        const u = await user(100);
+        const done = await hooked(u.id);
+        const failed = await hooked(u.id);
+        const cancelled = await hooked(u.id);
+        const plain = await job(u.id);
+        for (const c of await claim({ limit: 10 })) {
+          if (c.id === done.id) await store.jobComplete({ id: c.id, leaseToken: c.leaseToken, outputData: {}, now: now() });
+          if (c.id === failed.id) await store.jobFail({ id: c.id, leaseToken: c.leaseToken, errorMessage: 'x', now: now() });
+          if (c.id === plain.id) await store.jobComplete({ id: c.id, leaseToken: c.leaseToken, outputData: {}, now: now() });
+        }
+        await store.jobCancel({ id: cancelled.id, userId: u.id, now: now(), refundFor: () => 0 });
+        const events = async (id: string) => (await store.webhookListByJob({ jobId: id })).map((d) => [d.event, d.status, d.url]);
+        assert.deepEqual(await events(done.id), [['job.completed', 'pending', 'https://hooks.example/in']]);
+        assert.deepEqual(await events(failed.id), [['job.failed', 'pending', 'https://hooks.example/in']]);
+        assert.deepEqual(await events(cancelled.id), [['job.cancelled', 'pending', 'https://hooks.example/in']]);
+        assert.deepEqual(await events(plain.id), []);
+      });
+
+      it('leases due deliveries, records attempts, and marks the job delivered at the first success', async () => {
+        const u = await user(100);
+        const j = await hooked(u.id);
+        await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => 0 });
+        const at = now() + 10;
+        const [d] = await store.webhookClaimDue({ owner: 'disp-a', now: at, limit: 10, leaseMs: 30_000 });
+        assert.equal(d?.jobId, j.id);
+        assert.deepEqual(await store.webhookClaimDue({ owner: 'disp-b', now: at, limit: 10, leaseMs: 30_000 }), [], 'leased deliveries are not handed out twice');
+        const attempt = (n: number, statusCode: number | null) => ({ n, at, statusCode, error: statusCode ? null : 'refused', durationMs: 3 });
+        assert.equal(await store.webhookRecordAttempt({ id: d!.id, owner: 'disp-b', attempt: attempt(1, 500), result: 'retry', nextAttemptAt: at, payload: '{}' }), false, 'not the lease holder');
+        assert.equal(await store.webhookRecordAttempt({ id: d!.id, owner: 'disp-a', attempt: attempt(1, 500), result: 'retry', nextAttemptAt: at + 100, payload: '{"first":1}' }), true);
+        assert.deepEqual(await store.webhookClaimDue({ owner: 'disp-a', now: at + 99, limit: 10, leaseMs: 30_000 }), [], 'not due yet');
+        const [again] = await store.webhookClaimDue({ owner: 'disp-a', now: at + 100, limit: 10, leaseMs: 30_000 });
+        assert.equal(again?.payload, '{"first":1}');
+        assert.equal(await store.webhookRecordAttempt({ id: d!.id, owner: 'disp-a', attempt: attempt(2, 204), result: 'delivered', nextAttemptAt: at + 100, payload: '{"other":2}' }), true);
+        const [listed] = await store.webhookListByJob({ jobId: j.id });
+        assert.deepEqual([listed?.status, listed?.attempts, listed?.payload, listed?.lastStatusCode], ['delivered', 2, '{"first":1}', 204]);
+        assert.deepEqual(listed?.attemptLog.map((a) => [a.n, a.statusCode]), [[1, 500], [2, 204]]);
+        assert.equal((await store.jobGetById({ id: j.id }))?.webhookDelivered, true);
+      });
+
+      it('stops the pending deliveries to an endpoint that is gone', async () => {
+        const u = await user(100);
+        const a = await hooked(u.id);
+        const b = await hooked(u.id);
+        await store.jobCancel({ id: a.id, userId: u.id, now: now(), refundFor: () => 0 });
+        await store.jobCancel({ id: b.id, userId: u.id, now: now(), refundFor: () => 0 });
+        assert.equal(await store.webhookFailEndpoint({ userId: u.id, url: 'https://hooks.example/in', reason: '410 Gone', now: now() }), 2);
+        assert.deepEqual(await store.webhookClaimDue({ owner: 'x', now: now() + 10, limit: 10, leaseMs: 1000 }), []);
+      });
+
+      it('keeps an account\'s webhook secret, and the previous one after a rotation', async () => {
+        const u = await user();
+        assert.deepEqual(await store.userWebhookSecrets({ userId: u.id }), { current: null, previous: null, previousUntil: null });
+        await store.userSetWebhookSecret({ userId: u.id, secret: 'whsec_a', previousUntil: null, onlyIfUnset: true });
+        await store.userSetWebhookSecret({ userId: u.id, secret: 'whsec_b', previousUntil: null, onlyIfUnset: true });
+        assert.equal((await store.userWebhookSecrets({ userId: u.id }))?.current, 'whsec_a', 'first use does not replace a secret');
+        const rotated = await store.userSetWebhookSecret({ userId: u.id, secret: 'whsec_c', previousUntil: 5_000, onlyIfUnset: false });
+        assert.deepEqual(rotated, { current: 'whsec_c', previous: 'whsec_a', previousUntil: 5_000 });
       });
     });
 

@@ -3,12 +3,14 @@ import { newId } from '../../ids.js';
 import type { JobNotice } from '../../jobs/events.js';
 import { windowDecision } from '../../ratelimit/sliding-window.js';
 import type { JobListFilter, Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
+import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import {
-  toApiKey, toApp, toJob, toLedger, toUser, toWorker, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
+  toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
+  type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
 } from './rows.js';
 
 export interface PgStoreOptions {
@@ -23,6 +25,15 @@ export interface PgStoreOptions {
 }
 
 type Db = pg.Pool | pg.PoolClient;
+
+/**
+ * A CTE that writes the webhook delivery a terminal job owes (if it has a webhook_url), in the
+ * statement that moves it: `source` is the CTE returning the moved row.
+ */
+const OUTBOX = (source: string, idParam: string, nowParam: string) => `outbox AS (
+        INSERT INTO webhook_deliveries (id, job_id, user_id, url, event, status, next_attempt_at, created_at)
+        SELECT ${idParam}, id, user_id, webhook_url, 'job.' || status, 'pending', ${nowParam}, ${nowParam} FROM ${source} WHERE webhook_url IS NOT NULL
+      )`;
 
 /**
  * The shared store: PostgreSQL through node-postgres. Each move is one guarded statement (or
@@ -200,27 +211,63 @@ export class PgStore implements Store {
   async jobCreateCharged(p: {
     id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
+    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
-    // One statement: the debit's WHERE re-checks the balance on the latest row version, so
-    // concurrent runs queue on the account row and can never overdraw it.
+    if (!p.idempotency) return this.createCharged(this.pool, p);
+    const key = p.idempotency;
+    const rollback = new Error('rollback');
+    let short: { ok: false; reason: 'insufficient'; available: number } | undefined;
+    try {
+      return await this.tx(async (c) => {
+        // The key is taken first: a concurrent request with the same key waits here until this
+        // transaction ends, then finds its job. A key older than the window is taken over.
+        const taken = await this.one(`INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, created_at) VALUES ($1, $2, $3, $4, $5)
+          ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, job_id = EXCLUDED.job_id, created_at = EXCLUDED.created_at
+          WHERE idempotency_keys.created_at <= $6 RETURNING job_id`, [p.userId, key.key, key.requestHash, p.id, p.now, p.now - IDEMPOTENCY_WINDOW_MS], c);
+        if (!taken) {
+          const seen = (await this.one<{ request_hash: string; job_id: string }>('SELECT request_hash, job_id FROM idempotency_keys WHERE user_id = $1 AND key = $2', [p.userId, key.key], c))!;
+          if (seen.request_hash !== key.requestHash) return { ok: false as const, reason: 'idempotency_conflict' as const, jobId: seen.job_id };
+          const job = toJob((await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [seen.job_id], c))!);
+          const user = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId], c);
+          return { ok: true as const, job, balance: user?.credits ?? 0, replayed: true };
+        }
+        const created = await this.createCharged(c, p);
+        if (!created.ok) {
+          short = created;
+          throw rollback;
+        }
+        return created;
+      });
+    } catch (err) {
+      if (err === rollback && short) return short;
+      throw err;
+    }
+  }
+
+  /** Debits and inserts in one statement: the debit's WHERE re-checks the balance on the latest row version, so concurrent runs queue on the account row and can never overdraw it. */
+  private async createCharged(db: Db, p: {
+    id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
+    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null;
+  }) {
     const row = await this.one<JobRow & { balance: number }>(`
       WITH debit AS (
         UPDATE users SET credits = credits - $7 WHERE id = $2 AND credits >= $7 RETURNING credits
       ), job AS (
-        INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at)
-        SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9 FROM debit RETURNING *
+        INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
+        SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13 FROM debit RETURNING *
       ), charge AS (
         INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
         SELECT $10, $2, $1, 'charge', -$7, debit.credits, $11, $9 FROM debit WHERE $7 > 0
       )
       SELECT job.*, debit.credits AS balance FROM job, debit`,
-    [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), `run of ${p.modelId ?? p.appId}`]);
+    [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), `run of ${p.modelId ?? p.appId}`,
+      p.cancelAfterAt ?? null, p.retryOf ?? null], db);
     if (!row) {
-      const user = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId]);
-      return { ok: false as const, available: user?.credits ?? 0 };
+      const user = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId], db);
+      return { ok: false as const, reason: 'insufficient' as const, available: user?.credits ?? 0 };
     }
     const { balance, ...job } = row;
-    return { ok: true as const, job: toJob(job), balance };
+    return { ok: true as const, job: toJob(job), balance, replayed: false };
   }
 
   async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
@@ -264,6 +311,10 @@ export class PgStore implements Store {
           credits_refunded = credits_refunded + $3, lease_owner = NULL, lease_expires_at = NULL
         WHERE id = $1 AND status IN ('pending', 'processing') RETURNING *`, [p.id, p.now, refund], c);
       if (refund > 0) await this.ledgerAppend(c, { userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: 'job cancelled', now: p.now });
+      if (updated!.webhook_url) {
+        await this.q(`INSERT INTO webhook_deliveries (id, job_id, user_id, url, event, status, next_attempt_at, created_at)
+          VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)`, [newId(), p.id, p.userId, updated!.webhook_url, webhookEvent('cancelled'), p.now], c);
+      }
       return { changed: true as const, job: toJob(updated!), previousStatus: before.status };
     });
   }
@@ -303,8 +354,12 @@ export class PgStore implements Store {
   }
 
   async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
-    const row = await this.one<JobRow>(`UPDATE jobs SET status = 'completed', output_data = $3, completed_at = $4, lease_owner = NULL, lease_expires_at = NULL
-      WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING *`, [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null), p.now]);
+    const row = await this.one<JobRow>(`
+      WITH done AS (
+        UPDATE jobs SET status = 'completed', output_data = $3, completed_at = $4, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING *
+      ), ${OUTBOX('done', '$5', '$4')}
+      SELECT * FROM done`, [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null), p.now, newId()]);
     return row ? toJob(row) : null;
   }
 
@@ -321,8 +376,8 @@ export class PgStore implements Store {
       ), refund AS (
         INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
         SELECT $5, failed.user_id, failed.id, 'refund', failed.credits_charged, credited.credits, 'job failed', $4 FROM failed, credited
-      )
-      SELECT * FROM failed`, [id, leaseToken, errorMessage, now, newId()], db);
+      ), ${OUTBOX('failed', '$6', '$4')}
+      SELECT * FROM failed`, [id, leaseToken, errorMessage, now, newId(), newId()], db);
     return row ? toJob(row) : null;
   }
 
@@ -356,6 +411,17 @@ export class PgStore implements Store {
     });
   }
 
+  async jobCancelDue(p: { now: Millis; refundFor: (job: JobRecord) => number }): Promise<JobRecord[]> {
+    const due = await this.q<{ id: string; user_id: string }>(`SELECT id, user_id FROM jobs
+      WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= $1 AND status IN ('pending', 'processing')`, [p.now]);
+    const cancelled: JobRecord[] = [];
+    for (const d of due) {
+      const r = await this.jobCancel({ id: d.id, userId: d.user_id, now: p.now, refundFor: p.refundFor });
+      if (r?.changed) cancelled.push(r.job);
+    }
+    return cancelled;
+  }
+
   async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
     return this.tx(async (c) => {
       const held = await this.one(`UPDATE jobs SET progress = COALESCE($3, progress) WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`,
@@ -373,6 +439,68 @@ export class PgStore implements Store {
   async jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]> {
     const rows = await this.q<{ seq: number; line: string; created_at: number }>('SELECT seq, line, created_at FROM job_logs WHERE job_id = $1 ORDER BY seq LIMIT $2', [p.id, p.limit]);
     return rows.map((r) => ({ seq: r.seq, line: r.line, createdAt: r.created_at }));
+  }
+
+  // ---- webhooks ----
+
+  async webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]> {
+    const rows = await this.q<DeliveryRow>(`UPDATE webhook_deliveries SET lease_owner = $1, lease_expires_at = $2
+      WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3
+                   AND (lease_expires_at IS NULL OR lease_expires_at <= $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+      RETURNING *`, [p.owner, p.now + p.leaseMs, p.now, p.limit]);
+    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
+  }
+
+  async webhookRecordAttempt(p: {
+    id: string; owner: string; attempt: WebhookAttemptRecord; result: 'delivered' | 'retry' | 'failed'; nextAttemptAt: Millis; payload: string;
+  }): Promise<boolean> {
+    const row = await this.one<{ job_id: string }>(`
+      WITH d AS (
+        UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4, last_status_code = $5, last_error = $6,
+          payload = COALESCE(payload, $7), delivered_at = $8, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING job_id, attempts
+      ), a AS (
+        INSERT INTO webhook_attempts (delivery_id, n, at, status_code, error, duration_ms) SELECT $1, d.attempts, $9, $5, $6, $10 FROM d
+      ), j AS (
+        UPDATE jobs SET webhook_delivered = true FROM d WHERE jobs.id = d.job_id AND $3 = 'delivered'
+      )
+      SELECT job_id FROM d`,
+    [p.id, p.owner, p.result === 'retry' ? 'pending' : p.result, p.nextAttemptAt, p.attempt.statusCode, p.attempt.error, p.payload,
+      p.result === 'delivered' ? p.attempt.at : null, p.attempt.at, p.attempt.durationMs]);
+    return row !== undefined;
+  }
+
+  async webhookFailEndpoint(p: { userId: string; url: string; reason: string; now: Millis }): Promise<number> {
+    const rows = await this.q(`UPDATE webhook_deliveries SET status = 'failed', last_error = $1 WHERE user_id = $2 AND url = $3 AND status = 'pending' RETURNING id`,
+      [p.reason, p.userId, p.url]);
+    return rows.length;
+  }
+
+  async webhookListByJob(p: { jobId: string }) {
+    const deliveries = (await this.q<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at, id', [p.jobId])).map(toDelivery);
+    const attempts = await this.q<{ delivery_id: string; n: number; at: number; status_code: number | null; error: string | null; duration_ms: number }>(
+      'SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY n', [deliveries.map((d) => d.id)]);
+    return deliveries.map((d) => ({
+      ...d,
+      attemptLog: attempts.filter((a) => a.delivery_id === d.id)
+        .map((a) => ({ n: a.n, at: a.at, statusCode: a.status_code, error: a.error, durationMs: a.duration_ms })),
+    }));
+  }
+
+  async userWebhookSecrets(p: { userId: string }): Promise<WebhookSecrets | null> {
+    const row = await this.one<{ webhook_secret: string | null; webhook_secret_previous: string | null; webhook_secret_previous_until: number | null }>(
+      'SELECT webhook_secret, webhook_secret_previous, webhook_secret_previous_until FROM users WHERE id = $1', [p.userId]);
+    return row ? { current: row.webhook_secret, previous: row.webhook_secret_previous, previousUntil: row.webhook_secret_previous_until } : null;
+  }
+
+  async userSetWebhookSecret(p: { userId: string; secret: string; previousUntil: Millis | null; onlyIfUnset: boolean }): Promise<WebhookSecrets | null> {
+    if (p.onlyIfUnset) {
+      await this.q('UPDATE users SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL', [p.secret, p.userId]);
+    } else {
+      await this.q(`UPDATE users SET webhook_secret_previous = CASE WHEN $1::bigint IS NULL THEN NULL ELSE webhook_secret END,
+        webhook_secret_previous_until = $1, webhook_secret = $2 WHERE id = $3`, [p.previousUntil, p.secret, p.userId]);
+    }
+    return this.userWebhookSecrets({ userId: p.userId });
   }
 
   // ---- workers ----

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AppRecord, JobRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobRecord, WebhookDeliveryRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
 import type { JobStatus } from '../../jobs/status.js';
 
 /** Raw rows as SQLite returns them, and their mapping to the store's records. */
@@ -16,6 +16,7 @@ export interface JobRow {
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: number;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
   attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
+  cancel_after_at: number | null; retry_of: string | null;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: 'grant' | 'charge' | 'refund';
@@ -38,7 +39,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   webhookUrl: r.webhook_url, webhookDelivered: r.webhook_delivered === 1,
   createdAt: r.created_at, startedAt: r.started_at, completedAt: r.completed_at, cancelledAt: r.cancelled_at,
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
-  progress: r.progress ?? null,
+  progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
@@ -61,4 +62,16 @@ export interface WorkerRow {
 export const toWorker = (r: WorkerRow): WorkerRecord => ({
   id: r.id, name: r.name, tokenHash: r.token_hash, models: JSON.parse(r.models) as string[], isActive: r.is_active === 1,
   createdAt: r.created_at, lastSeenAt: r.last_seen_at,
+});
+
+export interface DeliveryRow {
+  id: string; job_id: string; user_id: string; url: string; event: string; payload: string | null;
+  status: 'pending' | 'delivered' | 'failed'; attempts: number; next_attempt_at: number; last_status_code: number | null;
+  last_error: string | null; created_at: number; delivered_at: number | null;
+}
+
+export const toDelivery = (r: DeliveryRow): WebhookDeliveryRecord => ({
+  id: r.id, jobId: r.job_id, userId: r.user_id, url: r.url, event: r.event, payload: r.payload, status: r.status,
+  attempts: r.attempts, nextAttemptAt: r.next_attempt_at, lastStatusCode: r.last_status_code, lastError: r.last_error,
+  createdAt: r.created_at, deliveredAt: r.delivered_at,
 });

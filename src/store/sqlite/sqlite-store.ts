@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
 import type { JobListFilter, Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
+import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type { JobNotice } from '../../jobs/events.js';
 import {
-  toApiKey, toApp, toJob, toLedger, toUser, toWorker, type ApiKeyRow, type AppRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
+  toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
+  type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
 } from './rows.js';
 
 export interface SqliteStoreOptions {
@@ -47,6 +49,14 @@ export class SqliteStore implements Store {
 
   private tx<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /** Writes the webhook delivery a terminal job owes, if it has a webhook_url; the caller holds the transaction. */
+  private outbox(job: JobRow, now: Millis): void {
+    if (!job.webhook_url) return;
+    this.sql(`INSERT INTO webhook_deliveries (id, job_id, user_id, url, event, status, next_attempt_at, created_at)
+              VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
+      .run(newId(), job.id, job.user_id, job.webhook_url, webhookEvent(job.status), now, now);
   }
 
   /** Moves a balance and writes the ledger entry for it; the caller holds the transaction. */
@@ -149,23 +159,39 @@ export class SqliteStore implements Store {
   async jobCreateCharged(p: {
     id: string; userId: string; runType: 'model' | 'app'; modelId: string | null; appId: string | null;
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
+    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
     return this.tx(() => {
+      if (p.idempotency) {
+        const seen = this.sql('SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?')
+          .get(p.userId, p.idempotency.key) as { request_hash: string; job_id: string; created_at: number } | undefined;
+        if (seen && seen.created_at > p.now - IDEMPOTENCY_WINDOW_MS) {
+          if (seen.request_hash !== p.idempotency.requestHash) return { ok: false as const, reason: 'idempotency_conflict' as const, jobId: seen.job_id };
+          const job = toJob(this.sql('SELECT * FROM jobs WHERE id = ?').get(seen.job_id) as JobRow);
+          const { credits } = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number };
+          return { ok: true as const, job, balance: credits, replayed: true };
+        }
+        if (seen) this.sql('DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?').run(p.userId, p.idempotency.key);
+      }
       const debited = this.sql('UPDATE users SET credits = credits - ? WHERE id = ? AND credits >= ? RETURNING credits')
         .get(p.cost, p.userId, p.cost) as { credits: number } | undefined;
       if (!debited) {
         const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
-        return { ok: false as const, available: row?.credits ?? 0 };
+        return { ok: false as const, reason: 'insufficient' as const, available: row?.credits ?? 0 };
       }
-      const job = this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at)
-                            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING *`)
-        .get(p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now) as JobRow;
+      const job = this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
+                            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING *`)
+        .get(p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null) as JobRow;
       if (p.cost > 0) {
         this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
                   VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
           .run(newId(), p.userId, p.id, -p.cost, debited.credits, `run of ${p.modelId ?? p.appId}`, p.now);
       }
-      return { ok: true as const, job: toJob(job), balance: debited.credits };
+      if (p.idempotency) {
+        this.sql('INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(p.userId, p.idempotency.key, p.idempotency.requestHash, p.id, p.now);
+      }
+      return { ok: true as const, job: toJob(job), balance: debited.credits, replayed: false };
     });
   }
 
@@ -211,6 +237,7 @@ export class SqliteStore implements Store {
                                 WHERE id = ? AND status IN ('pending', 'processing') RETURNING *`)
         .get(p.now, p.now, refund, p.id) as JobRow;
       if (refund > 0) this.ledgerAppend({ userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: 'job cancelled', now: p.now });
+      this.outbox(updated, p.now);
       return { changed: true as const, job: toJob(updated), previousStatus: before.status };
     });
   }
@@ -247,10 +274,14 @@ export class SqliteStore implements Store {
   }
 
   async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
-    const row = this.sql(`UPDATE jobs SET status = 'completed', output_data = ?, completed_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                          WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING *`)
-      .get(JSON.stringify(p.outputData ?? null), p.now, p.id, p.leaseToken) as JobRow | undefined;
-    return row ? toJob(row) : null;
+    return this.tx(() => {
+      const row = this.sql(`UPDATE jobs SET status = 'completed', output_data = ?, completed_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                            WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING *`)
+        .get(JSON.stringify(p.outputData ?? null), p.now, p.id, p.leaseToken) as JobRow | undefined;
+      if (!row) return null;
+      this.outbox(row, p.now);
+      return toJob(row);
+    });
   }
 
   private failAndRefund(id: string, guard: string, guardArgs: unknown[], errorMessage: string, now: Millis): JobRecord | null {
@@ -260,6 +291,7 @@ export class SqliteStore implements Store {
                           RETURNING *`)
       .get(errorMessage, now, id, ...guardArgs) as JobRow | undefined;
     if (!row) return null;
+    this.outbox(row, now);
     const job = toJob(row);
     // credits_refunded was 0 before: only a cancel refunds otherwise, and a cancelled job is not processing.
     if (job.creditsCharged > 0) this.ledgerAppend({ userId: job.userId, jobId: job.id, kind: 'refund', amount: job.creditsCharged, reason: 'job failed', now });
@@ -294,6 +326,17 @@ export class SqliteStore implements Store {
     });
   }
 
+  async jobCancelDue(p: { now: Millis; refundFor: (job: JobRecord) => number }): Promise<JobRecord[]> {
+    const due = this.sql(`SELECT id, user_id FROM jobs WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= ? AND status IN ('pending', 'processing')`)
+      .all(p.now) as { id: string; user_id: string }[];
+    const cancelled: JobRecord[] = [];
+    for (const d of due) {
+      const r = await this.jobCancel({ id: d.id, userId: d.user_id, now: p.now, refundFor: p.refundFor });
+      if (r?.changed) cancelled.push(r.job);
+    }
+    return cancelled;
+  }
+
   async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
     return this.tx(() => {
       const held = this.sql(`UPDATE jobs SET progress = COALESCE(?, progress) WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING id`)
@@ -311,6 +354,67 @@ export class SqliteStore implements Store {
   async jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]> {
     const rows = this.sql('SELECT seq, line, created_at FROM job_logs WHERE job_id = ? ORDER BY seq LIMIT ?').all(p.id, p.limit) as { seq: number; line: string; created_at: number }[];
     return rows.map((r) => ({ seq: r.seq, line: r.line, createdAt: r.created_at }));
+  }
+
+  // ---- webhooks ----
+
+  async webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]> {
+    const rows = this.sql(`UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?
+      WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+                   AND (lease_expires_at IS NULL OR lease_expires_at <= ?) ORDER BY next_attempt_at LIMIT ?)
+      RETURNING *`).all(p.owner, p.now + p.leaseMs, p.now, p.now, p.limit) as DeliveryRow[];
+    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
+  }
+
+  async webhookRecordAttempt(p: {
+    id: string; owner: string; attempt: WebhookAttemptRecord; result: 'delivered' | 'retry' | 'failed'; nextAttemptAt: Millis; payload: string;
+  }): Promise<boolean> {
+    return this.tx(() => {
+      const status = p.result === 'retry' ? 'pending' : p.result;
+      const row = this.sql(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_status_code = ?,
+          last_error = ?, payload = COALESCE(payload, ?), delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = ? AND lease_owner = ? AND status = 'pending' RETURNING job_id, attempts`)
+        .get(status, p.nextAttemptAt, p.attempt.statusCode, p.attempt.error, p.payload, p.result === 'delivered' ? p.attempt.at : null, p.id, p.owner) as
+        { job_id: string; attempts: number } | undefined;
+      if (!row) return false;
+      this.sql('INSERT INTO webhook_attempts (delivery_id, n, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(p.id, row.attempts, p.attempt.at, p.attempt.statusCode, p.attempt.error, p.attempt.durationMs);
+      if (p.result === 'delivered') this.sql('UPDATE jobs SET webhook_delivered = 1 WHERE id = ?').run(row.job_id);
+      return true;
+    });
+  }
+
+  async webhookFailEndpoint(p: { userId: string; url: string; reason: string; now: Millis }): Promise<number> {
+    return this.sql(`UPDATE webhook_deliveries SET status = 'failed', last_error = ? WHERE user_id = ? AND url = ? AND status = 'pending'`)
+      .run(p.reason, p.userId, p.url).changes;
+  }
+
+  async webhookListByJob(p: { jobId: string }) {
+    const deliveries = (this.sql('SELECT * FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at, id').all(p.jobId) as DeliveryRow[]).map(toDelivery);
+    return deliveries.map((d) => ({
+      ...d,
+      attemptLog: (this.sql('SELECT n, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ? ORDER BY n').all(d.id) as
+        { n: number; at: number; status_code: number | null; error: string | null; duration_ms: number }[])
+        .map((a) => ({ n: a.n, at: a.at, statusCode: a.status_code, error: a.error, durationMs: a.duration_ms })),
+    }));
+  }
+
+  async userWebhookSecrets(p: { userId: string }): Promise<WebhookSecrets | null> {
+    const row = this.sql('SELECT webhook_secret, webhook_secret_previous, webhook_secret_previous_until FROM users WHERE id = ?').get(p.userId) as
+      { webhook_secret: string | null; webhook_secret_previous: string | null; webhook_secret_previous_until: number | null } | undefined;
+    return row ? { current: row.webhook_secret, previous: row.webhook_secret_previous, previousUntil: row.webhook_secret_previous_until } : null;
+  }
+
+  async userSetWebhookSecret(p: { userId: string; secret: string; previousUntil: Millis | null; onlyIfUnset: boolean }): Promise<WebhookSecrets | null> {
+    this.tx(() => {
+      if (p.onlyIfUnset) {
+        this.sql('UPDATE users SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL').run(p.secret, p.userId);
+      } else {
+        this.sql(`UPDATE users SET webhook_secret_previous = CASE WHEN ? IS NULL THEN NULL ELSE webhook_secret END,
+                    webhook_secret_previous_until = ?, webhook_secret = ? WHERE id = ?`).run(p.previousUntil, p.previousUntil, p.secret, p.userId);
+      }
+    });
+    return this.userWebhookSecrets({ userId: p.userId });
   }
 
   // ---- workers ----
