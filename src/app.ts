@@ -10,6 +10,7 @@ import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import type { Store } from './store/store.js';
 
 export interface App {
@@ -21,7 +22,10 @@ export interface App {
   jobs: JobsDeps;
   server: FastifyInstance;
   executor: Executor | null;
-  /** Starts the executor (when enabled) and listens; resolves with the base URL. */
+  webhooks: WebhookDispatcher | null;
+  /** Starts the work that runs beside the HTTP server: the executor and webhook delivery, where enabled. */
+  startBackground(): void;
+  /** Starts the background work and listens; resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: no new requests, running jobs get the grace period, then the store closes. */
   close(): Promise<void>;
@@ -58,11 +62,26 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     })
     : null;
 
+  // Webhooks are sent where jobs are executed: those processes see the terminal moves first.
+  const webhooks = config.executorEnabled && config.webhooksEnabled
+    ? new WebhookDispatcher({
+      store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
+      backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+    })
+    : null;
+
   let closing: Promise<void> | null = null;
+  let started = false;
+  const startBackground = () => {
+    if (started) return;
+    started = true;
+    executor?.start();
+    webhooks?.start();
+  };
   return {
-    config, logger, store, catalog, events, jobs, server, executor,
+    config, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
     async listen() {
-      executor?.start();
+      startBackground();
       return server.listen({ port: config.port, host: config.host });
     },
     close() {
@@ -70,6 +89,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         // New requests get 503 from now on (a load balancer moves on); running jobs get their grace.
         lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
+        await webhooks?.stop();
         events.closing();
         await server.close();
         await unsubscribe();

@@ -8,6 +8,7 @@ import { acceptJsonBodies } from './json-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -36,6 +37,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(publicRoutes(ctx), { prefix: '/api/v1' });
+  await app.register(webhookRoutes(ctx), { prefix: '/api/v1' });
   await app.register(adminRoutes(ctx), { prefix: '/admin/v1' });
   await app.register(workerRoutes(ctx.workers, ctx.config.workerUploadLimitBytes), { prefix: '/worker/v1' });
   await app.register(fastifyStatic, {

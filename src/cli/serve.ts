@@ -31,7 +31,7 @@ export async function runProcess(config: Config, role: Role): Promise<void> {
   const described = { role, store: app.store.dialect, executor: app.executor ? app.executor.owner : 'off' };
   if (role === 'executor') {
     if (!app.executor) throw new Error('genjobs executor was started with GENJOBS_EXECUTOR=false');
-    app.executor.start();
+    app.startBackground();
     app.logger.info(described, 'genjobs executor is running');
     return;
   }

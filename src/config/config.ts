@@ -39,6 +39,18 @@ export interface Config {
   workerLeaseMs: number;
   /** Largest output file a worker may upload. (Default: 536870912 bytes) */
   workerUploadLimitBytes: number;
+  /** Whether this process delivers webhooks; it does wherever the executor runs. (Default: true) */
+  webhooksEnabled: boolean;
+  /** Allow webhook targets on loopback, private, link-local or metadata addresses. (Default: false) */
+  webhookAllowPrivate: boolean;
+  /** Time one delivery attempt may take. (Default: 10000 ms) */
+  webhookTimeoutMs: number;
+  /** First retry delay of a failed delivery; doubled each attempt, with jitter, up to 6 h. (Default: 5000 ms) */
+  webhookBackoffMs: number;
+  /** How long a delivery is retried before it is given up. (Default: 259200000 ms, three days) */
+  webhookRetryForMs: number;
+  /** After a rotation, how long the previous secret keeps signing. (Default: 86400000 ms) */
+  webhookSecretGraceMs: number;
   /** How long a run of a synchronous model waits for its result before answering 202. (Default: 60000 ms) */
   syncWaitMs: number;
   /** `rate_limit_per_minute` of keys created without one. (Default: 60) */
@@ -143,6 +155,12 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'GENJOBS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     workerLeaseMs: int(env, 'GENJOBS_WORKER_LEASE_MS', 30_000, 1_000, 3_600_000),
     workerUploadLimitBytes: int(env, 'GENJOBS_WORKER_UPLOAD_LIMIT', 536_870_912, 1_024, 17_179_869_184),
+    webhooksEnabled: bool(env, 'GENJOBS_WEBHOOKS', true),
+    webhookAllowPrivate: bool(env, 'GENJOBS_WEBHOOK_ALLOW_PRIVATE', false),
+    webhookTimeoutMs: int(env, 'GENJOBS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+    webhookBackoffMs: int(env, 'GENJOBS_WEBHOOK_BACKOFF_MS', 5_000, 1, 3_600_000),
+    webhookRetryForMs: int(env, 'GENJOBS_WEBHOOK_RETRY_FOR_MS', 259_200_000, 1_000, 2_592_000_000),
+    webhookSecretGraceMs: int(env, 'GENJOBS_WEBHOOK_SECRET_GRACE_MS', 86_400_000, 0, 2_592_000_000),
     syncWaitMs: int(env, 'GENJOBS_SYNC_WAIT_MS', 60_000, 0, 600_000),
     defaultRateLimitPerMinute: int(env, 'GENJOBS_DEFAULT_RATE_LIMIT', 60, 1, 1_000_000_000),
     bodyLimitBytes: int(env, 'GENJOBS_BODY_LIMIT', 1_048_576, 1_024, 1_073_741_824),

@@ -21,11 +21,12 @@ export async function testApp(env: Record<string, string> = {}): Promise<TestApp
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir, PUBLIC_URL: 'http://genjobs.test', GENJOBS_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent',
+    GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'true',
     GENJOBS_POLL_MS: '50', ...env,
   });
   const app = await createApp(config, { logger: pino({ level: 'silent' }), store: await freshStore() });
   await app.server.ready();
-  app.executor?.start();
+  app.startBackground();
   return Object.assign(app, {
     dataDir,
     async account(p: { credits?: number; rateLimitPerMinute?: number; apiAccess?: boolean } = {}) {
