@@ -4,6 +4,11 @@ import http from 'node:http';
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { packageRoot } from '../../src/paths.js';
 import { eventually, testApp, type TestApp } from '../helpers/app.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 
@@ -179,6 +184,25 @@ describe('webhooks', { timeout: 30_000 }, () => {
     assert.equal(String(r!.headers['webhook-signature']).split(' ').length, 2);
     assert.equal(r!.headers['x-armox-signature'], hexSignature(rotated.secret, r!.body));
     assert.equal(r!.headers['x-armox-signature-previous'], hexSignature(old, r!.body));
+  });
+
+  it('is verified by the Python example of docs/examples', async (t) => {
+    const { app, auth } = await setup();
+    const hook = await receiver();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-verify-'));
+    t.after(async () => { await hook.close(); await app.dispose(); fs.rmSync(dir, { recursive: true, force: true }); });
+    const { secret } = await secretOf(app, auth);
+    await runWithHook(app, auth, hook.url);
+    await eventually(() => (hook.got.length >= 1 ? true : undefined), 5_000);
+    const [r] = hook.got;
+    fs.writeFileSync(path.join(dir, 'headers.json'), JSON.stringify(r!.headers));
+    fs.writeFileSync(path.join(dir, 'body'), r!.body);
+    const script = path.join(packageRoot, 'docs', 'examples', 'verify_webhook.py');
+    const ok = spawnSync('python3', [script, secret, path.join(dir, 'headers.json'), path.join(dir, 'body')], { encoding: 'utf8' });
+    assert.equal(ok.stdout.trim(), 'ok', ok.stderr);
+    fs.writeFileSync(path.join(dir, 'body'), r!.body.replace('completed', 'c0mpleted'));
+    const tampered = spawnSync('python3', [script, secret, path.join(dir, 'headers.json'), path.join(dir, 'body')], { encoding: 'utf8' });
+    assert.equal(tampered.status, 1, 'a changed body does not verify');
   });
 
   it('lists deliveries only for the job\'s owner', async (t) => {
