@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelDefinition, ProviderRef } from '../../catalog/model.js';
 import { outputField } from '../../catalog/model.js';
 import type { Provider, RunContext } from '../provider.js';
@@ -6,6 +5,7 @@ import { ProviderError } from '../provider.js';
 import { callJson, upstreamDetail, UpstreamError } from '../http/client.js';
 import { httpOptions, mapInput, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
 import { copyOutputs } from '../http/outputs.js';
+import { createDetached, pause, redact } from '../http/lifecycle.js';
 
 /**
  * fal's queue API (https://docs.fal.ai/model-endpoints/queue): submit a request, poll its status
@@ -194,47 +194,4 @@ async function mapResult(o: FalOptions, ctx: RunContext, id: string, result: unk
     urls = (await copyOutputs(urls, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs })) as string[];
   }
   return urls.length > 1 ? { [field]: urls[0], outputs: urls } : { [field]: urls[0] };
-}
-
-/** Waits, or throws the abort's own reason (timers/promises would throw a plain AbortError). */
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch (err) {
-    throw signal.aborted ? signal.reason : err;
-  }
-}
-
-/**
- * Runs a create call so that a stop arriving while it is under way is not lost: the run rejects at
- * once with the abort's reason, the call is let finish (within `limitMs`) in the background, and
- * `abandoned` cleans up what it created.
- */
-async function createDetached<T>(signal: AbortSignal, create: (s: AbortSignal) => Promise<T>, abandoned: (created: T) => Promise<void>, limitMs: number): Promise<T> {
-  if (signal.aborted) throw signal.reason;
-  const own = new AbortController();
-  const creating = create(own.signal);
-  let onAbort = (): void => {};
-  const stopped = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([creating, stopped]);
-  } catch (err) {
-    if (signal.aborted) {
-      const timer = setTimeout(() => own.abort(signal.reason), limitMs);
-      timer.unref();
-      creating.then(abandoned).catch(() => undefined).finally(() => clearTimeout(timer));
-    }
-    throw err;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/** The credential never reaches a job's error message, whatever an upstream echoes. */
-function redact(err: unknown, secret: string | null): unknown {
-  if (secret && err instanceof Error && err.message.includes(secret)) err.message = err.message.split(secret).join('[redacted]');
-  return err;
 }
