@@ -10,6 +10,7 @@ import { retryAfterMs } from '../providers/http/client.js';
 import { signingSecrets } from './secrets.js';
 import { signatureHeaders } from './signing.js';
 import { assertPublicLiteral, guardedLookup, PrivateTargetError } from './ssrf.js';
+import { WakeLoop } from '../executor/wake-loop.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -51,13 +52,12 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running = 0;
-  private ticking = false;
-  private again = false;
-  private stopped = false;
+  private readonly loop: WakeLoop;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: DispatcherOptions) {
     this.agent = new Agent({ connect: { timeout: o.timeoutMs, ...(o.allowPrivate ? {} : { lookup: guardedLookup }) } });
+    this.loop = new WakeLoop(() => this.tick(), (err) => o.logger.error({ err }, 'webhooks: claiming deliveries failed'));
   }
 
   start(): void {
@@ -67,26 +67,13 @@ export class WebhookDispatcher {
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
-    this.ticking = true;
-    void this.tick()
-      .catch((err: unknown) => this.o.logger.error({ err }, 'webhooks: claiming deliveries failed'))
-      .finally(() => {
-        this.ticking = false;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.loop.wake();
   }
 
-  private async tick(): Promise<void> {
+  /** Sends what is due; true when the batch was full, so more is probably waiting. */
+  private async tick(): Promise<boolean> {
     const free = (this.o.concurrency ?? 16) - this.running;
-    if (free <= 0) return;
+    if (free <= 0) return false;
     const due = await this.o.store.webhookClaimDue({ owner: this.owner, now: Date.now(), limit: free, leaseMs: this.o.timeoutMs * 3 });
     for (const d of due) {
       this.running++;
@@ -95,10 +82,11 @@ export class WebhookDispatcher {
         .finally(() => {
           this.running--;
           this.inFlight.delete(p);
+          this.wake();
         });
       this.inFlight.add(p);
     }
-    if (due.length === free) this.again = true;
+    return due.length === free;
   }
 
   private async deliver(d: WebhookDeliveryRecord): Promise<void> {
@@ -158,7 +146,7 @@ export class WebhookDispatcher {
 
   /** Stops looking for deliveries and waits for the attempts under way. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.loop.stop();
     clearInterval(this.timer);
     this.unsubscribe?.();
     await Promise.allSettled([...this.inFlight]);
