@@ -59,6 +59,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
+      cancelRefundPercent: config.cancelRefundPercent,
     })
     : null;
 

@@ -3,6 +3,8 @@ import { checkSetting } from '../catalog/validate-input.js';
 import { newId } from '../ids.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import { parseWebhookUrl } from '../jobs/run-model.js';
+import { waitForTerminal } from '../jobs/events.js';
+import type { RunOptions } from '../jobs/run-options.js';
 import type { JobRecord, UserRecord } from '../store/store.js';
 import { appCost, handleSetting, type AppDefinition } from './definition.js';
 
@@ -43,9 +45,12 @@ function checkInputs(app: AppDefinition, deps: JobsDeps, raw: unknown): Record<s
 
 /**
  * POST /apps/run: find the app the account may run, check its inputs, then charge and create
- * the job in one step. Always asynchronous: the client polls, or waits for the webhook.
+ * the job in one step. Asynchronous: the client polls, streams its events, or waits for the
+ * webhook; with `opts.waitMs` (Prefer: wait) the answer holds until the job is terminal or the
+ * time is up. With an Idempotency-Key already used for this request, the first run's job is
+ * returned (`replayed`) and nothing is charged.
  */
-export async function runApp(deps: JobsDeps, user: UserRecord, body: RunAppBody, now = Date.now()): Promise<{ job: JobRecord; app: AppDefinition }> {
+export async function runApp(deps: JobsDeps, user: UserRecord, body: RunAppBody, opts: RunOptions = {}, now = Date.now()): Promise<{ job: JobRecord; app: AppDefinition; replayed: boolean }> {
   if (typeof body.app_id !== 'string' || body.app_id === '') throw invalid('app_id', 'is required: the id of an app from GET /api/v1/apps');
   const found = await deps.apps.visibleTo(body.app_id, user.id);
   if (!found) throw apiError('app_not_found');
@@ -56,11 +61,14 @@ export async function runApp(deps: JobsDeps, user: UserRecord, body: RunAppBody,
   const created = await deps.store.jobCreateCharged({
     id: newId(), userId: user.id, runType: 'app', modelId: null, appId: app.id,
     inputData: { app_id: app.id, inputs }, webhookUrl, cost, now,
+    cancelAfterAt: opts.cancelAfterAt ?? null, retryOf: opts.retryOf ?? null,
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
   });
   if (!created.ok) {
     if (created.reason === 'insufficient') throw apiError('insufficient_credits', { required: cost, available: created.available });
-    throw apiError('idempotency_conflict', { key: '' });
+    throw apiError('idempotency_conflict', { key: opts.idempotency?.key ?? '' });
   }
-  deps.events.created(created.job);
-  return { job: created.job, app };
+  if (!created.replayed) deps.events.created(created.job);
+  const job = opts.waitMs ? await waitForTerminal(deps.store, deps.events, created.job, opts.waitMs) : created.job;
+  return { job, app, replayed: created.replayed };
 }

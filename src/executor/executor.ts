@@ -11,9 +11,11 @@ import type { AppDirectory } from '../apps/directory.js';
 import { appTimeoutMs } from '../apps/definition.js';
 import { runAppNodes } from '../apps/app-runner.js';
 import { workerModels } from '../workers/admin.js';
+import { WakeLoop } from './wake-loop.js';
 import { runWithSignal, StopReason } from './stop-reason.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cancelDueJobs, cancelRefund } from '../jobs/deadlines.js';
 
 export interface ExecutorOptions {
   store: Store;
@@ -34,6 +36,11 @@ export interface ExecutorOptions {
   pollMs?: number;
   /** Names this executor in leases. (Default: host:pid:random) */
   owner?: string;
+  /**
+   * Percent of the charge refunded when a processing job is cancelled at its Cancel-After
+   * deadline (pending ones get it all back): the deployment's cancellation policy. (Default: 100)
+   */
+  cancelRefundPercent?: number;
 }
 
 interface Running {
@@ -62,11 +69,14 @@ export class Executor {
   private readonly remoteModels: string[];
   private stopping = false;
   private started = false;
-  private ticking = false;
-  private again = false;
+  /** True while a claim is on its way back from the store. */
+  private claiming = false;
+  private readonly loop: WakeLoop;
   private pollTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly refundFor: (job: JobRecord) => number;
+  private sweeping = false;
 
   constructor(private readonly o: ExecutorOptions) {
     this.concurrency = o.concurrency ?? 16;
@@ -74,7 +84,9 @@ export class Executor {
     this.maxAttempts = o.maxAttempts ?? 3;
     this.pollMs = o.pollMs ?? 1_000;
     this.remoteModels = workerModels(o.catalog);
+    this.loop = new WakeLoop(() => this.tick(), (err) => o.logger.error({ err }, 'executor: claiming jobs failed'));
     this.owner = o.owner ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.refundFor = cancelRefund(o.cancelRefundPercent ?? 100);
   }
 
   get runningCount(): number {
@@ -91,11 +103,12 @@ export class Executor {
         const running = this.running.get(job.id);
         if (running) running.controller.abort(StopReason.cancelled);
         // A cancel can land while a claim is on its way back from the store: remember it for launch.
-        else if (this.ticking) this.cancelledWhileClaiming.add(job.id);
+        else if (this.claiming) this.cancelledWhileClaiming.add(job.id);
       }),
     );
     this.pollTimer = setInterval(() => {
       void this.failAbandoned();
+      void this.cancelDue();
       this.wake();
     }, this.pollMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
@@ -105,26 +118,23 @@ export class Executor {
   /** Looks for work now. Calls that arrive while a look is under way make it look once more. */
   wake(): void {
     if (this.stopping || !this.started) return;
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
-    this.ticking = true;
-    void this.tick()
-      .catch((err: unknown) => this.o.logger.error({ err }, 'executor: claiming jobs failed'))
-      .finally(() => {
-        this.ticking = false;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.loop.wake();
   }
 
-  private async tick(): Promise<void> {
+  /** Claims and launches what fits; true when the batch was full, so more is probably waiting. */
+  private async tick(): Promise<boolean> {
     const now = Date.now();
     const free = this.concurrency - this.running.size;
-    if (free <= 0) return;
+    if (free <= 0) return false;
+    this.claiming = true;
+    try {
+      return await this.claimAndLaunch(now, free);
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private async claimAndLaunch(now: number, free: number): Promise<boolean> {
     const excludeModels = [...this.remoteModels, ...[...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id)];
     const jobs = await this.o.store.jobClaim({ owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts });
     const giveBack: JobRecord[] = [];
@@ -138,8 +148,7 @@ export class Executor {
     }
     this.cancelledWhileClaiming.clear();
     for (const job of giveBack) await this.o.store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
-    // A full batch means more work is probably waiting.
-    if (jobs.length === free) this.again = true;
+    return jobs.length === free;
   }
 
   /** Jobs whose executors died on every attempt are failed and refunded; checked at each poll, not each claim. */
@@ -151,6 +160,21 @@ export class Executor {
       }
     } catch (err) {
       this.o.logger.error({ err }, 'executor: failing abandoned jobs failed');
+    }
+  }
+
+  /** Jobs past their Cancel-After deadline are cancelled and refunded per the policy; checked at each poll. */
+  private async cancelDue(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const job of await cancelDueJobs(this.o, this.refundFor)) {
+        this.o.logger.debug({ jobId: job.id }, 'executor: job cancelled at its Cancel-After deadline');
+      }
+    } catch (err) {
+      this.o.logger.error({ err }, 'executor: cancelling jobs past their deadline failed');
+    } finally {
+      this.sweeping = false;
     }
   }
 
@@ -187,7 +211,12 @@ export class Executor {
         timeoutMs: appTimeoutMs(app.definition, catalog),
         work: (signal) => runAppNodes({
           jobId: job.id, app: app.definition, inputs: input.inputs ?? {}, done, catalog, providers, files, signal,
-          saveProgress: (outputData) => this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData })),
+          saveProgress: async (outputData) => {
+            const saved = await this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData }));
+            // Listeners (event streams) re-read the job to see the new node outputs.
+            if (saved) this.o.events.changed({ id: job.id, status: 'processing', modelId: job.modelId });
+            return saved;
+          },
         }),
       };
     }
@@ -278,6 +307,7 @@ export class Executor {
   async stop(graceMs = 30_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.loop.stop();
     clearInterval(this.pollTimer);
     for (const off of this.unsubscribe) off();
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));

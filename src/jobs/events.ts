@@ -29,7 +29,7 @@ export class JobEvents {
     this.emitter.emit('created', job);
   }
 
-  /** A job changed status. */
+  /** A job changed: its status, or (status processing) its progress or partial output. */
   changed(job: JobNotice): void {
     this.emitter.emit('changed', job);
     this.emitter.emit(`changed:${job.id}`, job);
@@ -40,7 +40,8 @@ export class JobEvents {
     this.emitter.emit('closing');
   }
 
-  onCreated(fn: () => void): () => void {
+  /** `fn` gets the new job's notice, or nothing when notices may have been missed. */
+  onCreated(fn: (job?: JobNotice) => void): () => void {
     this.emitter.on('created', fn);
     return () => this.emitter.off('created', fn);
   }

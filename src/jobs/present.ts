@@ -22,6 +22,9 @@ export function presentJob(job: JobRecord, queuePosition?: number): Record<strin
     started_at: iso(job.startedAt),
     cancelled_at: iso(job.cancelledAt),
     credits_refunded: job.creditsRefunded,
+    progress: job.progress,
+    retry_of: job.retryOf,
+    ...(job.cancelAfterAt !== null ? { cancel_after_at: iso(job.cancelAfterAt) } : {}),
     ...(job.status === 'pending' && queuePosition !== undefined ? { queue_position: queuePosition } : {}),
   };
 }

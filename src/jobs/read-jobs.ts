@@ -2,6 +2,7 @@ import { apiError, invalid } from '../errors/api-error.js';
 import type { JobListFilter, JobRecord, UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
 import { isJobStatus, JOB_STATUSES } from './status.js';
+import { waitForTerminal } from './events.js';
 
 export type ListQuery = Record<string, unknown>;
 
@@ -61,10 +62,14 @@ export async function listJobs(deps: JobsDeps, user: UserRecord, query: ListQuer
   return { jobs: rows.slice(0, limit), hasMore: rows.length > limit };
 }
 
-/** GET /jobs/:id. Another account's job is not found, so existence is never revealed. */
-export async function getJob(deps: JobsDeps, user: UserRecord, id: string): Promise<{ job: JobRecord; queuePosition?: number }> {
-  const job = await deps.store.jobGetById({ id, userId: user.id });
+/**
+ * GET /jobs/:id. Another account's job is not found, so existence is never revealed. With
+ * `waitMs` (Prefer: wait), the answer waits until the job is terminal or the time is up.
+ */
+export async function getJob(deps: JobsDeps, user: UserRecord, id: string, waitMs = 0): Promise<{ job: JobRecord; queuePosition?: number }> {
+  let job = await deps.store.jobGetById({ id, userId: user.id });
   if (!job) throw apiError('job_not_found');
+  if (waitMs > 0) job = await waitForTerminal(deps.store, deps.events, job, waitMs);
   if (job.status !== 'pending') return { job };
   return { job, queuePosition: await deps.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) };
 }

@@ -5,6 +5,7 @@ import type { JobRecord, UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
 import { waitForTerminal } from './events.js';
 import { isTerminal } from './status.js';
+import type { RunOptions } from './run-options.js';
 
 export interface RunModelBody {
   model?: unknown;
@@ -25,8 +26,11 @@ export function parseWebhookUrl(value: unknown): string | null {
 /**
  * POST /models/run: check the model and its input, charge and create the job in one step, then
  * for a synchronous model wait (bounded) for its result. `finished` says whether it is terminal.
+ * With an Idempotency-Key already used for this request, the first run's job is returned
+ * (`replayed`) and nothing is charged. `opts.waitMs` (Prefer: wait) replaces the synchronous
+ * window, for every model.
  */
-export async function runModel(deps: JobsDeps, user: UserRecord, body: RunModelBody, now = Date.now()): Promise<{ job: JobRecord; finished: boolean }> {
+export async function runModel(deps: JobsDeps, user: UserRecord, body: RunModelBody, opts: RunOptions = {}, now = Date.now()): Promise<{ job: JobRecord; finished: boolean; replayed: boolean }> {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'is required: the id of a model, such as local/image');
   const model = deps.catalog.get(body.model);
   if (!model) throw apiError('unknown_model', { model: body.model });
@@ -36,13 +40,16 @@ export async function runModel(deps: JobsDeps, user: UserRecord, body: RunModelB
   const created = await deps.store.jobCreateCharged({
     id: newId(), userId: user.id, runType: 'model', modelId: model.id, appId: null,
     inputData: { input: body.input ?? {} }, webhookUrl, cost: model.cost, now,
+    cancelAfterAt: opts.cancelAfterAt ?? null, retryOf: opts.retryOf ?? null,
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
   });
   if (!created.ok) {
     if (created.reason === 'insufficient') throw apiError('insufficient_credits', { required: model.cost, available: created.available });
-    throw apiError('idempotency_conflict', { key: '' });
+    throw apiError('idempotency_conflict', { key: opts.idempotency?.key ?? '' });
   }
-  deps.events.created(created.job);
+  if (!created.replayed) deps.events.created(created.job);
 
-  const job = model.sync ? await waitForTerminal(deps.store, deps.events, created.job, deps.syncWaitMs) : created.job;
-  return { job, finished: isTerminal(job.status) };
+  const waitMs = opts.waitMs ?? (model.sync ? deps.syncWaitMs : 0);
+  const job = await waitForTerminal(deps.store, deps.events, created.job, waitMs);
+  return { job, finished: isTerminal(job.status), replayed: created.replayed };
 }

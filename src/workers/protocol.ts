@@ -4,6 +4,7 @@ import { resolveInput } from '../catalog/validate-input.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
+import { cancelDueJobs, cancelRefund } from '../jobs/deadlines.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
 
 /**
@@ -70,9 +71,11 @@ export async function claimJob(deps: WorkerDeps, worker: WorkerRecord, body: { m
   for (;;) {
     const now = Date.now();
     if (now - lastSweep > 1_000) {
-      // Jobs whose workers went silent on every attempt are failed and refunded, even where no executor runs.
+      // Jobs whose workers went silent on every attempt are failed and refunded, and jobs past
+      // their Cancel-After deadline cancelled, even where no executor runs.
       lastSweep = now;
       for (const j of await store.jobFailAbandoned({ now, maxAttempts: deps.maxAttempts })) events.changed(j);
+      await cancelDueJobs(deps.jobs, cancelRefund(deps.jobs.cancelRefundPercent), now);
     }
     const [job] = await store.jobClaim({ owner: owner(worker), limit: 1, leaseMs: deps.leaseMs, now, onlyModels: models, maxAttempts: deps.maxAttempts });
     if (job) {

@@ -97,6 +97,8 @@ export class ReferenceWorker {
     });
     const entry: Running = { child, job, stopping: null, done: Promise.resolve() };
     this.running.add(entry);
+    // A stop that came while this job was being set up has already waited out its grace.
+    if (this.stopping) this.terminate(entry, 'shutdown');
     this.o.logger.info({ jobId: job.id, model: job.model }, 'worker: job started');
     let stdout = '';
     const logs: string[] = [];

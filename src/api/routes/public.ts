@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { cancelJob } from '../../jobs/cancel-job.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { cancelJob, cancelJobs } from '../../jobs/cancel-job.js';
 import { presentJob, presentRun } from '../../jobs/present.js';
 import { getJob, listJobs, type ListQuery } from '../../jobs/read-jobs.js';
 import { runModel, type RunModelBody } from '../../jobs/run-model.js';
+import { retryJob } from '../../jobs/retry-job.js';
+import { parsePreferWait, runOptionsFrom } from '../../jobs/run-options.js';
 import { getAccount } from '../../accounts/account.js';
 import { presentModel } from '../../catalog/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
@@ -10,23 +12,37 @@ import { apiError } from '../../errors/api-error.js';
 import { requireApiKey } from '../auth.js';
 import { presentApp } from '../../apps/present.js';
 import { runApp, type RunAppBody } from '../../apps/run-app.js';
+import type { AppDefinition } from '../../apps/definition.js';
+import type { JobRecord } from '../../store/store.js';
 import { objectBody } from '../json-body.js';
 import type { ApiContext } from '../context.js';
+import { eventRoutes } from './events.js';
 
 type IdParams = { Params: { id: string } };
+
+/** The headers of an answer that honoured `Prefer: wait` or replayed an Idempotency-Key. */
+function runHeaders(reply: FastifyReply, preferWait: number | undefined, replayed = false): void {
+  if (preferWait !== undefined) reply.header('Preference-Applied', `wait=${preferWait}`);
+  if (replayed) reply.header('Idempotent-Replayed', 'true');
+}
 
 /** The platform's public API under `/api/v1`. Each handler: parse, one use case, shape. */
 export function publicRoutes(ctx: ApiContext) {
   return async (app: FastifyInstance) => {
     requireApiKey(app, ctx);
     const { jobs } = ctx;
+    const position = (job: JobRecord) => (job.status === 'pending' ? jobs.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) : Promise.resolve(undefined));
+    const appRunAnswer = async (job: JobRecord, definition: AppDefinition) =>
+      ({ ...presentJob(job, await position(job)), app_name: definition.name, output: job.outputData ?? null });
 
     app.get('/models', async () => ({ object: 'list', data: jobs.catalog.models.map(presentModel) }));
 
     app.post<{ Body: RunModelBody }>('/models/run', async (request, reply) => {
-      const { job, finished } = await runModel(jobs, request.caller.user, objectBody(request.body));
-      const position = job.status === 'pending' ? await jobs.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) : undefined;
-      return reply.code(finished ? 200 : 202).send(presentRun(job, position));
+      const body = objectBody<RunModelBody>(request.body);
+      const { options, preferWait } = runOptionsFrom(request.headers, 'POST /api/v1/models/run', body, Date.now());
+      const { job, finished, replayed } = await runModel(jobs, request.caller.user, body, options);
+      runHeaders(reply, preferWait, replayed);
+      return reply.code(finished ? 200 : 202).send(presentRun(job, await position(job)));
     });
 
     app.get<{ Querystring: ListQuery }>('/jobs', async (request) => {
@@ -34,14 +50,36 @@ export function publicRoutes(ctx: ApiContext) {
       return { object: 'list', data: page.jobs.map((j) => presentJob(j)), has_more: page.hasMore };
     });
 
-    app.get<IdParams>('/jobs/:id', async (request) => {
-      const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id);
+    // Static routes before `/jobs/:id`: find-my-way prefers them, so `cancel` and `events` are never taken for ids.
+    app.post('/jobs/cancel', async (request) => {
+      const { cancelled } = await cancelJobs(jobs, request.caller.user, request.body);
+      return {
+        object: 'bulk_cancel', cancelled: cancelled.length, ids: cancelled.map((j) => j.id),
+        credits_refunded: cancelled.reduce((sum, j) => sum + j.creditsRefunded, 0),
+      };
+    });
+
+    eventRoutes(app, ctx);
+
+    app.get<IdParams>('/jobs/:id', async (request, reply) => {
+      const preferWait = parsePreferWait(request.headers.prefer);
+      const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id, (preferWait ?? 0) * 1000);
+      runHeaders(reply, preferWait);
       return presentJob(job, queuePosition);
     });
 
     app.post<IdParams>('/jobs/:id/cancel', async (request) => {
       const job = await cancelJob(jobs, request.caller.user, request.params.id);
       return { id: job.id, object: 'job', status: job.status, cancelled_at: new Date(job.cancelledAt ?? Date.now()).toISOString(), credits_refunded: job.creditsRefunded };
+    });
+
+    app.post<IdParams>('/jobs/:id/retry', async (request, reply) => {
+      const route = `POST /api/v1/jobs/${request.params.id}/retry`;
+      const { options, preferWait } = runOptionsFrom(request.headers, route, {}, Date.now());
+      const { job, finished, replayed, app: definition } = await retryJob(jobs, request.caller.user, request.params.id, options);
+      runHeaders(reply, preferWait, replayed);
+      if (definition) return reply.code(202).send(await appRunAnswer(job, definition));
+      return reply.code(finished ? 200 : 202).send(presentRun(job, await position(job)));
     });
 
     app.get('/account', async (request) => getAccount(jobs.store, request.caller.user.id));
@@ -56,9 +94,11 @@ export function publicRoutes(ctx: ApiContext) {
     }));
 
     app.post<{ Body: RunAppBody }>('/apps/run', async (request, reply) => {
-      const { job, app: definition } = await runApp(jobs, request.caller.user, objectBody(request.body));
-      const position = await jobs.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt });
-      return reply.code(202).send({ ...presentJob(job, position), app_name: definition.name, output: job.outputData ?? null });
+      const body = objectBody<RunAppBody>(request.body);
+      const { options, preferWait } = runOptionsFrom(request.headers, 'POST /api/v1/apps/run', body, Date.now());
+      const { job, app: definition, replayed } = await runApp(jobs, request.caller.user, body, options);
+      runHeaders(reply, preferWait, replayed);
+      return reply.code(202).send(await appRunAnswer(job, definition));
     });
 
     // Unknown routes under /api/v1 are answered after authentication, like every other answer here.

@@ -326,7 +326,7 @@ export class PgStore implements Store {
     const rows = await this.q<JobRow>(`
       WITH reclaimed AS (
         UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = $1, lease_token = lease_token + 1,
-          lease_expires_at = $2, started_at = COALESCE(started_at, $3)
+          lease_expires_at = $2, started_at = COALESCE(started_at, GREATEST($3, created_at))
         WHERE id IN (
           SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= $3 AND attempts < $4
             AND NOT (COALESCE(model_id, '') = ANY($5::text[])) AND ($7::text[] IS NULL OR model_id = ANY($7::text[]))
@@ -334,7 +334,7 @@ export class PgStore implements Store {
         RETURNING *
       ), fresh AS (
         UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = $1, lease_token = lease_token + 1,
-          lease_expires_at = $2, started_at = COALESCE(started_at, $3)
+          lease_expires_at = $2, started_at = COALESCE(started_at, GREATEST($3, created_at))
         WHERE id IN (
           SELECT id FROM jobs WHERE status = 'pending' AND NOT (COALESCE(model_id, '') = ANY($5::text[]))
             AND ($7::text[] IS NULL OR model_id = ANY($7::text[]))

@@ -251,7 +251,7 @@ export class SqliteStore implements Store {
     const models = `COALESCE(model_id, '') NOT IN (SELECT value FROM json_each(@exclude))`
       + (p.onlyModels ? ` AND model_id IN (SELECT value FROM json_each(@only))` : '');
     const set = `SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_token = lease_token + 1,
-                     lease_expires_at = @expiry, started_at = COALESCE(started_at, @now)`;
+                     lease_expires_at = @expiry, started_at = COALESCE(started_at, MAX(@now, created_at))`;
     return this.tx(() => {
       // Jobs whose holder died come first: they have waited longest.
       const reclaimed = this.sql(`UPDATE jobs ${set} WHERE id IN (

@@ -1,0 +1,171 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { getJob } from '../../jobs/read-jobs.js';
+import { AccountWatch, JobWatch, type LiveEvent } from '../../jobs/live.js';
+import type { ApiContext } from '../context.js';
+
+type IdParams = { Params: { id: string } };
+
+/** How often a stream re-reads the store when no notice came. */
+const FALLBACK_MS = 1_000;
+/** How often an idle stream sends a comment, so proxies keep it open. */
+const HEARTBEAT_MS = 15_000;
+/** The `id:` of a job stream's terminal status event: a reconnect carrying it gets 204 (EventSource then stops). */
+const END_ID = 'end';
+
+/**
+ * One open server-sent-events answer: writes events with increasing ids, a heartbeat comment,
+ * and runs `look` (serialised, coalesced) on every poke and every second. `close()` ends the
+ * answer and removes every listener; it also runs when the client goes away.
+ */
+class SseStream {
+  private nextId = 1;
+  private closed = false;
+  private looking = false;
+  private again = false;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(private readonly res: ServerResponse, private readonly onError: (err: unknown) => void) {
+    res.on('close', () => this.close());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends the head (status, the rate-limit headers already set, the SSE headers). */
+  open(reply: FastifyReply): void {
+    const headers: Record<string, string | number | string[]> = {};
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
+    reply.hijack();
+    this.res.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.res.socket?.setTimeout(0);
+    this.res.write(': genjobs event stream\n\n');
+    const heartbeat = setInterval(() => this.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    this.cleanups.push(() => clearInterval(heartbeat));
+  }
+
+  send(events: LiveEvent[], lastId?: string): void {
+    events.forEach((e, i) => {
+      const id = lastId !== undefined && i === events.length - 1 ? lastId : String(this.nextId++);
+      this.write(`id: ${id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    });
+  }
+
+  /** Runs `look` now, or once more after the run under way; and every second. */
+  watch(look: () => Promise<void>): () => void {
+    const poke = () => {
+      if (this.closed) return;
+      if (this.looking) {
+        this.again = true;
+        return;
+      }
+      this.looking = true;
+      look().catch(this.onError).finally(() => {
+        this.looking = false;
+        if (this.again) {
+          this.again = false;
+          poke();
+        }
+      });
+    };
+    const timer = setInterval(poke, FALLBACK_MS);
+    this.cleanups.push(() => clearInterval(timer));
+    return poke;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.cleanups.push(fn);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of this.cleanups.splice(0)) fn();
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private write(chunk: string): void {
+    if (this.closed || this.res.writableEnded || this.res.destroyed) return;
+    this.res.write(chunk);
+  }
+}
+
+/**
+ * The event streams, registered inside the `/api/v1` plugin so authentication and the rate
+ * limit apply (one request per stream). GET /jobs/events is a static route: it is never taken
+ * for a job id.
+ */
+export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { jobs } = ctx;
+  const open = new Set<SseStream>();
+  const track = (s: SseStream) => {
+    open.add(s);
+    s.onClose(() => open.delete(s));
+    // A closing process ends its streams: the server waits for no open answer.
+    s.onClose(jobs.events.onClosing(() => s.close()));
+  };
+  app.addHook('preClose', async () => {
+    for (const s of [...open]) s.close();
+  });
+
+  app.get<IdParams>('/jobs/:id/events', async (request, reply) => {
+    const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id);
+    // An EventSource reconnecting after the terminal event: 204 tells it to stop.
+    if (request.headers['last-event-id'] === END_ID) return reply.code(204).send();
+    const watch = new JobWatch(jobs, job.id);
+    const first = await watch.start(job, queuePosition);
+    const stream = new SseStream(reply.raw, (err) => request.log.error({ err, jobId: job.id }, 'job event stream: reading the job failed'));
+    stream.open(reply);
+    track(stream);
+    const tell = (events: LiveEvent[]) => {
+      stream.send(events, watch.done ? END_ID : undefined);
+      if (watch.done) stream.close();
+    };
+    tell(first);
+    if (stream.isClosed) return reply;
+    const poke = stream.watch(async () => tell(await watch.refresh()));
+    stream.onClose(jobs.events.onJobChanged(job.id, poke));
+    // A change made between the first read and the listener: look once more.
+    poke();
+    return reply;
+  });
+
+  app.get('/jobs/events', async (request: FastifyRequest, reply) => {
+    const stream = new SseStream(reply.raw, (err) => request.log.error({ err }, 'account event stream: reading jobs failed'));
+    const watch = new AccountWatch(jobs, request.caller.user);
+    const first = await watch.start();
+    stream.open(reply);
+    track(stream);
+    stream.send(first);
+    // Every look goes through one queue, so each job's statuses are told in order.
+    const pending = new Set<string>();
+    let sweep = false;
+    const poke = stream.watch(async () => {
+      const ids = [...pending];
+      pending.clear();
+      const events: LiveEvent[] = [];
+      for (const id of ids) events.push(...(await watch.check(id)));
+      if (sweep || ids.length === 0) {
+        sweep = false;
+        events.push(...(await watch.sweep()));
+      }
+      stream.send(events);
+    });
+    const heard = (notice?: { id: string }) => {
+      if (notice) pending.add(notice.id);
+      else sweep = true;
+      poke();
+    };
+    stream.onClose(jobs.events.onCreated(heard));
+    stream.onClose(jobs.events.onChanged(heard));
+    return reply;
+  });
+}
