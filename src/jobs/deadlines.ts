@@ -15,7 +15,12 @@ export function cancelRefund(percent: number): (job: JobRecord) => number {
  * Safe to run from several processes at once: the store moves each job once.
  */
 export async function cancelDueJobs(deps: { store: Store; events: JobEvents }, refundFor: (job: JobRecord) => number, now = Date.now()): Promise<JobRecord[]> {
-  const cancelled = await deps.store.jobCancelDue({ now, refundFor });
-  for (const job of cancelled) deps.events.changed(job);
+  const cancelled: JobRecord[] = [];
+  for (const due of await deps.store.jobListPastDeadline({ now, limit: 500 })) {
+    const r = await deps.store.jobCancel({ id: due.id, userId: due.userId, now, refundFor });
+    if (!r?.changed) continue;
+    deps.events.changed(r.job);
+    cancelled.push(r.job);
+  }
   return cancelled;
 }

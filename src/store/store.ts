@@ -110,8 +110,8 @@ export interface Store {
    */
   jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]>;
 
-  /** Cancels every unfinished job whose Cancel-After deadline has passed, refunding `refundFor(job)`. */
-  jobCancelDue(p: { now: Millis; refundFor: (job: JobRecord) => number }): Promise<JobRecord[]>;
+  /** Unfinished jobs whose Cancel-After deadline has passed (each is then cancelled with `jobCancel`). */
+  jobListPastDeadline(p: { now: Millis; limit: number }): Promise<{ id: string; userId: string }[]>;
   /** Records a lease holder's progress (0 to 1) and log lines; false when the lease is no longer held. */
   jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean>;
   /** A job's log lines, oldest first. */

@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -12,6 +11,7 @@ import { upstreamProvider } from '../../src/providers/upstream/index.js';
 import { renderPng } from '../../src/providers/builtin/media/png.js';
 import { ProviderConfigError } from '../../src/providers/http/options.js';
 import { eventually, testApp, type TestApp } from '../helpers/app.js';
+import { freePort } from '../helpers/process.js';
 
 const KEY_ENV = 'GENJOBS_TEST_UPSTREAM_KEY';
 const KEY = 'sk_live_test_upstream_0123456789abcdef';
@@ -351,13 +351,3 @@ describe('the upstream genjobs adapter', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -411,15 +411,10 @@ export class PgStore implements Store {
     });
   }
 
-  async jobCancelDue(p: { now: Millis; refundFor: (job: JobRecord) => number }): Promise<JobRecord[]> {
-    const due = await this.q<{ id: string; user_id: string }>(`SELECT id, user_id FROM jobs
-      WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= $1 AND status IN ('pending', 'processing')`, [p.now]);
-    const cancelled: JobRecord[] = [];
-    for (const d of due) {
-      const r = await this.jobCancel({ id: d.id, userId: d.user_id, now: p.now, refundFor: p.refundFor });
-      if (r?.changed) cancelled.push(r.job);
-    }
-    return cancelled;
+  async jobListPastDeadline(p: { now: Millis; limit: number }): Promise<{ id: string; userId: string }[]> {
+    const rows = await this.q<{ id: string; user_id: string }>(`SELECT id, user_id FROM jobs
+      WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= $1 AND status IN ('pending', 'processing') LIMIT $2`, [p.now, p.limit]);
+    return rows.map((r) => ({ id: r.id, userId: r.user_id }));
   }
 
   async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {

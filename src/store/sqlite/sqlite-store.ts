@@ -326,15 +326,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  async jobCancelDue(p: { now: Millis; refundFor: (job: JobRecord) => number }): Promise<JobRecord[]> {
-    const due = this.sql(`SELECT id, user_id FROM jobs WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= ? AND status IN ('pending', 'processing')`)
-      .all(p.now) as { id: string; user_id: string }[];
-    const cancelled: JobRecord[] = [];
-    for (const d of due) {
-      const r = await this.jobCancel({ id: d.id, userId: d.user_id, now: p.now, refundFor: p.refundFor });
-      if (r?.changed) cancelled.push(r.job);
-    }
-    return cancelled;
+  async jobListPastDeadline(p: { now: Millis; limit: number }): Promise<{ id: string; userId: string }[]> {
+    const rows = this.sql(`SELECT id, user_id FROM jobs WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= ?
+                           AND status IN ('pending', 'processing') LIMIT ?`).all(p.now, p.limit) as { id: string; user_id: string }[];
+    return rows.map((r) => ({ id: r.id, userId: r.user_id }));
   }
 
   async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
