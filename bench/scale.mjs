@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+// Scale benchmark: latency of GET /api/v1/jobs/:id and GET /api/v1/jobs?limit=20 (first page and a
+// cursor page) with 10,000 and with 1,000,000 jobs in the store, all in one account or spread
+// over 1,000 accounts, on SQLite and on PostgreSQL. Requests go through the whole HTTP stack in
+// process (app.server.inject: routing, API key, rate limit, handler, serialisation), one at a
+// time. Jobs are seeded straight into the adapters' own tables (SQLite through better-sqlite3 on
+// the same file, PostgreSQL with INSERT ... SELECT FROM generate_series), 99% completed and the
+// newest 1% pending, as in a store with a backlog.
+//
+//   npm run bench:scale     BENCH_QUICK=1: 10,000 vs 100,000 jobs; BENCH_SCALE_STORES=sqlite
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  QUICK, fmt, makeAccount, makeApp, percentiles, runBench, saveResults, startPg, table, tmpDir, verdict,
+} from './lib.mjs';
+
+const SMALL = 10_000;
+const LARGE = Number(process.env.BENCH_SCALE_LARGE ?? (QUICK ? 100_000 : 1_000_000));
+const ACCOUNTS = 1_000;
+const PENDING_SHARE = 0.01;
+const SPAN_MS = 30 * 24 * 3_600_000; // the jobs' created_at spread over 30 days
+const REQUESTS = QUICK ? 200 : 1_000;
+const TIME_PER_QUERY_MS = QUICK ? 3_000 : 8_000;
+
+// ------------------------------------------------------------------ seeding
+
+/** uuid v7-shaped ids (time-ordered, as genjobs' newId makes), fast enough for a million. */
+function idAt(ms, rnd, i) {
+  const t = ms.toString(16).padStart(12, '0');
+  const r = rnd.toString('hex', (i % 4096) * 10, (i % 4096) * 10 + 10) + (i >>> 0).toString(16).padStart(8, '0');
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(0, 3)}-8${r.slice(3, 6)}-${r.slice(6, 18).padEnd(12, '0')}`;
+}
+
+const INPUT = JSON.stringify({ input: { prompt: 'a lighthouse at dusk, oil painting, warm light', duration_ms: 0 } });
+const OUTPUT = JSON.stringify({ outputText: 'local/test completed after 0 ms' });
+
+/** Seeds `n` jobs into the SQLite file; `userOf(i)` picks the account of job i. */
+function seedSqlite(file, n, userIds) {
+  return import('better-sqlite3').then(({ default: Database }) => {
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    const insert = db.prepare(`INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, output_data, credits_charged,
+      created_at, started_at, completed_at, attempts, lease_token) VALUES (?, ?, 'model', 'local/test', ?, ?, ?, 1, ?, ?, ?, ?, ?)`);
+    const base = Date.now() - SPAN_MS;
+    const step = Math.max(1, Math.floor(SPAN_MS / n));
+    const rnd = randomBytes(4096 * 10);
+    const firstPending = Math.floor(n * (1 - PENDING_SHARE));
+    const batch = db.transaction((from, to) => {
+      for (let i = from; i < to; i++) {
+        const at = base + i * step;
+        const pending = i >= firstPending;
+        insert.run(idAt(at, rnd, i), userIds[i % userIds.length], pending ? 'pending' : 'completed', INPUT, pending ? null : OUTPUT,
+          at, pending ? null : at + 5, pending ? null : at + 50, pending ? 0 : 1, pending ? 0 : 1);
+      }
+    });
+    for (let from = 0; from < n; from += 50_000) batch(from, Math.min(n, from + 50_000));
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+  });
+}
+
+async function seedPg(url, schema, n, userIds) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    // Seeding only: no per-row NOTIFY trigger, no foreign-key checks (every user_id exists).
+    await client.query('SET session_replication_role = replica');
+    const base = Date.now() - SPAN_MS;
+    const step = Math.max(1, Math.floor(SPAN_MS / n));
+    const firstPending = Math.floor(n * (1 - PENDING_SHARE));
+    for (let from = 0; from < n; from += 200_000) {
+      await client.query(`
+        INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, output_data, credits_charged,
+          created_at, started_at, completed_at, attempts, lease_token)
+        SELECT substr(t, 1, 8) || '-' || substr(t, 9, 4) || '-7' || substr(r, 1, 3) || '-8' || substr(r, 4, 3) || '-' || substr(r, 7, 12),
+          ($1::text[])[1 + (g % $2)], 'model', 'local/test', CASE WHEN pend THEN 'pending' ELSE 'completed' END,
+          $3::jsonb, CASE WHEN pend THEN NULL ELSE $4::jsonb END, 1,
+          at, CASE WHEN pend THEN NULL ELSE at + 5 END, CASE WHEN pend THEN NULL ELSE at + 50 END,
+          CASE WHEN pend THEN 0 ELSE 1 END, CASE WHEN pend THEN 0 ELSE 1 END
+        FROM (SELECT g, $5::bigint + g * $6::bigint AS at, g >= $7 AS pend,
+                     lpad(to_hex($5::bigint + g * $6::bigint), 12, '0') AS t, md5(g::text || 'genjobs') AS r
+              FROM generate_series($8::int, $9::int) g) s`,
+      [userIds, userIds.length, INPUT, OUTPUT, base, step, firstPending, from, Math.min(n, from + 200_000) - 1]);
+    }
+    // What autovacuum does after a bulk load, done now so the run does not depend on its timing.
+    await client.query('VACUUM ANALYZE jobs');
+  } finally {
+    await client.end();
+  }
+}
+
+// ------------------------------------------------------------------ measuring
+
+async function timeRequests(app, authorization, urls) {
+  const one = async (url) => {
+    const t = performance.now();
+    const r = await app.server.inject({ method: 'GET', url, headers: { authorization } });
+    const ms = performance.now() - t;
+    if (r.statusCode !== 200) throw new Error(`GET ${url}: ${r.statusCode} ${r.body.slice(0, 200)}`);
+    return ms;
+  };
+  for (let i = 0; i < 100; i++) await one(urls[i % urls.length]);
+  const times = [];
+  const end = performance.now() + TIME_PER_QUERY_MS;
+  for (let i = 0; i < REQUESTS && (i < 50 || performance.now() < end); i++) times.push(await one(urls[i % urls.length]));
+  return percentiles(times);
+}
+
+async function dataset({ store, pgUrl, layout, n }) {
+  const dir = tmpDir(`scale-${store}-${layout}-${n}`);
+  const schema = `bench_scale_${layout}_${n}`;
+  const app = await makeApp({ dataDir: dir, pgUrl: store === 'postgres' ? pgUrl : null, schema, env: { GENJOBS_EXECUTOR: 'false' } });
+  try {
+    const measured = await makeAccount(app.store);
+    const userIds = [];
+    if (layout === 'many') {
+      for (let i = 1; i < ACCOUNTS; i++) userIds.push((await app.store.userCreate({ name: null, credits: 0, now: Date.now() })).id);
+    }
+    // Last: job i goes to userIds[i % length], so the measured account holds the newest job, pending, at the back of the queue.
+    userIds.push(measured.userId);
+    const t0 = performance.now();
+    if (store === 'sqlite') await seedSqlite(path.join(dir, 'genjobs.db'), n, userIds);
+    else await seedPg(pgUrl, schema, n, userIds);
+    const seedS = (performance.now() - t0) / 1000;
+
+    // The measured account's jobs, newest first: ids to GET, the middle one as a cursor, the newest pending one.
+    const mine = await accountJobs(store, dir, pgUrl, schema, measured.userId);
+    const completed = mine.filter((j) => j.status === 'completed');
+    const sample = Array.from({ length: 200 }, (_, i) => completed[Math.floor(((i * 7919) % 200) / 200 * completed.length)].id);
+    const pending = mine.find((j) => j.status === 'pending');
+    const cursor = mine[Math.floor(mine.length / 2)].id;
+    const auth = measured.authorization;
+    const q = {
+      'get completed': await timeRequests(app, auth, sample.map((id) => `/api/v1/jobs/${id}`)),
+      'get pending': pending ? await timeRequests(app, auth, [`/api/v1/jobs/${pending.id}`]) : null,
+      'list first page': await timeRequests(app, auth, ['/api/v1/jobs?limit=20']),
+      'list cursor page': await timeRequests(app, auth, [`/api/v1/jobs?limit=20&starting_after=${cursor}`]),
+    };
+    const plans = n === LARGE ? await explain(app, store, dir, pgUrl, schema, measured.userId, cursor, pending?.id) : null;
+    return { store, layout, n, accountJobs: mine.length, seedS, queries: q, plans };
+  } finally {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The account's jobs (id, status), newest first, read straight from the database. */
+async function accountJobs(store, dir, pgUrl, schema, userId) {
+  const sql = 'SELECT id, status FROM jobs WHERE user_id = $1 ORDER BY created_at DESC, id DESC';
+  if (store === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path.join(dir, 'genjobs.db'), { readonly: true });
+    try {
+      return db.prepare(sql.replace('$1', '?')).all(userId);
+    } finally {
+      db.close();
+    }
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: pgUrl, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    return (await client.query(sql, [userId])).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The plans of the reads behind these routes, at the large size (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite). */
+async function explain(app, store, dir, pgUrl, schema, userId, cursorId, pendingId) {
+  const cursor = await app.store.jobGetById({ id: cursorId });
+  const pending = pendingId ? await app.store.jobGetById({ id: pendingId }) : null;
+  if (store === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path.join(dir, 'genjobs.db'), { readonly: true });
+    const plan = (sql, ...args) => {
+      const t = performance.now();
+      db.prepare(sql).all(...args);
+      const ms = performance.now() - t;
+      return { sql: sql.replace(/\s+/g, ' '), ms, plan: db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((r) => r.detail) };
+    };
+    const out = {
+      list: plan('SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?', userId, 21),
+      cursor: plan('SELECT * FROM jobs WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?',
+        userId, cursor.createdAt, cursor.createdAt, cursor.id, 21),
+      queuePosition: pending ? plan(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at < ? OR (created_at = ? AND id < ?))`,
+        pending.createdAt, pending.createdAt, pending.id) : null,
+    };
+    db.close();
+    return out;
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: pgUrl, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    const plan = async (sql, args) => ({
+      sql: sql.replace(/\s+/g, ' '),
+      plan: (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, args)).rows.map((r) => r['QUERY PLAN']),
+    });
+    return {
+      list: await plan('SELECT * FROM jobs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [userId, 21]),
+      cursor: await plan('SELECT * FROM jobs WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4',
+        [userId, cursor.createdAt, cursor.id, 21]),
+      queuePosition: pending ? await plan(`SELECT COUNT(*)::int AS n FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2)`,
+        [pending.createdAt, pending.id]) : null,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+async function main() {
+  const stores = (process.env.BENCH_SCALE_STORES ?? 'sqlite,postgres').split(',');
+  const pg = stores.includes('postgres') ? await startPg() : null;
+  console.log(`# ${fmt(SMALL)} vs ${fmt(LARGE)} jobs; layouts: one account holding all, or ${fmt(ACCOUNTS)} accounts; ${PENDING_SHARE * 100}% pending`);
+  console.log(`# each query: up to ${REQUESTS} sequential requests (${TIME_PER_QUERY_MS / 1000} s at most, 50 at least) after 100 warm-up`);
+  const results = [];
+  const verdicts = [];
+  for (const store of stores) {
+    for (const layout of ['one', 'many']) {
+      const small = await dataset({ store, pgUrl: pg?.url, layout, n: SMALL });
+      const large = await dataset({ store, pgUrl: pg?.url, layout, n: LARGE });
+      results.push(small, large);
+      console.log(`\n## ${store}, ${layout === 'one' ? 'one account' : `${ACCOUNTS} accounts`}: ${fmt(SMALL)} jobs (account holds ${fmt(small.accountJobs)}, seeded in ${small.seedS.toFixed(1)} s) vs ${fmt(LARGE)} (account holds ${fmt(large.accountJobs)}, seeded in ${large.seedS.toFixed(1)} s)`);
+      const rows = [];
+      for (const query of Object.keys(small.queries)) {
+        const s = small.queries[query];
+        const l = large.queries[query];
+        if (!s || !l) continue;
+        rows.push({ query, [`p50 ${SMALL}`]: s.p50, [`p99 ${SMALL}`]: s.p99, [`p50 ${LARGE}`]: l.p50, [`p99 ${LARGE}`]: l.p99, 'p50 ratio': l.p50 / s.p50, 'p99 ratio': l.p99 / s.p99 });
+      }
+      table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toFixed(3)) : v]))));
+      for (const query of Object.keys(small.queries)) {
+        if (!small.queries[query] || !large.queries[query]) continue;
+        verdicts.push({
+          store, layout, query,
+          ...verdict({ what: `${store}/${layout} ${query} p50 at ${fmt(LARGE)} vs ${fmt(SMALL)}`, value: large.queries[query].p50, baseline: small.queries[query].p50, unit: ' ms', goal: 1.2, higherIsBetter: false }),
+        });
+      }
+      if (large.plans) {
+        for (const [name, p] of Object.entries(large.plans)) {
+          if (!p) continue;
+          console.log(`  plan of ${name} at ${fmt(LARGE)}${p.ms !== undefined ? ` (${p.ms.toFixed(2)} ms)` : ''}: ${p.sql}`);
+          for (const line of p.plan) console.log(`    ${line}`);
+        }
+      }
+    }
+  }
+  saveResults('scale', { small: SMALL, large: LARGE, accounts: ACCOUNTS, results, verdicts });
+}
+
+await runBench('bench:scale', 12 * 60_000, main);
