@@ -7,6 +7,9 @@ import type {
 
 export * from './records.js';
 
+/** Queue positions are counted up to this many jobs ahead: beyond it the exact number costs a scan and tells nobody more. */
+export const QUEUE_POSITION_CAP = 10_000;
+
 /**
  * The storage port. Every query genjobs makes goes through this interface; each database has
  * one adapter (`store/sqlite/`, later `store/postgres/`) and both must pass the conformance
@@ -73,7 +76,7 @@ export interface Store {
   jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null>;
   /** The account's jobs, newest first (created_at, then id, descending). */
   jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]>;
-  /** How many pending jobs (of every account) were created before this one. */
+  /** How many pending jobs (of every account) were created before this one, counted up to QUEUE_POSITION_CAP. */
   jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number>;
 
   // ---- jobs: moves ----

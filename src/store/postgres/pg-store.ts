@@ -1,8 +1,9 @@
 import pg from 'pg';
+import { createHash } from 'node:crypto';
 import { newId } from '../../ids.js';
 import type { JobNotice } from '../../jobs/events.js';
 import { windowDecision } from '../../ratelimit/sliding-window.js';
-import type { JobListFilter, Store } from '../store.js';
+import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
@@ -25,6 +26,17 @@ export interface PgStoreOptions {
 }
 
 type Db = pg.Pool | pg.PoolClient;
+
+const statementNames = new Map<string, string>();
+/** A stable name per SQL text, for prepared statements. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `g${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
 
 /**
  * A CTE that writes the webhook delivery a terminal job owes (if it has a webhook_url), in the
@@ -76,7 +88,8 @@ export class PgStore implements Store {
 
   private async q<R>(text: string, values: unknown[] = [], db: Db = this.pool): Promise<R[]> {
     try {
-      return (await db.query({ text, values })).rows as R[];
+      // Named, so each connection parses and plans a statement once instead of on every call.
+      return (await db.query({ name: statementName(text), text, values })).rows as R[];
     } catch (err) {
       throw wrapError(err);
     }
@@ -294,7 +307,8 @@ export class PgStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    const row = await this.one<{ n: number }>(`SELECT COUNT(*)::int AS n FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2)`, [p.createdAt, p.id]);
+    const row = await this.one<{ n: number }>(`SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT $3) ahead`,
+      [p.createdAt, p.id, QUEUE_POSITION_CAP]);
     return row?.n ?? 0;
   }
 

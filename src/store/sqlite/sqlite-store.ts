@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
-import type { JobListFilter, Store } from '../store.js';
+import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
@@ -212,14 +212,15 @@ export class SqliteStore implements Store {
     if (p.appId !== undefined) add('app_id = ?', p.appId);
     if (p.createdAfter !== undefined) add('created_at > ?', p.createdAfter);
     if (p.createdBefore !== undefined) add('created_at < ?', p.createdBefore);
-    if (p.startingAfter) add('(created_at < ? OR (created_at = ? AND id < ?))', p.startingAfter.createdAt, p.startingAfter.createdAt, p.startingAfter.id);
+    // A row value, so the (user_id, created_at, id) index serves deep cursor pages too.
+    if (p.startingAfter) add('(created_at, id) < (?, ?)', p.startingAfter.createdAt, p.startingAfter.id);
     const text = `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
     return (this.sql(text).all(...args, p.limit) as JobRow[]).map(toJob);
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    const row = this.sql(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at < ? OR (created_at = ? AND id < ?))`)
-      .get(p.createdAt, p.createdAt, p.id) as { n: number };
+    const row = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT ?)`)
+      .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
     return row.n;
   }
 
