@@ -453,6 +453,8 @@ export class PgStore implements Store {
   // ---- webhooks ----
 
   async webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]> {
+    // A read first: the dispatcher looks after every finished job, and most have no webhook.
+    if (!(await this.one(`SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1`, [p.now]))) return [];
     const rows = await this.q<DeliveryRow>(`UPDATE webhook_deliveries SET lease_owner = $1, lease_expires_at = $2
       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3
                    AND (lease_expires_at IS NULL OR lease_expires_at <= $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)

@@ -355,6 +355,8 @@ export class SqliteStore implements Store {
   // ---- webhooks ----
 
   async webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]> {
+    // A read first: the dispatcher looks after every finished job, and most have no webhook.
+    if (!this.sql(`SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1`).get(p.now)) return [];
     const rows = this.sql(`UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?
       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
                    AND (lease_expires_at IS NULL OR lease_expires_at <= ?) ORDER BY next_attempt_at LIMIT ?)
