@@ -10,6 +10,7 @@ import { parseCatalog } from '../../src/catalog/load.js';
 import type { ModelDefinition } from '../../src/catalog/model.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { falProvider } from '../../src/providers/fal/index.js';
+import { storedFile, until } from '../helpers/provider-files.js';
 
 const KEY = 'fal_key_id:fal_key_secret_9d41b7';
 
@@ -174,20 +175,7 @@ function run(m: ModelDefinition, input: Record<string, unknown> = { prompt: 'a r
   return falProvider(m.provider, m).run({ jobId, model: m, input, signal, files });
 }
 
-function stored(url: unknown, jobId = 'job-1'): Buffer {
-  assert.equal(typeof url, 'string');
-  const prefix = `http://genjobs.test/files/${jobId}/`;
-  assert.ok((url as string).startsWith(prefix), `${url as string} is not a genjobs URL`);
-  return fs.readFileSync(path.join(files.root, jobId, (url as string).slice(prefix.length)));
-}
-
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const stored = (url: unknown, jobId = 'job-1') => storedFile(files, url, jobId);
 
 const image = (file: string, type = 'image/png') => ({ url: fake.url(file), content_type: type, width: 512, height: 512 });
 

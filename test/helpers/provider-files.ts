@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FileStore } from '../../src/files/file-store.js';
+
+/** The bytes a provider stored for a job, read back from its genjobs URL (PUBLIC_URL http://genjobs.test). */
+export function storedFile(files: FileStore, url: unknown, jobId = 'job-1'): Buffer {
+  assert.equal(typeof url, 'string');
+  const prefix = `http://genjobs.test/files/${jobId}/`;
+  assert.ok((url as string).startsWith(prefix), `${url as string} is not a genjobs URL`);
+  return fs.readFileSync(path.join(files.root, jobId, (url as string).slice(prefix.length)));
+}
+
+/** Waits until `check()` holds, failing after `ms`. */
+export async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
