@@ -1,6 +1,6 @@
 import type { ApiKeyRecord, UserRecord } from '../store/store.js';
+import { iso } from '../jobs/present.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function presentUser(u: UserRecord): Record<string, unknown> {
   return { id: u.id, object: 'user', name: u.name, credits: u.credits, api_access: u.apiAccess, subscription: u.subscription, created_at: iso(u.createdAt) };

@@ -15,7 +15,8 @@ import { WakeLoop } from './wake-loop.js';
 import { runWithSignal, StopReason } from './stop-reason.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cancelDueJobs, cancelRefund } from '../jobs/deadlines.js';
+import { cancelDueJobs } from '../jobs/deadlines.js';
+import { cancelRefund } from '../jobs/cancel-job.js';
 
 export interface ExecutorOptions {
   store: Store;

@@ -1,21 +1,34 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import type { JobListFilter, JobRecord, UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
-import { cancelRefund } from './deadlines.js';
+
+/**
+ * The cancellation refund policy: a pending job gets its whole charge back, a processing one
+ * `percent` of it (the deployment's GENJOBS_CANCEL_REFUND_PERCENT), rounded down.
+ */
+export function cancelRefund(percent: number): (job: JobRecord) => number {
+  return (job) => (job.status === 'pending' ? job.creditsCharged : Math.floor((job.creditsCharged * percent) / 100));
+}
 
 /**
  * POST /jobs/:id/cancel. A pending job is refunded in full; a processing one per the
  * deployment's policy, and the executor running it is told to stop its provider.
  */
 export async function cancelJob(deps: JobsDeps, user: UserRecord, id: string, now = Date.now()): Promise<JobRecord> {
-  const result = await deps.store.jobCancel({
-    id, userId: user.id, now,
-    refundFor: cancelRefund(deps.cancelRefundPercent),
-  });
+  const result = await cancelAndAnnounce(deps, { id, userId: user.id }, cancelRefund(deps.cancelRefundPercent), now);
   if (!result) throw apiError('job_not_found');
   if (!result.changed) throw apiError('job_not_cancellable', { status: result.job.status });
-  deps.events.changed(result.job);
   return result.job;
+}
+
+/**
+ * Cancels one job and, when it moved, tells the listeners (the executor running it stops its
+ * provider). Every cancel goes through here: single, bulk and deadline.
+ */
+export async function cancelAndAnnounce(deps: Pick<JobsDeps, 'store' | 'events'>, job: { id: string; userId: string }, refundFor: (job: JobRecord) => number, now: number) {
+  const result = await deps.store.jobCancel({ id: job.id, userId: job.userId, now, refundFor });
+  if (result?.changed) deps.events.changed(result.job);
+  return result;
 }
 
 export interface BulkCancelBody {
@@ -70,11 +83,8 @@ export async function cancelJobs(deps: JobsDeps, user: UserRecord, body: unknown
   const refundFor = cancelRefund(deps.cancelRefundPercent);
   const cancelled: JobRecord[] = [];
   for (const id of new Set(targets)) {
-    const result = await deps.store.jobCancel({ id, userId: user.id, now, refundFor });
-    if (result?.changed) {
-      deps.events.changed(result.job);
-      cancelled.push(result.job);
-    }
+    const result = await cancelAndAnnounce(deps, { id, userId: user.id }, refundFor, now);
+    if (result?.changed) cancelled.push(result.job);
   }
   return { cancelled };
 }

@@ -4,7 +4,8 @@ import { resolveInput } from '../catalog/validate-input.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
-import { cancelDueJobs, cancelRefund } from '../jobs/deadlines.js';
+import { cancelDueJobs } from '../jobs/deadlines.js';
+import { cancelRefund } from '../jobs/cancel-job.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
 
 /**
@@ -24,6 +25,10 @@ export interface WorkerDeps {
 }
 
 const owner = (w: WorkerRecord) => `worker:${w.id}`;
+
+/** Whether this worker's claim `leaseToken` is the job's current lease. */
+const holds = (job: JobRecord, worker: WorkerRecord, leaseToken: unknown) =>
+  job.status === 'processing' && job.leaseOwner === owner(worker) && job.leaseToken === leaseToken;
 
 export async function authenticateWorker(deps: WorkerDeps, authorization: string | undefined): Promise<WorkerRecord> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
@@ -107,7 +112,7 @@ async function assertHolds(deps: WorkerDeps, worker: WorkerRecord, jobId: string
   if (!Number.isSafeInteger(leaseToken)) throw invalid('lease_token', 'is required: the lease_token the claim returned');
   const job = await deps.jobs.store.jobGetById({ id: jobId });
   if (!job) throw apiError('job_not_found');
-  if (job.status !== 'processing' || job.leaseOwner !== owner(worker) || job.leaseToken !== leaseToken) {
+  if (!holds(job, worker, leaseToken)) {
     const reason = job.status === 'processing' ? ' under another lease (this one ran out and the job was claimed again)' : '';
     throw apiError('lease_lost', { status: job.status, reason });
   }
@@ -136,7 +141,7 @@ export async function heartbeat(deps: WorkerDeps, worker: WorkerRecord, jobId: s
   const job = await store.jobGetById({ id: jobId });
   if (!job) throw apiError('job_not_found');
   const now = Date.now();
-  if (job.status === 'processing' && job.leaseOwner === owner(worker) && job.leaseToken === body.lease_token) {
+  if (holds(job, worker, body.lease_token)) {
     const held = await store.jobReportProgress({ id: jobId, leaseToken: job.leaseToken, progress: progress as number | null, logs: logs as string[], now });
     if (held && (await store.jobLeaseExtend({ owner: owner(worker), ids: [jobId], leaseMs: deps.leaseMs, now })).length === 1) {
       return { continue: true, status: 'processing', lease_expires_at: new Date(now + deps.leaseMs).toISOString() };

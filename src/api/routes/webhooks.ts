@@ -4,8 +4,8 @@ import type { WebhookAttemptRecord, WebhookDeliveryRecord } from '../../store/st
 import { getWebhookSecret, rotateWebhookSecret } from '../../webhooks/secrets.js';
 import { requireApiKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { iso } from '../../jobs/present.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function presentDelivery(d: WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] }): Record<string, unknown> {
   return {
