@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
 import { FileStore } from './files/file-store.js';
+import { CallerCache } from './accounts/caller-cache.js';
+import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -51,10 +53,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   });
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
-  const jobs: JobsDeps = { store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent };
+  const jobs: JobsDeps = {
+    store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(),
+  };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, config, files, workers, lifecycle }, logger);
+  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,

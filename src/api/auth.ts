@@ -12,7 +12,7 @@ export function requireApiKey(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('caller', null as never);
   app.addHook('onRequest', async (request, reply) => {
     const now = Date.now();
-    const caller = await authenticate(ctx.jobs.store, request.headers.authorization, now);
+    const caller = await authenticate(ctx.jobs.store, request.headers.authorization, now, ctx.callers);
     request.caller = caller;
     const d = await ctx.jobs.store.rateLimitConsume({ keyId: caller.key.id, limit: caller.key.rateLimitPerMinute, now });
     reply.header('X-RateLimit-Limit', d.limit);

@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import type { Caller } from '../accounts/authenticate.js';
+import type { CallerCache } from '../accounts/caller-cache.js';
 import type { WorkerDeps } from '../workers/protocol.js';
 
 /** What the routes need, given to each route plugin. */
@@ -13,6 +14,8 @@ export interface ApiContext {
   workers: WorkerDeps;
   /** Set when the process starts shutting down: new requests get 503 with Retry-After. */
   lifecycle: { draining: boolean };
+  /** API keys found recently; the admin API clears it at every change. */
+  callers: CallerCache;
 }
 
 declare module 'fastify' {

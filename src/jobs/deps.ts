@@ -2,6 +2,7 @@ import type { Catalog } from '../catalog/load.js';
 import type { Store } from '../store/store.js';
 import type { JobEvents } from './events.js';
 import type { AppDirectory } from '../apps/directory.js';
+import type { FinalJobCache } from './final-jobs.js';
 
 /** What the job use cases need. */
 export interface JobsDeps {
@@ -13,4 +14,6 @@ export interface JobsDeps {
   syncWaitMs: number;
   /** Percent of the charge refunded when a processing job is cancelled. (Default: 100) */
   cancelRefundPercent: number;
+  /** Finished jobs read recently, answered without the store (GET /jobs/:id). */
+  finalJobs?: FinalJobCache;
 }

@@ -67,9 +67,12 @@ export async function listJobs(deps: JobsDeps, user: UserRecord, query: ListQuer
  * `waitMs` (Prefer: wait), the answer waits until the job is terminal or the time is up.
  */
 export async function getJob(deps: JobsDeps, user: UserRecord, id: string, waitMs = 0): Promise<{ job: JobRecord; queuePosition?: number }> {
+  const cached = deps.finalJobs?.get(id, user.id);
+  if (cached) return { job: cached };
   let job = await deps.store.jobGetById({ id, userId: user.id });
   if (!job) throw apiError('job_not_found');
   if (waitMs > 0) job = await waitForTerminal(deps.store, deps.events, job, waitMs);
+  deps.finalJobs?.remember(job);
   if (job.status !== 'pending') return { job };
   return { job, queuePosition: await deps.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) };
 }

@@ -18,6 +18,11 @@ type Body = Record<string, unknown>;
 export function adminRoutes(ctx: ApiContext) {
   return async (app: FastifyInstance) => {
     requireAdminToken(app, ctx.config.adminToken);
+    // A change to keys or accounts (revoked key, API access off) applies to the next request at
+    // once: the keys this process trusts without a lookup are forgotten before the answer goes.
+    app.addHook('onSend', async (request) => {
+      if (request.method !== 'GET') ctx.callers.clear();
+    });
     const { store } = ctx.jobs;
 
     app.post('/users', async (request, reply) => {

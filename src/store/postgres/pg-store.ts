@@ -2,7 +2,7 @@ import pg from 'pg';
 import { createHash } from 'node:crypto';
 import { newId } from '../../ids.js';
 import type { JobNotice } from '../../jobs/events.js';
-import { windowDecision } from '../../ratelimit/sliding-window.js';
+import { LeasedLimiter } from '../../ratelimit/leased-window.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
@@ -59,6 +59,8 @@ export class PgStore implements Store {
   private schemaName = 'public';
   private readonly onBackgroundError: (err: unknown) => void;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Requests of a key are reserved in the shared window a lease at a time (src/ratelimit/leased-window.ts). */
+  private readonly limiter: LeasedLimiter;
 
   private constructor(opts: PgStoreOptions) {
     this.config = connectionConfig(opts.url, opts.schema);
@@ -66,6 +68,13 @@ export class PgStore implements Store {
     this.pool = new pg.Pool({ ...this.config, max: opts.poolSize ?? 10 });
     // An idle client whose connection drops must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => this.onBackgroundError(err));
+    this.limiter = new LeasedLimiter({
+      reserve: async (keyId, second, limit, want) => (await this.one<{ granted: number; total: number; oldest: number | null }>(
+        'SELECT granted, total, oldest FROM genjobs_rate_reserve($1, $2, $3, $4)', [keyId, second, limit, want]))!,
+      release: async (keyId, second, count) => {
+        await this.q('SELECT genjobs_rate_release($1, $2, $3)', [keyId, second, count]);
+      },
+    }, this.onBackgroundError);
   }
 
   /** Connects, applies migrations and starts the rate-limit housekeeping. */
@@ -558,9 +567,7 @@ export class PgStore implements Store {
   // ---- across processes ----
 
   async rateLimitConsume(p: { keyId: string; limit: number; now: Millis }) {
-    const row = await this.one<{ admitted: boolean; total: number; oldest: number | null }>(
-      'SELECT admitted, total, oldest FROM genjobs_rate_consume($1, $2, $3)', [p.keyId, Math.floor(p.now / 1000), p.limit]);
-    return windowDecision({ allowed: row!.admitted, total: row!.total, oldestSecond: row!.oldest, limit: p.limit, now: p.now });
+    return this.limiter.consume(p.keyId, p.limit, p.now);
   }
 
   async subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
@@ -571,6 +578,7 @@ export class PgStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    await this.limiter.releaseAll();
     await this.pool.end();
   }
 }
