@@ -1,4 +1,5 @@
 import type { JobRecord } from '../store/store.js';
+import { isFinal } from './final-jobs.js';
 
 /** A stored time (ms) as the API shows it: ISO 8601 in UTC with milliseconds. */
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -33,4 +34,18 @@ export function presentJob(job: JobRecord, queuePosition?: number): Record<strin
 /** The answer to a run: the job, plus `model` and `output` as the platform names them there. */
 export function presentRun(job: JobRecord, queuePosition?: number): Record<string, unknown> {
   return { ...presentJob(job, queuePosition), model: job.modelId, output: job.outputData ?? null };
+}
+
+/** The JSON text of final jobs presented once: such a job can no longer change, so neither can its text. */
+const finalJobText = new WeakMap<JobRecord, string>();
+
+/** `presentJob` as JSON text, made once per record for a final job (polled finished jobs are the hot read). */
+export function presentJobText(job: JobRecord, queuePosition?: number): string {
+  if (!isFinal(job)) return JSON.stringify(presentJob(job, queuePosition));
+  let text = finalJobText.get(job);
+  if (text === undefined) {
+    text = JSON.stringify(presentJob(job));
+    finalJobText.set(job, text);
+  }
+  return text;
 }

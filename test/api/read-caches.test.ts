@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
 import { CallerCache } from '../../src/accounts/caller-cache.js';
 import { FinalJobCache, isFinal } from '../../src/jobs/final-jobs.js';
+import { presentJob, presentJobText } from '../../src/jobs/present.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
 
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -100,6 +101,7 @@ describe('finished jobs are read from memory', () => {
     assert.equal(second.statusCode, 200);
     assert.deepEqual(second.json(), first.json());
     assert.equal(second.json().status, 'completed');
+    assert.match(String(second.headers['content-type']), /^application\/json; charset=utf-8$/);
   });
 
   it('never answers another account with it', async (t) => {
@@ -140,5 +142,20 @@ describe('finished jobs are read from memory', () => {
     assert.equal(cache.get('b', 'u'), undefined, 'the least recently read went');
     assert.ok(cache.get('a', 'u') && cache.get('c', 'u'));
     assert.equal(cache.get('a', 'someone else'), undefined);
+  });
+
+  it('writes the JSON of a final job once and of a live job at every read', () => {
+    const base = {
+      id: 'j1', userId: 'u', runType: 'model', modelId: 'local/test', appId: null, status: 'completed', inputData: { input: {} },
+      outputData: { outputText: 'done' }, errorMessage: null, creditsCharged: 1, creditsRefunded: 0, webhookUrl: null, webhookDelivered: false,
+      createdAt: 1_000, startedAt: 1_001, completedAt: 1_002, cancelledAt: null, progress: null, retryOf: null, cancelAfterAt: null,
+    } as unknown as JobRecord;
+    const text = presentJobText(base);
+    assert.deepEqual(JSON.parse(text), presentJob(base));
+    (base as { outputData: unknown }).outputData = { outputText: 'changed' };
+    assert.equal(presentJobText(base), text, 'a final record is written once');
+    const live = { ...base, status: 'pending' } as JobRecord;
+    assert.deepEqual(JSON.parse(presentJobText(live, 3)), presentJob(live, 3));
+    assert.equal(JSON.parse(presentJobText(live, 3)).queue_position, 3);
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob, cancelJobs } from '../../jobs/cancel-job.js';
-import { presentJob, presentRun } from '../../jobs/present.js';
+import { presentJob, presentJobText, presentRun } from '../../jobs/present.js';
 import { getJob, listJobs, type ListQuery } from '../../jobs/read-jobs.js';
 import { runModel, type RunModelBody } from '../../jobs/run-model.js';
 import { retryJob } from '../../jobs/retry-job.js';
@@ -65,7 +65,7 @@ export function publicRoutes(ctx: ApiContext) {
       const preferWait = parsePreferWait(request.headers.prefer);
       const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id, (preferWait ?? 0) * 1000);
       runHeaders(reply, preferWait);
-      return presentJob(job, queuePosition);
+      return reply.type('application/json; charset=utf-8').send(presentJobText(job, queuePosition));
     });
 
     app.post<IdParams>('/jobs/:id/cancel', async (request) => {
