@@ -5,7 +5,9 @@
 // process (app.server.inject: routing, API key, rate limit, handler, serialisation), one at a
 // time. Jobs are seeded straight into the adapters' own tables (SQLite through better-sqlite3 on
 // the same file, PostgreSQL with INSERT ... SELECT FROM generate_series), 99% completed and the
-// newest 1% pending, as in a store with a backlog.
+// newest 1% pending, as in a store with a backlog. A pending job's answer carries its queue
+// position, counted over the backlog ahead of it: "get pending" is the back of the queue (99 or
+// 9,999 ahead), "get pending, 100th in queue" (one account only) the same position in both stores.
 //
 //   npm run bench:scale     BENCH_QUICK=1: 10,000 vs 100,000 jobs; BENCH_SCALE_STORES=sqlite
 import fs from 'node:fs';
@@ -131,11 +133,15 @@ async function dataset({ store, pgUrl, layout, n }) {
     const completed = mine.filter((j) => j.status === 'completed');
     const sample = Array.from({ length: 200 }, (_, i) => completed[Math.floor(((i * 7919) % 200) / 200 * completed.length)].id);
     const pending = mine.find((j) => j.status === 'pending');
+    // With one account, every pending job is the account's: the 100th oldest has 99 ahead of it in
+    // both stores, so its queue position costs the same count whatever the backlog behind it.
+    const front = layout === 'one' ? mine.filter((j) => j.status === 'pending').reverse()[99] : undefined;
     const cursor = mine[Math.floor(mine.length / 2)].id;
     const auth = measured.authorization;
     const q = {
       'get completed': await timeRequests(app, auth, sample.map((id) => `/api/v1/jobs/${id}`)),
       'get pending': pending ? await timeRequests(app, auth, [`/api/v1/jobs/${pending.id}`]) : null,
+      'get pending, 100th in queue': front ? await timeRequests(app, auth, [`/api/v1/jobs/${front.id}`]) : null,
       'list first page': await timeRequests(app, auth, ['/api/v1/jobs?limit=20']),
       'list cursor page': await timeRequests(app, auth, [`/api/v1/jobs?limit=20&starting_after=${cursor}`]),
     };
@@ -184,10 +190,10 @@ async function explain(app, store, dir, pgUrl, schema, userId, cursorId, pending
     };
     const out = {
       list: plan('SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?', userId, 21),
-      cursor: plan('SELECT * FROM jobs WHERE user_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?',
-        userId, cursor.createdAt, cursor.createdAt, cursor.id, 21),
-      queuePosition: pending ? plan(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at < ? OR (created_at = ? AND id < ?))`,
-        pending.createdAt, pending.createdAt, pending.id) : null,
+      cursor: plan('SELECT * FROM jobs WHERE user_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
+        userId, cursor.createdAt, cursor.id, 21),
+      queuePosition: pending ? plan(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT 10000)`,
+        pending.createdAt, pending.id) : null,
     };
     db.close();
     return out;
@@ -204,7 +210,7 @@ async function explain(app, store, dir, pgUrl, schema, userId, cursorId, pending
       list: await plan('SELECT * FROM jobs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [userId, 21]),
       cursor: await plan('SELECT * FROM jobs WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4',
         [userId, cursor.createdAt, cursor.id, 21]),
-      queuePosition: pending ? await plan(`SELECT COUNT(*)::int AS n FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2)`,
+      queuePosition: pending ? await plan(`SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT 10000) ahead`,
         [pending.createdAt, pending.id]) : null,
     };
   } finally {
