@@ -146,6 +146,58 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 10);
         await assertLedgerBalances(u.id);
       });
+
+      it('returns the record a read of the new job gives', async () => {
+        const u = await user(100);
+        const r = await store.jobCreateCharged({
+          id: newId(), userId: u.id, runType: 'app', modelId: null, appId: 'app_1', inputData: { inputs: { a: [1, 'two', null] } },
+          webhookUrl: 'https://example.com/hook', cost: 7, now: now(), cancelAfterAt: t + 5_000, retryOf: newId(),
+        });
+        assert.ok(r.ok);
+        assert.deepEqual(r.job, await store.jobGetById({ id: r.job.id }));
+        const plain = await job(u.id);
+        assert.deepEqual(plain, await store.jobGetById({ id: plain.id }));
+      });
+
+      it('charges exactly the affordable ones of creations started together, for several accounts', async () => {
+        const rich = await user(100);
+        const poor = await user(25);
+        const costs = [30, 50, 40, 10, 5, 20];
+        const start = (userId: string, cost: number) => store.jobCreateCharged({
+          id: newId(), userId, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost, now: now(),
+        });
+        // Interleaved, all started in the same turn.
+        const results = await Promise.all(costs.flatMap((cost) => [start(rich.id, cost), start(poor.id, cost)]));
+        for (const [u, initial, own] of [[rich, 100, results.filter((_, i) => i % 2 === 0)], [poor, 25, results.filter((_, i) => i % 2 === 1)]] as const) {
+          const charged = own.reduce((s, r, i) => s + (r.ok ? costs[i]! : 0), 0);
+          const balance = (await store.userGetById({ id: u.id }))?.credits;
+          assert.equal(balance, initial - charged);
+          // A refusal means the balance was short at that moment, and it only falls: it is short now too.
+          own.forEach((r, i) => { if (!r.ok) assert.ok(r.reason === 'insufficient' && r.available < costs[i]! && balance! < costs[i]!); });
+          assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, own.filter((r) => r.ok).length);
+          const charges = (await store.ledgerList({ userId: u.id, limit: 100 })).filter((e) => e.kind === 'charge');
+          assert.equal(charges.length, own.filter((r) => r.ok).length);
+          assert.equal(-charges.reduce((s, e) => s + e.amount, 0), charged);
+          await assertLedgerBalances(u.id);
+        }
+      });
+
+      it('a creation that fails with an error takes nothing from the others started with it', async () => {
+        const u = await user(100);
+        const dup = newId();
+        const start = (id: string) => store.jobCreateCharged({
+          id, userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: now(),
+        });
+        // The same job id twice: the second insert breaks the primary key after its debit.
+        const results = await Promise.allSettled([start(newId()), start(dup), start(dup), start(newId())]);
+        const ok = (r: (typeof results)[number]) => r.status === 'fulfilled' && r.value.ok;
+        assert.ok(ok(results[0]!) && ok(results[3]!), 'the creations around it went through');
+        assert.deepEqual([results[1]!, results[2]!].map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'one of the two took the id');
+        assert.ok(ok(results[1]!) || ok(results[2]!));
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 70, 'the failed creation was not charged');
+        assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 3);
+        await assertLedgerBalances(u.id);
+      });
     });
 
     describe('idempotent creation, deadlines and retries', () => {
@@ -336,6 +388,27 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
           case 'cancelled': return (await store.jobCancel({ id: j.id, userId: j.userId, now: now(), refundFor: () => 0 }))?.changed === true;
         }
       };
+
+      it('records outcomes reported together each on its own: a stale lease changes nothing, a failure refunds', async () => {
+        const u = await user(100);
+        const [a, b, c, d] = [await job(u.id), await job(u.id), await job(u.id), await job(u.id)];
+        const claimed = await claim({ limit: 4 });
+        assert.equal(claimed.length, 4);
+        const token = (id: string) => claimed.find((j) => j.id === id)!.leaseToken;
+        const [done, stale, failed, staleFail] = await Promise.all([
+          store.jobComplete({ id: a.id, leaseToken: token(a.id), outputData: { n: 1 }, now: now() }),
+          store.jobComplete({ id: b.id, leaseToken: token(b.id) + 1, outputData: { n: 2 }, now: now() }),
+          store.jobFail({ id: c.id, leaseToken: token(c.id), errorMessage: 'boom', now: now() }),
+          store.jobFail({ id: d.id, leaseToken: token(d.id) - 1, errorMessage: 'late', now: now() }),
+        ]);
+        assert.deepEqual([done?.status, stale, failed?.status, staleFail], ['completed', null, 'failed', null]);
+        assert.deepEqual(done, await store.jobGetById({ id: a.id }));
+        assert.deepEqual(failed, await store.jobGetById({ id: c.id }));
+        assert.equal((await store.jobGetById({ id: b.id }))?.status, 'processing');
+        assert.equal((await store.jobGetById({ id: d.id }))?.status, 'processing');
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 70, 'only the failed job was refunded');
+        await assertLedgerBalances(u.id);
+      });
 
       for (const from of JOB_STATUSES) {
         for (const to of JOB_STATUSES) {

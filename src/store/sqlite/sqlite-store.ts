@@ -5,11 +5,12 @@ import { newId } from '../../ids.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
+import { GroupCommit } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type { JobNotice } from '../../jobs/events.js';
 import {
-  toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
+  newJobRecord, toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
   type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
 } from './rows.js';
 
@@ -25,6 +26,8 @@ export class SqliteStore implements Store {
   private readonly cache = new Map<string, Database.Statement>();
   /** SQLite serves one process, so the rate-limit window lives in its memory. */
   private readonly limiter = new SlidingWindowLimiter();
+  /** Job creations and outcomes made in one event-loop turn share a commit. */
+  private readonly group: GroupCommit;
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.filename !== ':memory:') fs.mkdirSync(path.dirname(opts.filename), { recursive: true });
@@ -35,6 +38,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrateSqlite(this.db);
+    this.group = new GroupCommit(this.db);
   }
 
   /** Prepares each distinct SQL text once. */
@@ -161,7 +165,7 @@ export class SqliteStore implements Store {
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
-    return this.tx(() => {
+    return this.group.submit(() => {
       if (p.idempotency) {
         const seen = this.sql('SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?')
           .get(p.userId, p.idempotency.key) as { request_hash: string; job_id: string; created_at: number } | undefined;
@@ -179,9 +183,10 @@ export class SqliteStore implements Store {
         const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
         return { ok: false as const, reason: 'insufficient' as const, available: row?.credits ?? 0 };
       }
-      const job = this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
-                            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING *`)
-        .get(p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null) as JobRow;
+      const inputJson = JSON.stringify(p.inputData);
+      this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`)
+        .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null);
       if (p.cost > 0) {
         this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
                   VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
@@ -191,7 +196,12 @@ export class SqliteStore implements Store {
         this.sql('INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
           .run(p.userId, p.idempotency.key, p.idempotency.requestHash, p.id, p.now);
       }
-      return { ok: true as const, job: toJob(job), balance: debited.credits, replayed: false };
+      // The new row is known from what was inserted: no read back.
+      const job = newJobRecord({
+        id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, inputJson, cost: p.cost,
+        webhookUrl: p.webhookUrl, now: p.now, cancelAfterAt: p.cancelAfterAt ?? null, retryOf: p.retryOf ?? null,
+      });
+      return { ok: true as const, job, balance: debited.credits, replayed: false };
     });
   }
 
@@ -275,7 +285,7 @@ export class SqliteStore implements Store {
   }
 
   async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
-    return this.tx(() => {
+    return this.group.submit(() => {
       const row = this.sql(`UPDATE jobs SET status = 'completed', output_data = ?, completed_at = ?, lease_owner = NULL, lease_expires_at = NULL
                             WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING *`)
         .get(JSON.stringify(p.outputData ?? null), p.now, p.id, p.leaseToken) as JobRow | undefined;
@@ -300,7 +310,7 @@ export class SqliteStore implements Store {
   }
 
   async jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null> {
-    return this.tx(() => this.failAndRefund(p.id, 'lease_token = ?', [p.leaseToken], p.errorMessage, p.now));
+    return this.group.submit(() => this.failAndRefund(p.id, 'lease_token = ?', [p.leaseToken], p.errorMessage, p.now));
   }
 
   async jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean> {
@@ -468,6 +478,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Writes already asked for are committed before the database closes.
+    if (this.db.open) this.group.flush();
     this.cache.clear();
     if (this.db.open) this.db.close();
   }
