@@ -462,6 +462,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
     });
 
     describe('claiming and leases', () => {
+      it('never gives one job to two claims made at once', async () => {
+        const u = await user(1000);
+        const ids = [];
+        for (let i = 0; i < 7; i++) ids.push((await job(u.id)).id);
+        const at = now();
+        const [a, b, c] = await Promise.all(['exec-a', 'exec-b', 'exec-c'].map((owner) => claim({ owner, limit: 5, at })));
+        const all = [...a!, ...b!, ...c!].map((j) => j.id);
+        assert.equal(new Set(all).size, all.length, 'no job claimed twice');
+        assert.deepEqual([...all].sort(), [...ids].sort(), 'every job claimed once');
+        for (const [owner, got] of [['exec-a', a!], ['exec-b', b!], ['exec-c', c!]] as const) {
+          for (const j of got) {
+            assert.equal(j.leaseOwner, owner);
+            assert.equal(j.attempts, 1);
+            assert.deepEqual(j, await store.jobGetById({ id: j.id }));
+          }
+        }
+        assert.deepEqual(await claim({ limit: 5 }), []);
+      });
+
       it('claims oldest first, up to the limit, skipping excluded models', async () => {
         const u = await user(1000);
         const a = await job(u.id, { modelId: 'm/a' });

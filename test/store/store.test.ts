@@ -5,11 +5,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { storeConformance } from './conformance.js';
 import { freshStore } from '../helpers/store.js';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 storeConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 
 describe('sqlite file store', () => {
+  it('claims nothing from an empty queue without taking the write lock', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-store-'));
+    const filename = path.join(dir, 'genjobs.db');
+    const store = new SqliteStore({ filename });
+    // Another process (the CLI) holds the write lock, and keeps it while the claims run.
+    const other = new Database(filename);
+    other.pragma('busy_timeout = 0');
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      assert.deepEqual(await store.jobClaim({ owner: 'a', limit: 16, leaseMs: 30_000, now: 1, maxAttempts: 3 }), []);
+      assert.deepEqual(await store.webhookClaimDue({ owner: 'a', now: 1, limit: 16, leaseMs: 30_000 }), []);
+      other.exec('COMMIT');
+    } finally {
+      other.close();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps its data across a reopen and applies migrations once', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-store-'));
     const filename = path.join(dir, 'genjobs.db');

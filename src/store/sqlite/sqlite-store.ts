@@ -263,17 +263,23 @@ export class SqliteStore implements Store {
       + (p.onlyModels ? ` AND model_id IN (SELECT value FROM json_each(@only))` : '');
     const set = `SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_token = lease_token + 1,
                      lease_expires_at = @expiry, started_at = COALESCE(started_at, MAX(@now, created_at))`;
-    return this.tx(() => {
+    // A read first, outside any write transaction: most claims find nothing (an idle queue, or an
+    // executor keeping up), and those must not wait for the write lock nor pay for a commit.
+    const expiredSql = `SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= @now AND attempts < @maxAttempts AND ${models}
+                        ORDER BY lease_expires_at LIMIT @limit`;
+    const pendingSql = `SELECT id FROM jobs WHERE status = 'pending' AND ${models} ORDER BY created_at, id LIMIT @limit`;
+    const anyExpired = this.sql(expiredSql).get({ ...args, limit: 1 }) !== undefined;
+    if (!anyExpired && this.sql(pendingSql).get({ ...args, limit: 1 }) === undefined) return [];
+    // The claim itself picks again inside the write transaction, so claims made at once (this
+    // process's, or the CLI's) each get different jobs, and as many as there are.
+    const rows = await this.group.submit(() => {
       // Jobs whose holder died come first: they have waited longest.
-      const reclaimed = this.sql(`UPDATE jobs ${set} WHERE id IN (
-          SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= @now AND attempts < @maxAttempts AND ${models}
-          ORDER BY lease_expires_at LIMIT @limit) RETURNING *`).all(args) as JobRow[];
+      const reclaimed = anyExpired ? this.sql(`UPDATE jobs ${set} WHERE id IN (${expiredSql}) RETURNING *`).all(args) as JobRow[] : [];
       const rest = p.limit - reclaimed.length;
-      const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (
-          SELECT id FROM jobs WHERE status = 'pending' AND ${models} ORDER BY created_at, id LIMIT @limit) RETURNING *`)
-        .all({ ...args, limit: rest }) as JobRow[];
-      return [...reclaimed, ...fresh].map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (${pendingSql}) RETURNING *`).all({ ...args, limit: rest }) as JobRow[];
+      return [...reclaimed, ...fresh];
     });
+    return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
   async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
