@@ -364,6 +364,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('queue positions', () => {
+      it('counts the pending jobs created before each job, whatever happened to the others', async () => {
+        const u = await user(10_000);
+        const jobs: JobRecord[] = [];
+        for (let i = 0; i < 12; i++) jobs.push(await job(u.id, { cost: 1 }));
+        // Take some from the head, cancel some in the middle, fail one and complete one.
+        const claimed = await claim({ limit: 4 });
+        await store.jobCancel({ id: jobs[6]!.id, userId: u.id, now: now(), refundFor: () => 0 });
+        await store.jobCancel({ id: jobs[9]!.id, userId: u.id, now: now(), refundFor: () => 0 });
+        await store.jobComplete({ id: claimed[0]!.id, leaseToken: claimed[0]!.leaseToken, outputData: null, now: now() });
+        await store.jobFail({ id: claimed[1]!.id, leaseToken: claimed[1]!.leaseToken, errorMessage: 'x', now: now() });
+        jobs.push(await job(u.id, { cost: 1 }));
+        const pendingIds = new Set((await store.jobList({ userId: u.id, limit: 100, status: 'pending' })).map((j) => j.id));
+        const expected = (j: JobRecord) => jobs.filter((o) => pendingIds.has(o.id) && (o.createdAt < j.createdAt || (o.createdAt === j.createdAt && o.id < j.id))).length;
+        for (const j of jobs) assert.equal(await store.jobQueuePosition({ id: j.id, createdAt: j.createdAt }), expected(j), `position of job ${jobs.indexOf(j)}`);
+        assert.equal(await store.jobQueuePosition({ id: jobs.at(-1)!.id, createdAt: jobs.at(-1)!.createdAt }), 12 - 4 - 2);
+      });
+    });
+
     describe('status moves', () => {
       /** Brings a fresh job to `status` through the allowed moves; returns it and its lease token. */
       const jobIn = async (status: JobStatus): Promise<JobRecord> => {

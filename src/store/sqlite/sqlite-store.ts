@@ -229,9 +229,18 @@ export class SqliteStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    const row = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT ?)`)
-      .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
-    return row.n;
+    // One snapshot for both reads, whatever another process commits between them.
+    return this.db.transaction(() => {
+      // Counted from the back of the queue, where new jobs stand: the pending count (kept by
+      // triggers) less the pending jobs from this one on. Jobs deep in a long queue are counted from the front.
+      const { pending } = this.sql('SELECT pending FROM job_queue_count WHERE id = 1').get() as { pending: number };
+      const from = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) >= (?, ?) LIMIT ?)`)
+        .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
+      if (from.n < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(0, pending - from.n));
+      const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT ?)`)
+        .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
+      return ahead.n;
+    })();
   }
 
   // ---- jobs: moves ----
