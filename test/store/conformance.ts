@@ -71,6 +71,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         const found = await store.apiKeyGetByHash({ keyHash: 'h1' });
         assert.equal(found?.key.id, k.id);
         assert.equal(found?.user.id, u.id);
+        assert.deepEqual(found, { key: k, user: await store.userGetById({ id: u.id }) }, 'the whole key and account');
         assert.equal(await store.apiKeyGetByHash({ keyHash: 'nope' }), null);
         assert.deepEqual((await store.apiKeyListByUser({ userId: u.id })).map((x) => x.id), [k.id]);
         const other = await user();

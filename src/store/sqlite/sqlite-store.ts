@@ -116,10 +116,16 @@ export class SqliteStore implements Store {
   }
 
   async apiKeyGetByHash(p: { keyHash: string }) {
-    const key = this.sql('SELECT * FROM api_keys WHERE key_hash = ?').get(p.keyHash) as ApiKeyRow | undefined;
-    if (!key) return null;
-    const user = this.sql('SELECT * FROM users WHERE id = ?').get(key.user_id) as UserRow;
-    return { key: toApiKey(key), user: toUser(user) };
+    // Every authenticated request asks: one statement for the key and its account.
+    const row = this.sql(`SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access,
+        u.subscription AS u_subscription, u.created_at AS u_created_at
+      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?`).get(p.keyHash) as
+      (ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: number; u_subscription: string | null; u_created_at: number }) | undefined;
+    if (!row) return null;
+    const user: UserRow = {
+      id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at,
+    };
+    return { key: toApiKey(row), user: toUser(user) };
   }
 
   async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
@@ -229,18 +235,16 @@ export class SqliteStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    // One snapshot for both reads, whatever another process commits between them.
-    return this.db.transaction(() => {
-      // Counted from the back of the queue, where new jobs stand: the pending count (kept by
-      // triggers) less the pending jobs from this one on. Jobs deep in a long queue are counted from the front.
-      const { pending } = this.sql('SELECT pending FROM job_queue_count WHERE id = 1').get() as { pending: number };
-      const from = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) >= (?, ?) LIMIT ?)`)
-        .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
-      if (from.n < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(0, pending - from.n));
-      const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT ?)`)
-        .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
-      return ahead.n;
-    })();
+    // Counted from the back of the queue, where new jobs stand: the pending count (kept by
+    // triggers) less the pending jobs from this one on, read in one statement (one snapshot).
+    const back = this.sql(`SELECT (SELECT pending FROM job_queue_count WHERE id = 1) AS pending,
+        (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) >= (?, ?) LIMIT ?)) AS behind`)
+      .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { pending: number; behind: number };
+    if (back.behind < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(0, back.pending - back.behind));
+    // Deep in a long queue: counted from the front.
+    const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT ?)`)
+      .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
+    return ahead.n;
   }
 
   // ---- jobs: moves ----
