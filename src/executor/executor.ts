@@ -215,8 +215,9 @@ export class Executor {
         this.perModel.set(modelId, before - 1);
         // Its model was at its limit here, so claims skipped its jobs: some may be waiting.
         if (before >= this.capOf(modelId)) this.mayFindWork = true;
-        // A slot is free: worth a claim only if the queue may hold something.
-        if (this.mayFindWork && !this.stopping) this.loop.wake();
+        // A slot is free: worth a claim only if the queue may hold something. A microtask later,
+        // so jobs whose outcomes were recorded together free their slots before one claim for all.
+        if (this.mayFindWork && !this.stopping) queueMicrotask(() => this.loop.wake());
       });
   }
 

@@ -6,34 +6,37 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+/** One write of the batch threw: the batch is rolled back and run again without it. */
+class WriteFailed {
+  constructor(readonly item: Pending, readonly err: unknown) {}
+}
 
 /**
  * Group commit: writes submitted in the same event-loop turn share one immediate transaction,
  * committed at `setImmediate` (or at once when `maxBatch` are waiting). A commit costs far more
  * than the statements it carries, so a busy server pays it once per turn instead of per write.
  *
- * Each write runs in a savepoint of its own: one that throws is rolled back alone and its caller
- * gets the error, the others go on. Every caller's promise settles only after the COMMIT: what it
- * got is durable, and if the commit itself fails, every write of the batch is rejected.
+ * A write that throws fails alone: the transaction is rolled back and the batch runs again
+ * without it (writes are statements only, so running one again is safe). That costs a re-run
+ * only when something throws, where a savepoint around each write would cost on every write.
+ * Refusals a write answers with (insufficient credits, a stale lease) are results, not throws.
+ * Every caller's promise settles only after the COMMIT: what it got is durable, and if the
+ * commit itself fails, every write of the batch is rejected.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
-  /** Runs one write; inside the batch's transaction, better-sqlite3 makes it a SAVEPOINT. */
-  private readonly savepoint: (work: () => unknown) => unknown;
-  private readonly batch: Database.Transaction<(items: Pending[]) => Outcome[]>;
+  private readonly batch: Database.Transaction<(items: Pending[]) => unknown[]>;
 
   constructor(private readonly db: Database.Database, private readonly maxBatch = 256) {
-    this.savepoint = db.transaction((work: () => unknown) => work());
-    this.batch = db.transaction((items: Pending[]) => items.map((item): Outcome => {
+    this.batch = db.transaction((items: Pending[]) => items.map((item) => {
       try {
-        return { ok: true, value: this.savepoint(item.work) };
+        return item.work();
       } catch (err) {
-        // Some errors (a full disk, I/O) make SQLite roll back the whole transaction: then the
-        // batch cannot go on, and everything in it fails.
+        // Some errors (a full disk, I/O) make SQLite roll back the whole transaction itself:
+        // then the batch cannot go on, and everything in it fails.
         if (!this.db.inTransaction) throw err;
-        return { ok: false, err };
+        throw new WriteFailed(item, err);
       }
     }));
   }
@@ -55,16 +58,25 @@ export class GroupCommit {
 
   /** Commits what is queued now. */
   flush(): void {
-    const items = this.queue;
+    let items = this.queue;
     if (items.length === 0) return;
     this.queue = [];
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.batch.immediate(items);
-    } catch (err) {
-      for (const item of items) item.reject(err);
+    for (;;) {
+      let values: unknown[];
+      try {
+        values = this.batch.immediate(items);
+      } catch (err) {
+        if (err instanceof WriteFailed) {
+          err.item.reject(err.err);
+          items = items.filter((item) => item !== err.item);
+          if (items.length > 0) continue;
+          return;
+        }
+        for (const item of items) item.reject(err);
+        return;
+      }
+      items.forEach((item, i) => item.resolve(values[i]));
       return;
     }
-    outcomes.forEach((o, i) => (o.ok ? items[i]!.resolve(o.value) : items[i]!.reject(o.err)));
   }
 }
