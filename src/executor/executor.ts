@@ -72,6 +72,12 @@ export class Executor {
   private started = false;
   /** True while a claim is on its way back from the store. */
   private claiming = false;
+  /**
+   * Whether a claim may find what the last one did not: a job was created (or notices may have
+   * been missed), the poll came round, a model at its limit here freed a slot, or the last claim
+   * was full. Otherwise a finishing job frees a slot without a claim: the queue was empty.
+   */
+  private mayFindWork = true;
   private readonly loop: WakeLoop;
   private pollTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -110,26 +116,37 @@ export class Executor {
     this.pollTimer = setInterval(() => {
       void this.failAbandoned();
       void this.cancelDue();
+      // Leases that ran out, jobs whose notice never came: the poll always looks.
       this.wake();
     }, this.pollMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.wake();
   }
 
-  /** Looks for work now. Calls that arrive while a look is under way make it look once more. */
+  /** Something may be claimable: looks for work now (once more, if a look is under way). */
   wake(): void {
+    this.mayFindWork = true;
     if (this.stopping || !this.started) return;
     this.loop.wake();
   }
 
   /** Claims and launches what fits; true when the batch was full, so more is probably waiting. */
   private async tick(): Promise<boolean> {
+    if (!this.mayFindWork) return false;
     const now = Date.now();
     const free = this.concurrency - this.running.size;
+    // Full: the next finishing job looks, since mayFindWork stays set.
     if (free <= 0) return false;
+    // Cleared before the claim: anything that sets it while the claim is out makes the loop look again.
+    this.mayFindWork = false;
     this.claiming = true;
     try {
-      return await this.claimAndLaunch(now, free);
+      const full = await this.claimAndLaunch(now, free);
+      if (full) this.mayFindWork = true;
+      return full;
+    } catch (err) {
+      this.mayFindWork = true;
+      throw err;
     } finally {
       this.claiming = false;
     }
@@ -194,8 +211,13 @@ export class Executor {
       .catch((err: unknown) => this.o.logger.error({ err, jobId: job.id }, 'executor: recording a result failed'))
       .finally(() => {
         this.running.delete(job.id);
-        this.perModel.set(modelId, (this.perModel.get(modelId) ?? 1) - 1);
-        this.wake();
+        const before = this.perModel.get(modelId) ?? 1;
+        this.perModel.set(modelId, before - 1);
+        // Its model was at its limit here, so claims skipped its jobs: some may be waiting.
+        if (before >= this.capOf(modelId)) this.mayFindWork = true;
+        // A slot is free: worth a claim only if the queue may hold something. A microtask later,
+        // so jobs whose outcomes were recorded together free their slots before one claim for all.
+        if (this.mayFindWork && !this.stopping) queueMicrotask(() => this.loop.wake());
       });
   }
 

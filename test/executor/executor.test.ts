@@ -12,14 +12,49 @@ import { JobEvents } from '../../src/jobs/events.js';
 import { newId } from '../../src/ids.js';
 import type { Provider, RunContext } from '../../src/providers/provider.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
-import type { JobRecord } from '../../src/store/store.js';
+import type { JobRecord, Store } from '../../src/store/store.js';
 import { freshStore } from '../helpers/store.js';
 import { eventually } from '../helpers/app.js';
 
 type Behaviour = (ctx: RunContext) => Promise<Record<string, unknown>>;
 
+/**
+ * A store that counts the executor's claims, and can hold a claim's answer back until `release`:
+ * the claim reads the queue at once, and answers when the test says.
+ */
+function claimWatch() {
+  const seen = { claims: 0, inFlight: 0, hold: false, releases: [] as (() => void)[] };
+  const wrap = (store: Store): Store => new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== 'jobClaim') return Reflect.get(target, prop, receiver) as unknown;
+      return async (p: Parameters<Store['jobClaim']>[0]) => {
+        seen.claims++;
+        seen.inFlight++;
+        try {
+          const jobs = await target.jobClaim(p);
+          if (seen.hold) await new Promise<void>((resolve) => seen.releases.push(resolve));
+          return jobs;
+        } finally {
+          seen.inFlight--;
+        }
+      };
+    },
+  });
+  /** Resolves once no claim is out and none starts over a few turns of the event loop. */
+  const quiet = async () => {
+    for (let calm = 0; calm < 3;) {
+      await new Promise((r) => setImmediate(r));
+      calm = seen.inFlight === 0 ? calm + 1 : 0;
+    }
+  };
+  return { seen, wrap, quiet };
+}
+
 /** An executor over a fresh store, whose models run `behaviour` (a fake provider). */
-async function setup(p: { behaviour: Behaviour; timeoutMs?: number; concurrency?: number; modelConcurrency?: number; leaseMs?: number; maxAttempts?: number }) {
+async function setup(p: {
+  behaviour: Behaviour; timeoutMs?: number; concurrency?: number; modelConcurrency?: number; leaseMs?: number; maxAttempts?: number;
+  pollMs?: number; storeFor?: (store: Store) => Store;
+}) {
   const store = await freshStore();
   const catalog = new Catalog(parseCatalog({
     models: [{
@@ -32,16 +67,17 @@ async function setup(p: { behaviour: Behaviour; timeoutMs?: number; concurrency?
   const events = new JobEvents();
   const files = new FileStore(dataDir, 'http://genjobs.test');
   const make = (owner: string) => new Executor({
-    store, catalog, providers, files, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
-    concurrency: p.concurrency ?? 4, leaseMs: p.leaseMs ?? 30_000, maxAttempts: p.maxAttempts ?? 3, pollMs: 20,
+    store: p.storeFor ? p.storeFor(store) : store, catalog, providers, files, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
+    concurrency: p.concurrency ?? 4, leaseMs: p.leaseMs ?? 30_000, maxAttempts: p.maxAttempts ?? 3, pollMs: p.pollMs ?? 20,
   });
   const user = await store.userCreate({ name: null, credits: 1000, now: Date.now() });
-  const submit = async (): Promise<JobRecord> => {
+  /** Creates a job and, unless `quiet`, tells the executor, as the API does. */
+  const submit = async (quiet = false): Promise<JobRecord> => {
     const r = await store.jobCreateCharged({
       id: newId(), userId: user.id, runType: 'model', modelId: 'fake/model', appId: null, inputData: { input: {} }, webhookUrl: null, cost: 30, now: Date.now(),
     });
     assert.ok(r.ok);
-    events.created(r.job);
+    if (!quiet) events.created(r.job);
     return r.job;
   };
   const status = async (id: string) => (await store.jobGetById({ id }))!;
@@ -218,5 +254,75 @@ describe('executor', () => {
     assert.match(failed.errorMessage ?? '', /abandoned/);
     assert.equal(await env.balance(), 1000);
   });
-});
 
+  it('does not claim again as jobs finish when the last claim emptied the queue', async () => {
+    const watch = claimWatch();
+    // No poll during the test: only notices and finishing jobs can make it claim.
+    const env = await setup({ concurrency: 4, pollMs: 600_000, storeFor: watch.wrap, behaviour: async () => ({ outputText: 'ok' }) });
+    const jobs = [await env.submit(true), await env.submit(true), await env.submit(true)];
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    for (const j of jobs) await eventually(async () => ((await env.status(j.id)).status === 'completed' ? true : undefined));
+    await eventually(() => (ex.runningCount === 0 ? true : undefined));
+    await watch.quiet();
+    assert.equal(watch.seen.claims, 1, 'one claim took all three; their finishing asked for nothing more');
+    // A new job is still heard of, and run.
+    const later = await env.submit();
+    await eventually(async () => ((await env.status(later.id)).status === 'completed' ? true : undefined));
+    await eventually(() => (ex.runningCount === 0 ? true : undefined));
+    await watch.quiet();
+    assert.equal(watch.seen.claims, 2);
+  });
+
+  it('claims again as jobs finish while the last claim was full', async () => {
+    const watch = claimWatch();
+    const env = await setup({ concurrency: 2, pollMs: 600_000, storeFor: watch.wrap, behaviour: async () => ({ outputText: 'ok' }) });
+    const jobs = [];
+    for (let i = 0; i < 5; i++) jobs.push(await env.submit(true));
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    for (const j of jobs) await eventually(async () => ((await env.status(j.id)).status === 'completed' ? true : undefined));
+  });
+
+  it('runs a job created while a claim is on its way back', async () => {
+    const watch = claimWatch();
+    const env = await setup({ pollMs: 600_000, storeFor: watch.wrap, behaviour: async () => ({ outputText: 'ok' }) });
+    const ex = env.make('a');
+    track(env, ex);
+    watch.seen.hold = true;
+    ex.start();
+    // The first claim has read an empty queue and is held; the job is created and announced meanwhile.
+    await eventually(() => (watch.seen.releases.length === 1 ? true : undefined));
+    const job = await env.submit();
+    watch.seen.hold = false;
+    watch.seen.releases.shift()!();
+    await eventually(async () => ((await env.status(job.id)).status === 'completed' ? true : undefined));
+    assert.equal(watch.seen.claims, 2, 'the notice during the claim made it look once more');
+  });
+
+  it('claims the waiting jobs of a model at its limit here as soon as one of its jobs finishes', async () => {
+    const watch = claimWatch();
+    let finishFirst: (() => void) | undefined;
+    const env = await setup({
+      concurrency: 4, modelConcurrency: 1, pollMs: 600_000, storeFor: watch.wrap,
+      // The first job waits for the test; the next finishes at once.
+      behaviour: () => (finishFirst === undefined
+        ? new Promise((resolve) => { finishFirst = () => resolve({ outputText: 'first' }); })
+        : Promise.resolve({ outputText: 'next' })),
+    });
+    const first = await env.submit(true);
+    const second = await env.submit(true);
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    await eventually(() => finishFirst);
+    await watch.quiet();
+    assert.equal(ex.runningCount, 1, 'the model runs one job at a time here');
+    assert.notEqual((await env.status(second.id)).status, 'completed');
+    finishFirst!();
+    await eventually(async () => ((await env.status(second.id)).status === 'completed' ? true : undefined));
+    assert.equal((await env.status(first.id)).status, 'completed');
+  });
+});

@@ -71,6 +71,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         const found = await store.apiKeyGetByHash({ keyHash: 'h1' });
         assert.equal(found?.key.id, k.id);
         assert.equal(found?.user.id, u.id);
+        assert.deepEqual(found, { key: k, user: await store.userGetById({ id: u.id }) }, 'the whole key and account');
         assert.equal(await store.apiKeyGetByHash({ keyHash: 'nope' }), null);
         assert.deepEqual((await store.apiKeyListByUser({ userId: u.id })).map((x) => x.id), [k.id]);
         const other = await user();
@@ -144,6 +145,58 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         assert.equal(results.filter((r) => r.ok).length, 10);
         assert.equal((await store.userGetById({ id: u.id }))?.credits, 0);
         assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 10);
+        await assertLedgerBalances(u.id);
+      });
+
+      it('returns the record a read of the new job gives', async () => {
+        const u = await user(100);
+        const r = await store.jobCreateCharged({
+          id: newId(), userId: u.id, runType: 'app', modelId: null, appId: 'app_1', inputData: { inputs: { a: [1, 'two', null] } },
+          webhookUrl: 'https://example.com/hook', cost: 7, now: now(), cancelAfterAt: t + 5_000, retryOf: newId(),
+        });
+        assert.ok(r.ok);
+        assert.deepEqual(r.job, await store.jobGetById({ id: r.job.id }));
+        const plain = await job(u.id);
+        assert.deepEqual(plain, await store.jobGetById({ id: plain.id }));
+      });
+
+      it('charges exactly the affordable ones of creations started together, for several accounts', async () => {
+        const rich = await user(100);
+        const poor = await user(25);
+        const costs = [30, 50, 40, 10, 5, 20];
+        const start = (userId: string, cost: number) => store.jobCreateCharged({
+          id: newId(), userId, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost, now: now(),
+        });
+        // Interleaved, all started in the same turn.
+        const results = await Promise.all(costs.flatMap((cost) => [start(rich.id, cost), start(poor.id, cost)]));
+        for (const [u, initial, own] of [[rich, 100, results.filter((_, i) => i % 2 === 0)], [poor, 25, results.filter((_, i) => i % 2 === 1)]] as const) {
+          const charged = own.reduce((s, r, i) => s + (r.ok ? costs[i]! : 0), 0);
+          const balance = (await store.userGetById({ id: u.id }))?.credits;
+          assert.equal(balance, initial - charged);
+          // A refusal means the balance was short at that moment, and it only falls: it is short now too.
+          own.forEach((r, i) => { if (!r.ok) assert.ok(r.reason === 'insufficient' && r.available < costs[i]! && balance! < costs[i]!); });
+          assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, own.filter((r) => r.ok).length);
+          const charges = (await store.ledgerList({ userId: u.id, limit: 100 })).filter((e) => e.kind === 'charge');
+          assert.equal(charges.length, own.filter((r) => r.ok).length);
+          assert.equal(-charges.reduce((s, e) => s + e.amount, 0), charged);
+          await assertLedgerBalances(u.id);
+        }
+      });
+
+      it('a creation that fails with an error takes nothing from the others started with it', async () => {
+        const u = await user(100);
+        const dup = newId();
+        const start = (id: string) => store.jobCreateCharged({
+          id, userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: now(),
+        });
+        // The same job id twice: the second insert breaks the primary key after its debit.
+        const results = await Promise.allSettled([start(newId()), start(dup), start(dup), start(newId())]);
+        const ok = (r: (typeof results)[number]) => r.status === 'fulfilled' && r.value.ok;
+        assert.ok(ok(results[0]!) && ok(results[3]!), 'the creations around it went through');
+        assert.deepEqual([results[1]!, results[2]!].map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'one of the two took the id');
+        assert.ok(ok(results[1]!) || ok(results[2]!));
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 70, 'the failed creation was not charged');
+        assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 3);
         await assertLedgerBalances(u.id);
       });
     });
@@ -312,6 +365,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('queue positions', () => {
+      it('counts the pending jobs created before each job, whatever happened to the others', async () => {
+        const u = await user(10_000);
+        const jobs: JobRecord[] = [];
+        for (let i = 0; i < 12; i++) jobs.push(await job(u.id, { cost: 1 }));
+        // Take some from the head, cancel some in the middle, fail one and complete one.
+        const claimed = await claim({ limit: 4 });
+        await store.jobCancel({ id: jobs[6]!.id, userId: u.id, now: now(), refundFor: () => 0 });
+        await store.jobCancel({ id: jobs[9]!.id, userId: u.id, now: now(), refundFor: () => 0 });
+        await store.jobComplete({ id: claimed[0]!.id, leaseToken: claimed[0]!.leaseToken, outputData: null, now: now() });
+        await store.jobFail({ id: claimed[1]!.id, leaseToken: claimed[1]!.leaseToken, errorMessage: 'x', now: now() });
+        jobs.push(await job(u.id, { cost: 1 }));
+        const pendingIds = new Set((await store.jobList({ userId: u.id, limit: 100, status: 'pending' })).map((j) => j.id));
+        const expected = (j: JobRecord) => jobs.filter((o) => pendingIds.has(o.id) && (o.createdAt < j.createdAt || (o.createdAt === j.createdAt && o.id < j.id))).length;
+        for (const j of jobs) assert.equal(await store.jobQueuePosition({ id: j.id, createdAt: j.createdAt }), expected(j), `position of job ${jobs.indexOf(j)}`);
+        assert.equal(await store.jobQueuePosition({ id: jobs.at(-1)!.id, createdAt: jobs.at(-1)!.createdAt }), 12 - 4 - 2);
+      });
+    });
+
     describe('status moves', () => {
       /** Brings a fresh job to `status` through the allowed moves; returns it and its lease token. */
       const jobIn = async (status: JobStatus): Promise<JobRecord> => {
@@ -336,6 +408,27 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
           case 'cancelled': return (await store.jobCancel({ id: j.id, userId: j.userId, now: now(), refundFor: () => 0 }))?.changed === true;
         }
       };
+
+      it('records outcomes reported together each on its own: a stale lease changes nothing, a failure refunds', async () => {
+        const u = await user(100);
+        const [a, b, c, d] = [await job(u.id), await job(u.id), await job(u.id), await job(u.id)];
+        const claimed = await claim({ limit: 4 });
+        assert.equal(claimed.length, 4);
+        const token = (id: string) => claimed.find((j) => j.id === id)!.leaseToken;
+        const [done, stale, failed, staleFail] = await Promise.all([
+          store.jobComplete({ id: a.id, leaseToken: token(a.id), outputData: { n: 1 }, now: now() }),
+          store.jobComplete({ id: b.id, leaseToken: token(b.id) + 1, outputData: { n: 2 }, now: now() }),
+          store.jobFail({ id: c.id, leaseToken: token(c.id), errorMessage: 'boom', now: now() }),
+          store.jobFail({ id: d.id, leaseToken: token(d.id) - 1, errorMessage: 'late', now: now() }),
+        ]);
+        assert.deepEqual([done?.status, stale, failed?.status, staleFail], ['completed', null, 'failed', null]);
+        assert.deepEqual(done, await store.jobGetById({ id: a.id }));
+        assert.deepEqual(failed, await store.jobGetById({ id: c.id }));
+        assert.equal((await store.jobGetById({ id: b.id }))?.status, 'processing');
+        assert.equal((await store.jobGetById({ id: d.id }))?.status, 'processing');
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 70, 'only the failed job was refunded');
+        await assertLedgerBalances(u.id);
+      });
 
       for (const from of JOB_STATUSES) {
         for (const to of JOB_STATUSES) {
@@ -389,6 +482,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
     });
 
     describe('claiming and leases', () => {
+      it('never gives one job to two claims made at once', async () => {
+        const u = await user(1000);
+        const ids = [];
+        for (let i = 0; i < 7; i++) ids.push((await job(u.id)).id);
+        const at = now();
+        const [a, b, c] = await Promise.all(['exec-a', 'exec-b', 'exec-c'].map((owner) => claim({ owner, limit: 5, at })));
+        const all = [...a!, ...b!, ...c!].map((j) => j.id);
+        assert.equal(new Set(all).size, all.length, 'no job claimed twice');
+        assert.deepEqual([...all].sort(), [...ids].sort(), 'every job claimed once');
+        for (const [owner, got] of [['exec-a', a!], ['exec-b', b!], ['exec-c', c!]] as const) {
+          for (const j of got) {
+            assert.equal(j.leaseOwner, owner);
+            assert.equal(j.attempts, 1);
+            assert.deepEqual(j, await store.jobGetById({ id: j.id }));
+          }
+        }
+        assert.deepEqual(await claim({ limit: 5 }), []);
+      });
+
       it('claims oldest first, up to the limit, skipping excluded models', async () => {
         const u = await user(1000);
         const a = await job(u.id, { modelId: 'm/a' });

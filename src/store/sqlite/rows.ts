@@ -42,6 +42,20 @@ export const toJob = (r: JobRow): JobRecord => ({
   progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
 });
 
+/** The record of a job just inserted as pending: what `toJob` would read back, from the inserted values and the column defaults. */
+export const newJobRecord = (p: {
+  id: string; userId: string; runType: 'model' | 'app'; modelId: string | null; appId: string | null; inputJson: string;
+  cost: number; webhookUrl: string | null; now: number; cancelAfterAt: number | null; retryOf: string | null;
+}): JobRecord => ({
+  id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, status: 'pending',
+  inputData: JSON.parse(p.inputJson), outputData: null,
+  errorMessage: null, creditsCharged: p.cost, creditsRefunded: 0,
+  webhookUrl: p.webhookUrl, webhookDelivered: false,
+  createdAt: p.now, startedAt: null, completedAt: null, cancelledAt: null,
+  attempts: 0, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
+  progress: null, cancelAfterAt: p.cancelAfterAt, retryOf: p.retryOf,
+});
+
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
   id: r.id, userId: r.user_id, jobId: r.job_id, kind: r.kind, amount: r.amount, balanceAfter: r.balance_after,
   reason: r.reason, createdAt: r.created_at,

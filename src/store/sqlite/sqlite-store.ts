@@ -5,11 +5,12 @@ import { newId } from '../../ids.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
+import { GroupCommit } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type { JobNotice } from '../../jobs/events.js';
 import {
-  toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
+  newJobRecord, toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
   type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
 } from './rows.js';
 
@@ -25,6 +26,8 @@ export class SqliteStore implements Store {
   private readonly cache = new Map<string, Database.Statement>();
   /** SQLite serves one process, so the rate-limit window lives in its memory. */
   private readonly limiter = new SlidingWindowLimiter();
+  /** Job creations and outcomes made in one event-loop turn share a commit. */
+  private readonly group: GroupCommit;
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.filename !== ':memory:') fs.mkdirSync(path.dirname(opts.filename), { recursive: true });
@@ -35,6 +38,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrateSqlite(this.db);
+    this.group = new GroupCommit(this.db);
   }
 
   /** Prepares each distinct SQL text once. */
@@ -112,10 +116,16 @@ export class SqliteStore implements Store {
   }
 
   async apiKeyGetByHash(p: { keyHash: string }) {
-    const key = this.sql('SELECT * FROM api_keys WHERE key_hash = ?').get(p.keyHash) as ApiKeyRow | undefined;
-    if (!key) return null;
-    const user = this.sql('SELECT * FROM users WHERE id = ?').get(key.user_id) as UserRow;
-    return { key: toApiKey(key), user: toUser(user) };
+    // Every authenticated request asks: one statement for the key and its account.
+    const row = this.sql(`SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access,
+        u.subscription AS u_subscription, u.created_at AS u_created_at
+      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?`).get(p.keyHash) as
+      (ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: number; u_subscription: string | null; u_created_at: number }) | undefined;
+    if (!row) return null;
+    const user: UserRow = {
+      id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at,
+    };
+    return { key: toApiKey(row), user: toUser(user) };
   }
 
   async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
@@ -161,7 +171,7 @@ export class SqliteStore implements Store {
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
-    return this.tx(() => {
+    return this.group.submit(() => {
       if (p.idempotency) {
         const seen = this.sql('SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?')
           .get(p.userId, p.idempotency.key) as { request_hash: string; job_id: string; created_at: number } | undefined;
@@ -179,9 +189,10 @@ export class SqliteStore implements Store {
         const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
         return { ok: false as const, reason: 'insufficient' as const, available: row?.credits ?? 0 };
       }
-      const job = this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
-                            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING *`)
-        .get(p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null) as JobRow;
+      const inputJson = JSON.stringify(p.inputData);
+      this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`)
+        .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null);
       if (p.cost > 0) {
         this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
                   VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
@@ -191,7 +202,12 @@ export class SqliteStore implements Store {
         this.sql('INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
           .run(p.userId, p.idempotency.key, p.idempotency.requestHash, p.id, p.now);
       }
-      return { ok: true as const, job: toJob(job), balance: debited.credits, replayed: false };
+      // The new row is known from what was inserted: no read back.
+      const job = newJobRecord({
+        id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, inputJson, cost: p.cost,
+        webhookUrl: p.webhookUrl, now: p.now, cancelAfterAt: p.cancelAfterAt ?? null, retryOf: p.retryOf ?? null,
+      });
+      return { ok: true as const, job, balance: debited.credits, replayed: false };
     });
   }
 
@@ -219,9 +235,20 @@ export class SqliteStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    const row = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT ?)`)
-      .get(p.createdAt, p.id, QUEUE_POSITION_CAP) as { n: number };
-    return row.n;
+    // Counted from the back of the queue, where new jobs stand: the pending count (kept by
+    // triggers) less the pending jobs from this one on. (Two reads: a commit of another process
+    // between them can move the answer by what it changed, as it could a moment later anyway.)
+    const { pending } = this.sql('SELECT pending FROM job_queue_count WHERE id = 1').get() as { pending: number };
+    const from = { createdAt: p.createdAt, id: p.id, cap: QUEUE_POSITION_CAP };
+    // A short queue is counted whole (a plain COUNT is several times cheaper than one under a LIMIT); a long one up to the cap.
+    const behind = (pending <= QUEUE_POSITION_CAP
+      ? this.sql(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at, id) >= (@createdAt, @id)`).get(from)
+      : this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) >= (@createdAt, @id) LIMIT @cap)`).get(from)) as { n: number };
+    if (behind.n < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(0, pending - behind.n));
+    // Deep in a long queue: counted from the front.
+    const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (@createdAt, @id) LIMIT @cap)`)
+      .get(from) as { n: number };
+    return ahead.n;
   }
 
   // ---- jobs: moves ----
@@ -253,17 +280,23 @@ export class SqliteStore implements Store {
       + (p.onlyModels ? ` AND model_id IN (SELECT value FROM json_each(@only))` : '');
     const set = `SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_token = lease_token + 1,
                      lease_expires_at = @expiry, started_at = COALESCE(started_at, MAX(@now, created_at))`;
-    return this.tx(() => {
+    // A read first, outside any write transaction: most claims find nothing (an idle queue, or an
+    // executor keeping up), and those must not wait for the write lock nor pay for a commit.
+    const expiredSql = `SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= @now AND attempts < @maxAttempts AND ${models}
+                        ORDER BY lease_expires_at LIMIT @limit`;
+    const pendingSql = `SELECT id FROM jobs WHERE status = 'pending' AND ${models} ORDER BY created_at, id LIMIT @limit`;
+    const anyExpired = this.sql(expiredSql).get({ ...args, limit: 1 }) !== undefined;
+    if (!anyExpired && this.sql(pendingSql).get({ ...args, limit: 1 }) === undefined) return [];
+    // The claim itself picks again inside the write transaction, so claims made at once (this
+    // process's, or the CLI's) each get different jobs, and as many as there are.
+    const rows = await this.group.submit(() => {
       // Jobs whose holder died come first: they have waited longest.
-      const reclaimed = this.sql(`UPDATE jobs ${set} WHERE id IN (
-          SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= @now AND attempts < @maxAttempts AND ${models}
-          ORDER BY lease_expires_at LIMIT @limit) RETURNING *`).all(args) as JobRow[];
+      const reclaimed = anyExpired ? this.sql(`UPDATE jobs ${set} WHERE id IN (${expiredSql}) RETURNING *`).all(args) as JobRow[] : [];
       const rest = p.limit - reclaimed.length;
-      const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (
-          SELECT id FROM jobs WHERE status = 'pending' AND ${models} ORDER BY created_at, id LIMIT @limit) RETURNING *`)
-        .all({ ...args, limit: rest }) as JobRow[];
-      return [...reclaimed, ...fresh].map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (${pendingSql}) RETURNING *`).all({ ...args, limit: rest }) as JobRow[];
+      return [...reclaimed, ...fresh];
     });
+    return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
   async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
@@ -275,7 +308,7 @@ export class SqliteStore implements Store {
   }
 
   async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
-    return this.tx(() => {
+    return this.group.submit(() => {
       const row = this.sql(`UPDATE jobs SET status = 'completed', output_data = ?, completed_at = ?, lease_owner = NULL, lease_expires_at = NULL
                             WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING *`)
         .get(JSON.stringify(p.outputData ?? null), p.now, p.id, p.leaseToken) as JobRow | undefined;
@@ -300,7 +333,7 @@ export class SqliteStore implements Store {
   }
 
   async jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null> {
-    return this.tx(() => this.failAndRefund(p.id, 'lease_token = ?', [p.leaseToken], p.errorMessage, p.now));
+    return this.group.submit(() => this.failAndRefund(p.id, 'lease_token = ?', [p.leaseToken], p.errorMessage, p.now));
   }
 
   async jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean> {
@@ -468,6 +501,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Writes already asked for are committed before the database closes.
+    if (this.db.open) this.group.flush();
     this.cache.clear();
     if (this.db.open) this.db.close();
   }
