@@ -7,6 +7,8 @@ import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js'
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
+import { StoreUnavailableError } from '../errors.js';
+import { Batcher, settleEach, unwrap, type BatchItemError } from './batch.js';
 import { migratePostgres } from './migrate.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import {
@@ -26,6 +28,19 @@ export interface PgStoreOptions {
 }
 
 type Db = pg.Pool | pg.PoolClient;
+
+/** An error that is no single item's fault: the database cannot be reached. */
+const unreachable = (err: unknown) => err instanceof StoreUnavailableError || isConnectionError(err);
+
+/** A jobCreateCharged call (without idempotency key) waiting for its batch. */
+interface CreateItem {
+  id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
+  inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null;
+}
+type CreateOutcome = { ok: true; job: JobRecord; balance: number; replayed: boolean } | { ok: false; reason: 'insufficient'; available: number };
+
+/** A jobComplete call waiting for its batch (output already serialised). */
+interface CompleteItem { id: string; leaseToken: number; output: string; now: Millis }
 
 const statementNames = new Map<string, string>();
 /** A stable name per SQL text, for prepared statements. */
@@ -59,6 +74,12 @@ export class PgStore implements Store {
   private schemaName = 'public';
   private readonly onBackgroundError: (err: unknown) => void;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** jobCreateCharged calls (without idempotency key) of one turn, sent as one statement. */
+  private readonly creations = new Batcher<CreateItem, CreateOutcome | BatchItemError>(
+    (items) => this.createMany(items), { maxBatch: 64, maxInFlight: 2 });
+  /** jobComplete calls of one turn, sent as one statement. */
+  private readonly completions = new Batcher<CompleteItem, JobRecord | null | BatchItemError>(
+    (items) => this.completeMany(items), { maxBatch: 64, maxInFlight: 2 });
 
   private constructor(opts: PgStoreOptions) {
     this.config = connectionConfig(opts.url, opts.schema);
@@ -226,7 +247,7 @@ export class PgStore implements Store {
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
-    if (!p.idempotency) return this.createCharged(this.pool, p);
+    if (!p.idempotency) return unwrap(await this.creations.add(p));
     const key = p.idempotency;
     const rollback = new Error('rollback');
     let short: { ok: false; reason: 'insufficient'; available: number } | undefined;
@@ -255,6 +276,31 @@ export class PgStore implements Store {
       if (err === rollback && short) return short;
       throw err;
     }
+  }
+
+  /**
+   * Runs created in one turn, charged and inserted by one statement (genjobs_create_charged):
+   * each item exactly as `createCharged` would do it alone, one after another. Items are taken
+   * in account order (call order within an account), so batches lock accounts in one order.
+   */
+  private async createMany(items: CreateItem[]): Promise<(CreateOutcome | BatchItemError)[]> {
+    return settleEach(items, async (all) => {
+      const order = all.map((_, i) => i).sort((a, b) => (all[a]!.userId < all[b]!.userId ? -1 : all[a]!.userId > all[b]!.userId ? 1 : a - b));
+      const col = <T>(f: (p: CreateItem) => T) => order.map((i) => f(all[i]!));
+      const rows = await this.q<Partial<JobRow> & { idx: number; balance: number }>(`SELECT r.idx, r.balance, (r.job).*
+        FROM genjobs_create_charged($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::text[],
+          $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[]) r`,
+      [col((p) => p.id), col((p) => p.userId), col((p) => p.runType), col((p) => p.modelId), col((p) => p.appId),
+        col((p) => JSON.stringify(p.inputData)), col((p) => p.cost), col((p) => p.webhookUrl), col((p) => p.now), col(() => newId()),
+        col((p) => `run of ${p.modelId ?? p.appId}`), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null)]);
+      const out: CreateOutcome[] = new Array(all.length);
+      for (const { idx, balance, ...job } of rows) {
+        out[order[idx - 1]!] = job.id === null || job.id === undefined
+          ? { ok: false, reason: 'insufficient', available: balance }
+          : { ok: true, job: toJob(job as JobRow), balance, replayed: false };
+      }
+      return out;
+    }, (p) => this.createCharged(this.pool, p), unreachable);
   }
 
   /** Debits and inserts in one statement: the debit's WHERE re-checks the balance on the latest row version, so concurrent runs queue on the account row and can never overdraw it. */
@@ -362,19 +408,76 @@ export class PgStore implements Store {
 
   async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
     if (p.ids.length === 0) return [];
+    // Rows locked in id order, as batched completions lock them: the two never deadlock.
     const rows = await this.q<{ id: string }>(`UPDATE jobs SET lease_expires_at = $1
-      WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 RETURNING id`, [p.now + p.leaseMs, p.ids, p.owner]);
+      WHERE id IN (SELECT id FROM jobs WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 ORDER BY id FOR UPDATE)
+        AND status = 'processing' AND lease_owner = $3 RETURNING id`, [p.now + p.leaseMs, p.ids, p.owner]);
     return rows.map((r) => r.id);
   }
 
   async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
+    return unwrap(await this.completions.add({ ...p, output: JSON.stringify(p.outputData ?? null) }));
+  }
+
+  /** One completion alone: the statement every batched one stands for. */
+  private async completeOne(c: CompleteItem): Promise<JobRecord | null> {
     const row = await this.one<JobRow>(`
       WITH done AS (
         UPDATE jobs SET status = 'completed', output_data = $3, completed_at = $4, lease_owner = NULL, lease_expires_at = NULL
         WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING *
       ), ${OUTBOX('done', '$5', '$4')}
-      SELECT * FROM done`, [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null), p.now, newId()]);
+      SELECT * FROM done`, [c.id, c.leaseToken, c.output, c.now, newId()]);
     return row ? toJob(row) : null;
+  }
+
+  /**
+   * Completions of one turn in one statement: each row is moved only if its own lease token
+   * still matches, and gets its own outbox row when it has a webhook_url. A job named twice in
+   * a batch is done in order, the later call after the earlier one.
+   */
+  private async completeMany(items: CompleteItem[]): Promise<(JobRecord | null | BatchItemError)[]> {
+    const seen = new Set<string>();
+    const first: number[] = [];
+    const later: number[] = [];
+    items.forEach((c, i) => {
+      if (seen.has(c.id)) later.push(i);
+      else {
+        seen.add(c.id);
+        first.push(i);
+      }
+    });
+    const out: (JobRecord | null | BatchItemError)[] = new Array(items.length).fill(null);
+    const batch = first.map((i) => items[i]!);
+    const results = await settleEach(batch, async (cs) => {
+      // In id order, so two batches (or a batch and a lease renewal) lock shared rows in the same order.
+      const order = cs.map((_, i) => i).sort((a, b) => (cs[a]!.id < cs[b]!.id ? -1 : 1));
+      const rows = await this.q<JobRow>(`
+        WITH i AS (
+          SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::bigint[], $5::text[]) AS i(id, lease_token, output_data, now, delivery_id)
+        ), done AS (
+          UPDATE jobs SET status = 'completed', output_data = i.output_data, completed_at = i.now, lease_owner = NULL, lease_expires_at = NULL
+          FROM i WHERE jobs.id = i.id AND jobs.status = 'processing' AND jobs.lease_token = i.lease_token
+          RETURNING jobs.*
+        ), outbox AS (
+          INSERT INTO webhook_deliveries (id, job_id, user_id, url, event, status, next_attempt_at, created_at)
+          SELECT i.delivery_id, done.id, done.user_id, done.webhook_url, 'job.' || done.status, 'pending', done.completed_at, done.completed_at
+          FROM done JOIN i ON i.id = done.id WHERE done.webhook_url IS NOT NULL
+        )
+        SELECT * FROM done`,
+      [order.map((i) => cs[i]!.id), order.map((i) => cs[i]!.leaseToken), order.map((i) => cs[i]!.output),
+        order.map((i) => cs[i]!.now), order.map(() => newId())]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return cs.map((c) => {
+        const row = byId.get(c.id);
+        return row ? toJob(row) : null;
+      });
+    }, (c) => this.completeOne(c), unreachable);
+    first.forEach((i, k) => { out[i] = results[k]!; });
+    if (later.length > 0) {
+      const rest = await this.completeMany(later.map((i) => items[i]!));
+      later.forEach((i, k) => { out[i] = rest[k]!; });
+    }
+    return out;
   }
 
   /** processing -> failed with a full refund, in one statement, only for the lease `leaseToken`. */
