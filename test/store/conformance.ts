@@ -193,6 +193,33 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await assertLedgerBalances(u.id);
       });
 
+      it('concurrent rate-limit checks of several keys: each key admits exactly its own limit', async () => {
+        const at = 1_800_000_200_000;
+        const calls = Array.from({ length: 20 }, () => [
+          store.rateLimitConsume({ keyId: 'key-a', limit: 5, now: at }),
+          store.rateLimitConsume({ keyId: 'key-b', limit: 3, now: at }),
+        ]).flat();
+        const all = await Promise.all(calls);
+        assert.equal(all.filter((d, i) => i % 2 === 0 && d.allowed).length, 5);
+        assert.equal(all.filter((d, i) => i % 2 === 1 && d.allowed).length, 3);
+        // One after another: the admitted ones saw 0, 1, 2, ... requests before them.
+        assert.deepEqual(all.filter((d, i) => i % 2 === 0 && d.allowed).map((d) => d.remaining).sort(), [0, 1, 2, 3, 4]);
+        assert.ok(all.every((d) => d.allowed || (d.remaining === 0 && d.resetSeconds >= 1)), 'a refused check says when to retry');
+      });
+
+      it('concurrent key lookups and queue positions: each caller gets its own answer', async () => {
+        const u = await user(1000);
+        const v = await user(1000);
+        await store.apiKeyCreate({ userId: u.id, name: 'u', keyPrefix: 'p', keyHash: 'hash-u', expiresAt: null, rateLimitPerMinute: 5, now: now() });
+        await store.apiKeyCreate({ userId: v.id, name: 'v', keyPrefix: 'p', keyHash: 'hash-v', expiresAt: null, rateLimitPerMinute: 5, now: now() });
+        const found = await Promise.all(['hash-u', 'hash-v', 'hash-none', 'hash-u'].map((keyHash) => store.apiKeyGetByHash({ keyHash })));
+        assert.deepEqual(found.map((f) => f && [f.key.keyHash, f.user.id]), [['hash-u', u.id], ['hash-v', v.id], null, ['hash-u', u.id]]);
+        const jobs = [];
+        for (let i = 0; i < 6; i++) jobs.push(await job(i % 2 ? v.id : u.id));
+        const positions = await Promise.all([...jobs].reverse().map((j) => store.jobQueuePosition({ id: j.id, createdAt: j.createdAt })));
+        assert.deepEqual(positions, [5, 4, 3, 2, 1, 0]);
+      });
+
       it('50 concurrent completions, with current and stale lease tokens: each caller gets its own answer', async () => {
         const u = await user(10_000);
         const hooked = new Set<string>();

@@ -39,6 +39,10 @@ interface CreateItem {
 }
 type CreateOutcome = { ok: true; job: JobRecord; balance: number; replayed: boolean } | { ok: false; reason: 'insufficient'; available: number };
 
+interface RateItem { keyId: string; limit: number; now: Millis }
+interface RateRow { admitted: boolean; total: number; oldest: number | null }
+type KeyRow = ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number };
+
 /** A jobComplete call waiting for its batch (output already serialised). */
 interface CompleteItem { id: string; leaseToken: number; output: string; now: Millis }
 
@@ -77,6 +81,12 @@ export class PgStore implements Store {
   /** jobCreateCharged calls (without idempotency key) of one turn, sent as one statement. */
   private readonly creations = new Batcher<CreateItem, CreateOutcome | BatchItemError>(
     (items) => this.createMany(items), { maxBatch: 64, maxInFlight: 2 });
+  /** Reads and small writes that every API request makes, batched the same way. */
+  private readonly rateChecks = new Batcher<RateItem, RateRow | BatchItemError>((items) => this.rateConsumeMany(items), { maxBatch: 64, maxInFlight: 2 });
+  private readonly positions = new Batcher<{ id: string; createdAt: Millis }, number | BatchItemError>(
+    (items) => this.queuePositionMany(items), { maxBatch: 64, maxInFlight: 2 });
+  private readonly keyLookups = new Batcher<string, KeyRow | null | BatchItemError>((items) => this.keyLookupMany(items), { maxBatch: 64, maxInFlight: 2 });
+  private readonly jobReads = new Batcher<string, JobRow | null | BatchItemError>((ids) => this.jobReadMany(ids), { maxBatch: 64, maxInFlight: 2 });
   /** jobComplete calls of one turn, sent as one statement. */
   private readonly completions = new Batcher<CompleteItem, JobRecord | null | BatchItemError>(
     (items) => this.completeMany(items), { maxBatch: 64, maxInFlight: 2 });
@@ -194,14 +204,23 @@ export class PgStore implements Store {
   }
 
   async apiKeyGetByHash(p: { keyHash: string }) {
-    const row = await this.one<ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number }>(`
-      SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at
-      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`, [p.keyHash]);
+    const row = unwrap(await this.keyLookups.add(p.keyHash));
     if (!row) return null;
     return {
       key: toApiKey(row),
       user: toUser({ id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at }),
     };
+  }
+
+  /** Key lookups of one turn (every authenticated request makes one) in one statement. */
+  private async keyLookupMany(hashes: string[]): Promise<(KeyRow | null | BatchItemError)[]> {
+    const sql = (where: string) => `SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at
+      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE ${where}`;
+    return settleEach(hashes, async (all) => {
+      const rows = await this.q<KeyRow>(sql('k.key_hash = ANY($1::text[])'), [[...new Set(all)]]);
+      const byHash = new Map(rows.map((r) => [r.key_hash, r]));
+      return all.map((h) => byHash.get(h) ?? null);
+    }, async (h) => (await this.one<KeyRow>(sql('k.key_hash = $1'), [h])) ?? null, unreachable);
   }
 
   async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
@@ -330,10 +349,26 @@ export class PgStore implements Store {
   }
 
   async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
-    const row = p.userId === undefined
-      ? await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [p.id])
-      : await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1 AND user_id = $2', [p.id, p.userId]);
-    return row ? toJob(row) : null;
+    const row = unwrap(await this.jobReads.add(p.id));
+    return row && (p.userId === undefined || row.user_id === p.userId) ? toJob(row) : null;
+  }
+
+  /** Job reads of one turn (polls, waiting requests, event streams) in one statement. */
+  private async jobReadMany(ids: string[]): Promise<(JobRow | null | BatchItemError)[]> {
+    return settleEach(ids, async (all) => {
+      const rows = await this.q<JobRow>('SELECT * FROM jobs WHERE id = ANY($1::text[])', [[...new Set(all)]]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const given = new Set<string>();
+      return all.map((id) => {
+        const row = byId.get(id) ?? null;
+        if (!row || !given.has(id)) {
+          given.add(id);
+          return row;
+        }
+        // A second caller of the same id gets its own copy: input and output are objects it may change.
+        return structuredClone(row);
+      });
+    }, async (id) => (await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [id])) ?? null, unreachable);
   }
 
   async jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]> {
@@ -353,9 +388,23 @@ export class PgStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    const row = await this.one<{ n: number }>(`SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT $3) ahead`,
-      [p.createdAt, p.id, QUEUE_POSITION_CAP]);
-    return row?.n ?? 0;
+    return unwrap(await this.positions.add(p));
+  }
+
+  /** Queue positions asked for in one turn, counted by one statement. */
+  private async queuePositionMany(items: { id: string; createdAt: Millis }[]): Promise<(number | BatchItemError)[]> {
+    const one = async (p: { id: string; createdAt: Millis }) => (await this.one<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT $3) ahead`,
+      [p.createdAt, p.id, QUEUE_POSITION_CAP]))?.n ?? 0;
+    return settleEach(items, async (all) => {
+      const rows = await this.q<{ n: number; ahead: number }>(`SELECT i.n::int AS n,
+          (SELECT COUNT(*)::int FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (i.created_at, i.id) LIMIT $3) a) AS ahead
+        FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS i(created_at, id, n)`,
+      [all.map((p) => p.createdAt), all.map((p) => p.id), QUEUE_POSITION_CAP]);
+      const out: number[] = new Array(all.length).fill(0);
+      for (const r of rows) out[r.n - 1] = r.ahead;
+      return out;
+    }, one, unreachable);
   }
 
   // ---- jobs: moves ----
@@ -661,9 +710,28 @@ export class PgStore implements Store {
   // ---- across processes ----
 
   async rateLimitConsume(p: { keyId: string; limit: number; now: Millis }) {
-    const row = await this.one<{ admitted: boolean; total: number; oldest: number | null }>(
-      'SELECT admitted, total, oldest FROM genjobs_rate_consume($1, $2, $3)', [p.keyId, Math.floor(p.now / 1000), p.limit]);
-    return windowDecision({ allowed: row!.admitted, total: row!.total, oldestSecond: row!.oldest, limit: p.limit, now: p.now });
+    const row = unwrap(await this.rateChecks.add(p));
+    return windowDecision({ allowed: row.admitted, total: row.total, oldestSecond: row.oldest, limit: p.limit, now: p.now });
+  }
+
+  /**
+   * Rate-limit checks of one turn in one statement: genjobs_rate_consume once per item, one after
+   * another, in key order (so batches take the per-key advisory locks in one order); each item
+   * sees the slots the ones before it counted, as if the calls had come one at a time.
+   */
+  private async rateConsumeMany(items: RateItem[]): Promise<(RateRow | BatchItemError)[]> {
+    const one = async (p: RateItem) => (await this.one<RateRow>('SELECT admitted, total, oldest FROM genjobs_rate_consume($1, $2, $3)',
+      [p.keyId, Math.floor(p.now / 1000), p.limit]))!;
+    return settleEach(items, async (all) => {
+      const order = all.map((_, i) => i).sort((a, b) => (all[a]!.keyId < all[b]!.keyId ? -1 : all[a]!.keyId > all[b]!.keyId ? 1 : a - b));
+      const rows = await this.q<RateRow & { n: number }>(`SELECT i.n::int AS n, r.admitted, r.total, r.oldest
+        FROM unnest($1::text[], $2::bigint[], $3::int[]) WITH ORDINALITY AS i(key_id, second, lim, n),
+          LATERAL genjobs_rate_consume(i.key_id, i.second, i.lim) r`,
+      [order.map((i) => all[i]!.keyId), order.map((i) => Math.floor(all[i]!.now / 1000)), order.map((i) => all[i]!.limit)]);
+      const out: RateRow[] = new Array(all.length);
+      for (const { n, ...row } of rows) out[order[n - 1]!] = row;
+      return out;
+    }, one, unreachable);
   }
 
   async subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
