@@ -41,6 +41,53 @@ describe('postgres store: calls of one turn share a statement', { skip: testStor
     return { store, db, close: async () => { await db.end(); await store.close(); } };
   }
 
+  it('sends the reads and rate-limit checks of one turn as one query per kind', async () => {
+    const { store, close } = await open();
+    try {
+      const user = await store.userCreate({ name: null, credits: 1_000, now: Date.now() });
+      await store.apiKeyCreate({ userId: user.id, name: null, keyPrefix: 'p', keyHash: 'h', expiresAt: null, rateLimitPerMinute: 100, now: Date.now() });
+      const created = await store.jobCreateCharged({ id: newId(), userId: user.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 1, now: Date.now() });
+      assert.ok(created.ok);
+      // Every statement goes through the pool's query(): count them.
+      const pool = (store as unknown as { pool: pg.Pool }).pool;
+      const query = pool.query.bind(pool);
+      let sent = 0;
+      (pool as { query: unknown }).query = (...args: Parameters<typeof query>) => { sent++; return query(...args); };
+      const at = Date.now();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => Promise.all([
+        store.jobGetById({ id: created.job.id, userId: user.id }),
+        store.apiKeyGetByHash({ keyHash: 'h' }),
+        store.jobQueuePosition({ id: created.job.id, createdAt: created.job.createdAt }),
+        store.rateLimitConsume({ keyId: 'k', limit: 100, now: at }),
+      ])));
+      assert.equal(sent, 4);
+      assert.ok(answers.every(([job, key, position]) => job?.id === created.job.id && key?.user.id === user.id && position === 0));
+      assert.deepEqual(answers.map(([, , , d]) => d.remaining).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => 80 + i));
+    } finally {
+      await close();
+    }
+  });
+
+  it('a completion PostgreSQL refuses fails alone: the others sent with it are recorded', async () => {
+    const { store, close } = await open();
+    try {
+      const user = await store.userCreate({ name: null, credits: 1_000, now: Date.now() });
+      for (let i = 0; i < 5; i++) {
+        await store.jobCreateCharged({ id: newId(), userId: user.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 1, now: Date.now() });
+      }
+      const claimed = await store.jobClaim({ owner: 'o', limit: 5, leaseMs: 30_000, now: Date.now(), maxAttempts: 3 });
+      // jsonb cannot hold \u0000: this output is refused by the database.
+      const results = await Promise.allSettled(claimed.map((j, i) => store.jobComplete({
+        id: j.id, leaseToken: j.leaseToken, outputData: i === 2 ? { text: 'a\u0000b' } : { i }, now: Date.now(),
+      })));
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const statuses = await Promise.all(claimed.map(async (j) => (await store.jobGetById({ id: j.id }))?.status));
+      assert.deepEqual(statuses, ['completed', 'completed', 'processing', 'completed', 'completed']);
+    } finally {
+      await close();
+    }
+  });
+
   it('creates and completes many runs in one transaction each, not one per call', async () => {
     const { store, db, close } = await open();
     try {
