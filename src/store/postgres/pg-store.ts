@@ -137,16 +137,24 @@ export class PgStore implements Store {
     } catch (err) {
       throw wrapError(err);
     }
+    // While checked out, a client has no listener of the pool's: a connection that drops
+    // mid-transaction would emit an unhandled 'error' and end the process. The statement
+    // under way fails with the same error, which is what the caller gets.
+    let lost: Error | undefined;
+    const onLost = (err: Error) => { lost = err; };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
+      client.removeListener('error', onLost);
       client.release();
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => { /* the connection may be gone */ });
+      if (!lost) await client.query('ROLLBACK').catch(() => { /* the connection may be gone */ });
+      client.removeListener('error', onLost);
       // A broken connection is destroyed rather than returned to the pool.
-      client.release(isConnectionError(err) ? (err as Error) : undefined);
+      client.release(lost ?? (isConnectionError(err) ? (err as Error) : undefined));
       throw wrapError(err);
     }
   }
