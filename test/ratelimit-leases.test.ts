@@ -70,6 +70,15 @@ describe('rate limits leased from a shared window', () => {
     assert.equal(shared.counted(S0), 1_000);
   });
 
+  it('asks for as many as are waiting when requests arrive together', async () => {
+    const shared = new SharedWindow();
+    const limiter = limiterOn(shared);
+    const answers = await Promise.all(Array.from({ length: 200 }, () => limiter.consume('burst', 1_000_000, T0)));
+    assert.ok(answers.every((d) => d.allowed));
+    assert.ok(shared.reserves <= 3, `${shared.reserves} reservations for 200 requests sent together`);
+    assert.deepEqual(answers.map((d) => d.remaining).sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => 1_000_000 - 200 + i));
+  });
+
   it('counts a quiet key request by request, with the remaining count of the whole window', async () => {
     const shared = new SharedWindow();
     const limiter = limiterOn(shared);

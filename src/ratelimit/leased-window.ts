@@ -29,6 +29,8 @@ interface KeyState {
   full: boolean;
   /** A lease or a give-back under way; every request for the key waits for it. */
   busy: Promise<void> | null;
+  /** Requests waiting for `busy`: the next lease asks for at least as many. */
+  waiting: number;
 }
 
 /**
@@ -63,7 +65,12 @@ export class LeasedLimiter {
     for (;;) {
       const s = this.stateFor(keyId, limit, second);
       if (s.busy) {
-        await s.busy;
+        s.waiting++;
+        try {
+          await s.busy;
+        } finally {
+          s.waiting--;
+        }
         continue;
       }
       if (s.spare > 0) {
@@ -88,7 +95,7 @@ export class LeasedLimiter {
     const old = this.keys.get(keyId);
     if (old && old.second === second && old.limit === limit) return old;
     if (old?.busy) return old;
-    const fresh: KeyState = { second, limit, spare: 0, used: 0, total: 0, oldest: null, full: false, busy: null };
+    const fresh: KeyState = { second, limit, spare: 0, used: 0, total: 0, oldest: null, full: false, busy: null, waiting: 0 };
     if (old && old.spare > 0) fresh.busy = this.giveBack(keyId, old).finally(() => { fresh.busy = null; });
     this.keys.set(keyId, fresh);
     return fresh;
@@ -96,7 +103,7 @@ export class LeasedLimiter {
 
   private async lease(keyId: string, s: KeyState): Promise<void> {
     try {
-      const want = Math.min(this.maxLease, Math.max(1, s.used));
+      const want = Math.min(this.maxLease, Math.max(1, s.used, s.waiting));
       const lease = await this.backend.reserve(keyId, s.second, s.limit, want);
       s.spare += lease.granted;
       s.total = lease.total;

@@ -201,6 +201,123 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('many calls at once (adapters may send them together)', () => {
+      it('30 concurrent creations with credits for 20: exactly 20 charged, the others told what is left', async () => {
+        const u = await user(200);
+        const other = await user(25);
+        const make = (userId: string, id = newId()) => store.jobCreateCharged({
+          id, userId, runType: 'model', modelId: 'm/x', appId: null, inputData: { n: id }, webhookUrl: null, cost: 10, now: now(),
+        });
+        // Interleaved with another account's runs, which must not take from this one's balance.
+        const calls = Array.from({ length: 30 }, (_, i) => [make(u.id), ...(i < 3 ? [make(other.id)] : [])]).flat();
+        const results = await Promise.all(calls);
+        const mine = results.filter((r) => !r.ok || r.job.userId === u.id);
+        const ok = results.filter((r) => r.ok);
+        assert.equal(ok.filter((r) => r.job.userId === u.id).length, 20);
+        assert.equal(ok.filter((r) => r.job.userId === other.id).length, 2);
+        assert.deepEqual(results.map((r) => (r.ok ? null : r.reason === 'insufficient' ? [r.reason, r.available] : [r.reason])).filter((r) => r !== null).sort(),
+          [...Array.from({ length: 10 }, () => ['insufficient', 0]), ['insufficient', 5]].sort());
+        assert.equal(mine.length, 31);
+        for (const r of ok) {
+          assert.deepEqual(r.job.inputData, { n: r.job.id }, 'each caller gets its own job');
+          assert.equal(r.replayed, false);
+        }
+        // Each charge saw the balance left by the ones before it: the balances after are all different.
+        const balances = ok.filter((r) => r.job.userId === u.id).map((r) => r.balance).sort((a, b) => a - b);
+        assert.deepEqual(balances, Array.from({ length: 20 }, (_, i) => i * 10));
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 0);
+        assert.equal((await store.userGetById({ id: other.id }))?.credits, 5);
+        assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 20);
+        const charges = (await store.ledgerList({ userId: u.id, limit: 100 })).filter((e) => e.kind === 'charge');
+        assert.deepEqual(charges.map((e) => e.balanceAfter).sort((a, b) => a - b), balances);
+        await assertLedgerBalances(u.id);
+        await assertLedgerBalances(other.id);
+      });
+
+      it('a creation that cannot be written fails alone: the others made with it stand', async () => {
+        const u = await user(100);
+        const dup = newId();
+        const make = (id: string) => store.jobCreateCharged({ id, userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: now() });
+        const results = await Promise.allSettled([make(newId()), make(dup), make(newId()), make(dup), make(newId())]);
+        assert.equal(results.filter((r) => r.status === 'rejected').length, 1, 'only one of the two with the same id fails');
+        assert.deepEqual([0, 2, 4].map((i) => results[i]!.status), ['fulfilled', 'fulfilled', 'fulfilled']);
+        assert.equal((await store.jobList({ userId: u.id, limit: 100 })).length, 4);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 60);
+        await assertLedgerBalances(u.id);
+      });
+
+      it('concurrent rate-limit checks of several keys: each key admits exactly its own limit', async () => {
+        const at = 1_800_000_200_000;
+        const calls = Array.from({ length: 20 }, () => [
+          store.rateLimitConsume({ keyId: 'key-a', limit: 5, now: at }),
+          store.rateLimitConsume({ keyId: 'key-b', limit: 3, now: at }),
+        ]).flat();
+        const all = await Promise.all(calls);
+        assert.equal(all.filter((d, i) => i % 2 === 0 && d.allowed).length, 5);
+        assert.equal(all.filter((d, i) => i % 2 === 1 && d.allowed).length, 3);
+        // One after another: the admitted ones saw 0, 1, 2, ... requests before them.
+        assert.deepEqual(all.filter((d, i) => i % 2 === 0 && d.allowed).map((d) => d.remaining).sort(), [0, 1, 2, 3, 4]);
+        assert.ok(all.every((d) => d.allowed || (d.remaining === 0 && d.resetSeconds >= 1)), 'a refused check says when to retry');
+      });
+
+      it('concurrent key lookups and queue positions: each caller gets its own answer', async () => {
+        const u = await user(1000);
+        const v = await user(1000);
+        await store.apiKeyCreate({ userId: u.id, name: 'u', keyPrefix: 'p', keyHash: 'hash-u', expiresAt: null, rateLimitPerMinute: 5, now: now() });
+        await store.apiKeyCreate({ userId: v.id, name: 'v', keyPrefix: 'p', keyHash: 'hash-v', expiresAt: null, rateLimitPerMinute: 5, now: now() });
+        const found = await Promise.all(['hash-u', 'hash-v', 'hash-none', 'hash-u'].map((keyHash) => store.apiKeyGetByHash({ keyHash })));
+        assert.deepEqual(found.map((f) => f && [f.key.keyHash, f.user.id]), [['hash-u', u.id], ['hash-v', v.id], null, ['hash-u', u.id]]);
+        const jobs = [];
+        for (let i = 0; i < 6; i++) jobs.push(await job(i % 2 ? v.id : u.id));
+        const positions = await Promise.all([...jobs].reverse().map((j) => store.jobQueuePosition({ id: j.id, createdAt: j.createdAt })));
+        assert.deepEqual(positions, [5, 4, 3, 2, 1, 0]);
+      });
+
+      it('50 concurrent completions, with current and stale lease tokens: each caller gets its own answer', async () => {
+        const u = await user(10_000);
+        const hooked = new Set<string>();
+        for (let i = 0; i < 40; i++) {
+          const r = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {},
+            webhookUrl: i % 3 === 0 ? 'https://hooks.example/in' : null, cost: 1, now: now() });
+          assert.ok(r.ok);
+          if (i % 3 === 0) hooked.add(r.job.id);
+        }
+        const claimed = await claim({ limit: 40 });
+        assert.equal(claimed.length, 40);
+        // 30 with the current token, 10 with a stale one, and 10 second calls for jobs already in the first 30.
+        const calls = [
+          ...claimed.slice(0, 30).map((j) => ({ j, token: j.leaseToken, expect: 'done' as const })),
+          ...claimed.slice(30).map((j) => ({ j, token: j.leaseToken - 1, expect: 'stale' as const })),
+          ...claimed.slice(0, 10).map((j) => ({ j, token: j.leaseToken, expect: 'again' as const })),
+        ];
+        const at = now();
+        const results = await Promise.all(calls.map((c, i) => store.jobComplete({ id: c.j.id, leaseToken: c.token, outputData: { call: i }, now: at + i })));
+        calls.forEach((c, i) => {
+          const r = results[i];
+          if (c.expect === 'done') {
+            assert.equal(r?.id, c.j.id, `call ${i} completes its own job`);
+            assert.equal(r?.status, 'completed');
+            assert.deepEqual(r?.outputData, { call: i });
+            assert.equal(r?.completedAt, at + i);
+            assert.equal(r?.leaseOwner, null);
+          } else {
+            assert.equal(r, null, `call ${i} (${c.expect}) changes nothing`);
+          }
+        });
+        for (const c of calls) {
+          const stored = await store.jobGetById({ id: c.j.id });
+          if (c.expect === 'stale') assert.equal(stored?.status, 'processing');
+          else {
+            assert.equal(stored?.status, 'completed');
+            assert.deepEqual(stored?.outputData, { call: calls.findIndex((x) => x.j.id === c.j.id) }, 'the first call\'s output is kept');
+          }
+          const deliveries = await store.webhookListByJob({ jobId: c.j.id });
+          const owed = c.expect !== 'stale' && hooked.has(c.j.id);
+          assert.deepEqual(deliveries.map((d) => d.event), owed ? ['job.completed'] : [], `deliveries of ${c.j.id}`);
+        }
+      });
+    });
+
     describe('idempotent creation, deadlines and retries', () => {
       const create = (userId: string, key: string, hash: string, extra: object = {}) => store.jobCreateCharged({
         id: newId(), userId, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 10, now: now(),

@@ -7,6 +7,8 @@ import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js'
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
+import { StoreUnavailableError } from '../errors.js';
+import { Batcher, settleEach, unwrap, type BatchItemError } from './batch.js';
 import { migratePostgres } from './migrate.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import {
@@ -26,6 +28,21 @@ export interface PgStoreOptions {
 }
 
 type Db = pg.Pool | pg.PoolClient;
+
+/** An error that is no single item's fault: the database cannot be reached. */
+const unreachable = (err: unknown) => err instanceof StoreUnavailableError || isConnectionError(err);
+
+/** A jobCreateCharged call (without idempotency key) waiting for its batch. */
+interface CreateItem {
+  id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
+  inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null;
+}
+type CreateOutcome = { ok: true; job: JobRecord; balance: number; replayed: boolean } | { ok: false; reason: 'insufficient'; available: number };
+
+type KeyRow = ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number };
+
+/** A jobComplete call waiting for its batch (output already serialised). */
+interface CompleteItem { id: string; leaseToken: number; output: string; now: Millis }
 
 const statementNames = new Map<string, string>();
 /** A stable name per SQL text, for prepared statements. */
@@ -51,6 +68,8 @@ const OUTBOX = (source: string, idParam: string, nowParam: string) => `outbox AS
  * The shared store: PostgreSQL through node-postgres. Each move is one guarded statement (or
  * one short transaction); claims use FOR UPDATE SKIP LOCKED so executors never wait on each
  * other; every job change is announced with NOTIFY (a trigger), heard through `subscribe`.
+ * The hot calls (creations, completions, rate-limit checks, key and job reads, queue positions)
+ * made in one event-loop turn share a statement (see `Batcher`), each item decided on its own.
  */
 export class PgStore implements Store {
   readonly dialect = 'postgres' as const;
@@ -61,6 +80,17 @@ export class PgStore implements Store {
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Requests of a key are reserved in the shared window a lease at a time (src/ratelimit/leased-window.ts). */
   private readonly limiter: LeasedLimiter;
+  /** jobCreateCharged calls (without idempotency key) of one turn, sent as one statement. */
+  private readonly creations = new Batcher<CreateItem, CreateOutcome | BatchItemError>(
+    (items) => this.createMany(items), { maxBatch: 64, maxInFlight: 2 });
+  /** Reads that every API request makes, batched the same way. */
+  private readonly positions = new Batcher<{ id: string; createdAt: Millis }, number | BatchItemError>(
+    (items) => this.queuePositionMany(items), { maxBatch: 64, maxInFlight: 2 });
+  private readonly keyLookups = new Batcher<string, KeyRow | null | BatchItemError>((items) => this.keyLookupMany(items), { maxBatch: 64, maxInFlight: 2 });
+  private readonly jobReads = new Batcher<string, JobRow | null | BatchItemError>((ids) => this.jobReadMany(ids), { maxBatch: 64, maxInFlight: 2 });
+  /** jobComplete calls of one turn, sent as one statement. */
+  private readonly completions = new Batcher<CompleteItem, JobRecord | null | BatchItemError>(
+    (items) => this.completeMany(items), { maxBatch: 64, maxInFlight: 2 });
 
   private constructor(opts: PgStoreOptions) {
     this.config = connectionConfig(opts.url, opts.schema);
@@ -115,16 +145,24 @@ export class PgStore implements Store {
     } catch (err) {
       throw wrapError(err);
     }
+    // While checked out, a client has no listener of the pool's: a connection that drops
+    // mid-transaction would emit an unhandled 'error' and end the process. The statement
+    // under way fails with the same error, which is what the caller gets.
+    let lost: Error | undefined;
+    const onLost = (err: Error) => { lost = err; };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
+      client.removeListener('error', onLost);
       client.release();
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => { /* the connection may be gone */ });
+      if (!lost) await client.query('ROLLBACK').catch(() => { /* the connection may be gone */ });
+      client.removeListener('error', onLost);
       // A broken connection is destroyed rather than returned to the pool.
-      client.release(isConnectionError(err) ? (err as Error) : undefined);
+      client.release(lost ?? (isConnectionError(err) ? (err as Error) : undefined));
       throw wrapError(err);
     }
   }
@@ -182,14 +220,23 @@ export class PgStore implements Store {
   }
 
   async apiKeyGetByHash(p: { keyHash: string }) {
-    const row = await this.one<ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number }>(`
-      SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at
-      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`, [p.keyHash]);
+    const row = unwrap(await this.keyLookups.add(p.keyHash));
     if (!row) return null;
     return {
       key: toApiKey(row),
       user: toUser({ id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at }),
     };
+  }
+
+  /** Key lookups of one turn (every authenticated request makes one) in one statement. */
+  private async keyLookupMany(hashes: string[]): Promise<(KeyRow | null | BatchItemError)[]> {
+    const sql = (where: string) => `SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at
+      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE ${where}`;
+    return settleEach(hashes, async (all) => {
+      const rows = await this.q<KeyRow>(sql('k.key_hash = ANY($1::text[])'), [[...new Set(all)]]);
+      const byHash = new Map(rows.map((r) => [r.key_hash, r]));
+      return all.map((h) => byHash.get(h) ?? null);
+    }, async (h) => (await this.one<KeyRow>(sql('k.key_hash = $1'), [h])) ?? null, unreachable);
   }
 
   async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
@@ -235,7 +282,7 @@ export class PgStore implements Store {
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
-    if (!p.idempotency) return this.createCharged(this.pool, p);
+    if (!p.idempotency) return unwrap(await this.creations.add(p));
     const key = p.idempotency;
     const rollback = new Error('rollback');
     let short: { ok: false; reason: 'insufficient'; available: number } | undefined;
@@ -266,6 +313,31 @@ export class PgStore implements Store {
     }
   }
 
+  /**
+   * Runs created in one turn, charged and inserted by one statement (genjobs_create_charged):
+   * each item exactly as `createCharged` would do it alone, one after another. Items are taken
+   * in account order (call order within an account), so batches lock accounts in one order.
+   */
+  private async createMany(items: CreateItem[]): Promise<(CreateOutcome | BatchItemError)[]> {
+    return settleEach(items, async (all) => {
+      const order = all.map((_, i) => i).sort((a, b) => (all[a]!.userId < all[b]!.userId ? -1 : all[a]!.userId > all[b]!.userId ? 1 : a - b));
+      const col = <T>(f: (p: CreateItem) => T) => order.map((i) => f(all[i]!));
+      const rows = await this.q<Partial<JobRow> & { idx: number; balance: number }>(`SELECT r.idx, r.balance, (r.job).*
+        FROM genjobs_create_charged($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::text[],
+          $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[]) r`,
+      [col((p) => p.id), col((p) => p.userId), col((p) => p.runType), col((p) => p.modelId), col((p) => p.appId),
+        col((p) => JSON.stringify(p.inputData)), col((p) => p.cost), col((p) => p.webhookUrl), col((p) => p.now), col(() => newId()),
+        col((p) => `run of ${p.modelId ?? p.appId}`), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null)]);
+      const out: CreateOutcome[] = new Array(all.length);
+      for (const { idx, balance, ...job } of rows) {
+        out[order[idx - 1]!] = job.id === null || job.id === undefined
+          ? { ok: false, reason: 'insufficient', available: balance }
+          : { ok: true, job: toJob(job as JobRow), balance, replayed: false };
+      }
+      return out;
+    }, (p) => this.createCharged(this.pool, p), unreachable);
+  }
+
   /** Debits and inserts in one statement: the debit's WHERE re-checks the balance on the latest row version, so concurrent runs queue on the account row and can never overdraw it. */
   private async createCharged(db: Db, p: {
     id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
@@ -293,10 +365,26 @@ export class PgStore implements Store {
   }
 
   async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
-    const row = p.userId === undefined
-      ? await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [p.id])
-      : await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1 AND user_id = $2', [p.id, p.userId]);
-    return row ? toJob(row) : null;
+    const row = unwrap(await this.jobReads.add(p.id));
+    return row && (p.userId === undefined || row.user_id === p.userId) ? toJob(row) : null;
+  }
+
+  /** Job reads of one turn (polls, waiting requests, event streams) in one statement. */
+  private async jobReadMany(ids: string[]): Promise<(JobRow | null | BatchItemError)[]> {
+    return settleEach(ids, async (all) => {
+      const rows = await this.q<JobRow>('SELECT * FROM jobs WHERE id = ANY($1::text[])', [[...new Set(all)]]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const given = new Set<string>();
+      return all.map((id) => {
+        const row = byId.get(id) ?? null;
+        if (!row || !given.has(id)) {
+          given.add(id);
+          return row;
+        }
+        // A second caller of the same id gets its own copy: input and output are objects it may change.
+        return structuredClone(row);
+      });
+    }, async (id) => (await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [id])) ?? null, unreachable);
   }
 
   async jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]> {
@@ -316,9 +404,23 @@ export class PgStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    const row = await this.one<{ n: number }>(`SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT $3) ahead`,
-      [p.createdAt, p.id, QUEUE_POSITION_CAP]);
-    return row?.n ?? 0;
+    return unwrap(await this.positions.add(p));
+  }
+
+  /** Queue positions asked for in one turn, counted by one statement. */
+  private async queuePositionMany(items: { id: string; createdAt: Millis }[]): Promise<(number | BatchItemError)[]> {
+    const one = async (p: { id: string; createdAt: Millis }) => (await this.one<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT $3) ahead`,
+      [p.createdAt, p.id, QUEUE_POSITION_CAP]))?.n ?? 0;
+    return settleEach(items, async (all) => {
+      const rows = await this.q<{ n: number; ahead: number }>(`SELECT i.n::int AS n,
+          (SELECT COUNT(*)::int FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (i.created_at, i.id) LIMIT $3) a) AS ahead
+        FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS i(created_at, id, n)`,
+      [all.map((p) => p.createdAt), all.map((p) => p.id), QUEUE_POSITION_CAP]);
+      const out: number[] = new Array(all.length).fill(0);
+      for (const r of rows) out[r.n - 1] = r.ahead;
+      return out;
+    }, one, unreachable);
   }
 
   // ---- jobs: moves ----
@@ -371,19 +473,76 @@ export class PgStore implements Store {
 
   async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
     if (p.ids.length === 0) return [];
+    // Rows locked in id order, as batched completions lock them: the two never deadlock.
     const rows = await this.q<{ id: string }>(`UPDATE jobs SET lease_expires_at = $1
-      WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 RETURNING id`, [p.now + p.leaseMs, p.ids, p.owner]);
+      WHERE id IN (SELECT id FROM jobs WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 ORDER BY id FOR UPDATE)
+        AND status = 'processing' AND lease_owner = $3 RETURNING id`, [p.now + p.leaseMs, p.ids, p.owner]);
     return rows.map((r) => r.id);
   }
 
   async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
+    return unwrap(await this.completions.add({ ...p, output: JSON.stringify(p.outputData ?? null) }));
+  }
+
+  /** One completion alone: the statement every batched one stands for. */
+  private async completeOne(c: CompleteItem): Promise<JobRecord | null> {
     const row = await this.one<JobRow>(`
       WITH done AS (
         UPDATE jobs SET status = 'completed', output_data = $3, completed_at = $4, lease_owner = NULL, lease_expires_at = NULL
         WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING *
       ), ${OUTBOX('done', '$5', '$4')}
-      SELECT * FROM done`, [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null), p.now, newId()]);
+      SELECT * FROM done`, [c.id, c.leaseToken, c.output, c.now, newId()]);
     return row ? toJob(row) : null;
+  }
+
+  /**
+   * Completions of one turn in one statement: each row is moved only if its own lease token
+   * still matches, and gets its own outbox row when it has a webhook_url. A job named twice in
+   * a batch is done in order, the later call after the earlier one.
+   */
+  private async completeMany(items: CompleteItem[]): Promise<(JobRecord | null | BatchItemError)[]> {
+    const seen = new Set<string>();
+    const first: number[] = [];
+    const later: number[] = [];
+    items.forEach((c, i) => {
+      if (seen.has(c.id)) later.push(i);
+      else {
+        seen.add(c.id);
+        first.push(i);
+      }
+    });
+    const out: (JobRecord | null | BatchItemError)[] = new Array(items.length).fill(null);
+    const batch = first.map((i) => items[i]!);
+    const results = await settleEach(batch, async (cs) => {
+      // In id order, so two batches (or a batch and a lease renewal) lock shared rows in the same order.
+      const order = cs.map((_, i) => i).sort((a, b) => (cs[a]!.id < cs[b]!.id ? -1 : 1));
+      const rows = await this.q<JobRow>(`
+        WITH i AS (
+          SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::bigint[], $5::text[]) AS i(id, lease_token, output_data, now, delivery_id)
+        ), done AS (
+          UPDATE jobs SET status = 'completed', output_data = i.output_data, completed_at = i.now, lease_owner = NULL, lease_expires_at = NULL
+          FROM i WHERE jobs.id = i.id AND jobs.status = 'processing' AND jobs.lease_token = i.lease_token
+          RETURNING jobs.*
+        ), outbox AS (
+          INSERT INTO webhook_deliveries (id, job_id, user_id, url, event, status, next_attempt_at, created_at)
+          SELECT i.delivery_id, done.id, done.user_id, done.webhook_url, 'job.' || done.status, 'pending', done.completed_at, done.completed_at
+          FROM done JOIN i ON i.id = done.id WHERE done.webhook_url IS NOT NULL
+        )
+        SELECT * FROM done`,
+      [order.map((i) => cs[i]!.id), order.map((i) => cs[i]!.leaseToken), order.map((i) => cs[i]!.output),
+        order.map((i) => cs[i]!.now), order.map(() => newId())]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return cs.map((c) => {
+        const row = byId.get(c.id);
+        return row ? toJob(row) : null;
+      });
+    }, (c) => this.completeOne(c), unreachable);
+    first.forEach((i, k) => { out[i] = results[k]!; });
+    if (later.length > 0) {
+      const rest = await this.completeMany(later.map((i) => items[i]!));
+      later.forEach((i, k) => { out[i] = rest[k]!; });
+    }
+    return out;
   }
 
   /** processing -> failed with a full refund, in one statement, only for the lease `leaseToken`. */
