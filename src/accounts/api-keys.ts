@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const KEY_PREFIX = 'sk_live_';
 /** Characters of a key shown in listings: `sk_live_` and four more. */
@@ -12,5 +12,5 @@ export function generateApiKey(): { key: string; keyPrefix: string; keyHash: str
 
 /** Keys are stored only as this hash. A fast hash is right here: the key has 256 random bits. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_TOKEN, testApp, type TestApp } from '../helpers/app.js';
 import { createApiKey } from '../../src/accounts/admin.js';
-import { generateApiKey } from '../../src/accounts/api-keys.js';
+import { generateApiKey, hashApiKey } from '../../src/accounts/api-keys.js';
+import { createHash } from 'node:crypto';
 
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -19,6 +20,12 @@ function assertErrorBody(body: Record<string, unknown>, error: string | RegExp):
 }
 
 describe('authentication of /api/v1', () => {
+  it('stores keys as their SHA-256 in hex, so keys stored by earlier versions keep working', () => {
+    const { key, keyHash } = generateApiKey();
+    assert.equal(keyHash, createHash('sha256').update(key).digest('hex'));
+    assert.equal(hashApiKey('sk_live_example'), createHash('sha256').update('sk_live_example').digest('hex'));
+  });
+
   const missing = [
     ['no Authorization header', undefined],
     ['a Basic credential', 'Basic xyz'],
