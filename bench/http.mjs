@@ -2,22 +2,25 @@
 // HTTP benchmark: GET /api/v1/jobs/:id and POST /api/v1/models/run (asynchronous local/test),
 // authenticated and rate-limit-checked as in production (a limit far above what is sent),
 // driven by autocannon against a `genjobs serve`-like process (createApp + listen, executor on),
-// on SQLite and on PostgreSQL, with a bare Fastify hello-world server measured in the same run
-// as the baseline. Each server runs in a child process; autocannon runs here.
+// on SQLite and on PostgreSQL, against a bare Fastify hello-world server measured in pairs with
+// each case (rounds of bare, then the case; the median ratio of the rounds). Each server runs
+// in a child process; autocannon runs here.
 //
 //   npm run bench:http                  BENCH_QUICK=1 for short runs; BENCH_PROFILE=1 writes
 //                                       CPU profiles of the servers to bench/profiles/
 //   BENCH_HTTP_STORES=sqlite            only one store; BENCH_HTTP_CASES=get,get-live,post: which cases
 //                                       (get: a finished job; get-live: a running one, read from the store)
+//   BENCH_HTTP_ROUNDS=5, BENCH_HTTP_DURATION=4   rounds per case and seconds per side of a round
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  QUICK, freePort, fmt, makeAccount, makeApp, runBench, saveResults, spawnNode, startPg, table, tmpDir, verdict,
+  QUICK, freePort, makeAccount, makeApp, runBench, saveResults, spawnNode, startPg, table,
 } from './lib.mjs';
 
 const SELF = import.meta.filename;
-const DURATION = Number(process.env.BENCH_HTTP_DURATION ?? (QUICK ? 3 : 10));
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? (QUICK ? 2 : 5));
+const ROUND_S = Number(process.env.BENCH_HTTP_DURATION ?? (QUICK ? 2 : 4));
 const WARMUP = QUICK ? 1 : 3;
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32);
 
@@ -73,80 +76,96 @@ async function serve(kind, pgUrl) {
 
 // ------------------------------------------------------------------ parent: autocannon
 
-async function cannon(opts) {
+async function autocannonRun(opts, duration) {
   const { default: autocannon } = await import('autocannon');
-  const run = (duration) => new Promise((resolve, reject) => {
+  const r = await new Promise((resolve, reject) => {
     autocannon({ connections: CONNECTIONS, pipelining: 1, duration, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
   });
-  await run(WARMUP);
-  const r = await run(DURATION);
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad > 0) throw new Error(`${opts.title}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts out of ${r.requests.total}`);
+  return r;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * A case measured against the bare server in pairs: after a warm-up of both, ROUNDS rounds of
+ * (bare GET, then the case), ROUND_S seconds each. The case's ratio is the median of the
+ * rounds' ratios, so a slow minute of the shared machine weighs on both sides of a ratio
+ * alike; its req/s is the median of its rounds.
+ */
+async function paired(bare, opts) {
+  await autocannonRun(bare, WARMUP);
+  await autocannonRun(opts, WARMUP);
+  const rounds = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const base = await autocannonRun(bare, ROUND_S);
+    const r = await autocannonRun(opts, ROUND_S);
+    rounds.push({ bare: base.requests.average, value: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total });
+  }
+  const ratios = rounds.map((r) => r.value / r.bare);
   return {
     title: opts.title,
-    'req/s': r.requests.average,
-    'p50 ms': r.latency.p50,
-    'p99 ms': r.latency.p99,
-    requests: r.requests.total,
+    'req/s': median(rounds.map((r) => r.value)),
+    'bare req/s': median(rounds.map((r) => r.bare)),
+    ratio: median(ratios),
+    'ratio min': Math.min(...ratios),
+    'ratio max': Math.max(...ratios),
+    'p50 ms': median(rounds.map((r) => r.p50)),
+    'p99 ms': median(rounds.map((r) => r.p99)),
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+    rounds,
   };
 }
 
 async function main() {
   const stores = (process.env.BENCH_HTTP_STORES ?? 'sqlite,postgres').split(',');
+  const cases = (process.env.BENCH_HTTP_CASES ?? 'get,get-live,post').split(',');
   const pg = stores.includes('postgres') ? await startPg() : null;
-  console.log(`# autocannon: ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured, per case`);
-  const rows = [];
+  console.log(`# autocannon: ${CONNECTIONS} connections; per case ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${ROUND_S} s bare GET + ${ROUND_S} s the case`);
 
-  // The bare server stays up, idle while genjobs is measured: its GET is measured again right
-  // before each genjobs case, and each ratio is taken against that adjacent figure, so that a
-  // busy minute on the shared machine weighs on both sides of a ratio alike.
-  const bare = spawnNode(SELF, ['--serve', 'bare'], { profileName: 'http-bare' });
-  const { port: barePort } = await bare.ready;
-  const bareGetNow = (before) => cannon({ title: `bare fastify GET / (before ${before})`, url: `http://127.0.0.1:${barePort}/` });
-  const bareGet = await cannon({ title: 'bare fastify GET /', url: `http://127.0.0.1:${barePort}/` });
-  const barePost = await cannon({
+  // The bare server stays up, idle while genjobs is measured.
+  const bareServer = spawnNode(SELF, ['--serve', 'bare'], { profileName: 'http-bare' });
+  const { port: barePort } = await bareServer.ready;
+  const bare = { title: 'bare fastify GET /', url: `http://127.0.0.1:${barePort}/` };
+  const barePost = {
     title: 'bare fastify POST / (json)', url: `http://127.0.0.1:${barePort}/`, method: 'POST',
     headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'local/test', input: {} }),
-  });
-  rows.push(bareGet, barePost);
+  };
+  const rows = [await paired(bare, barePost)];
 
-  const ratios = [];
+  const goals = { get: 0.6, post: 0.3 };
+  const verdicts = [];
   for (const store of stores) {
     const server = spawnNode(SELF, ['--serve', store, pg?.url ?? ''], { profileName: `http-${store}` });
     const { port, authorization, jobId, liveJobId } = await server.ready;
-    const cases = (process.env.BENCH_HTTP_CASES ?? 'get,get-live,post').split(',');
-    const getBase = !cases.includes('get') ? null : await bareGetNow(`${store} GET`);
-    const get = !cases.includes('get') ? null : await cannon({
-      title: `genjobs ${store} GET /api/v1/jobs/:id`, url: `http://127.0.0.1:${port}/api/v1/jobs/${jobId}`, headers: { authorization },
-    });
-    // Not a goal of its own: what a GET costs when the job must be read from the store.
-    const getLive = !cases.includes('get-live') ? null : await cannon({
-      title: `genjobs ${store} GET /api/v1/jobs/:id (running job)`, url: `http://127.0.0.1:${port}/api/v1/jobs/${liveJobId}`, headers: { authorization },
-    });
-    const postBase = !cases.includes('post') ? null : await bareGetNow(`${store} POST`);
-    const post = !cases.includes('post') ? null : await cannon({
-      title: `genjobs ${store} POST /api/v1/models/run`, url: `http://127.0.0.1:${port}/api/v1/models/run`, method: 'POST',
-      headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'local/test', input: {} }),
-    });
-    rows.push(...[getBase, get, getLive, postBase, post].filter(Boolean));
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    const all = {
+      get: { title: `genjobs ${store} GET /api/v1/jobs/:id`, url: `${base}/jobs/${jobId}`, headers: { authorization } },
+      // Not a goal of its own: what a GET costs when the job must be read from the store.
+      'get-live': { title: `genjobs ${store} GET /api/v1/jobs/:id (running job)`, url: `${base}/jobs/${liveJobId}`, headers: { authorization } },
+      post: {
+        title: `genjobs ${store} POST /api/v1/models/run`, url: `${base}/models/run`, method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'local/test', input: {} }),
+      },
+    };
+    for (const name of cases) {
+      const row = await paired(bare, all[name]);
+      rows.push(row);
+      verdicts.push({ store, case: name, ratio: row.ratio, goal: goals[name] ?? null, met: goals[name] === undefined ? null : row.ratio >= goals[name] });
+    }
     await server.stop();
-    ratios.push({ store, get, getLive, post, getBase, postBase });
   }
-  await bare.stop();
+  await bareServer.stop();
 
-  console.log('\n## HTTP');
-  table(rows, ['title', 'req/s', 'p50 ms', 'p99 ms', 'requests']);
+  console.log('\n## HTTP (medians over the rounds; ratio = the case / bare GET in the same round)');
+  table(rows, ['title', 'req/s', 'bare req/s', 'ratio', 'ratio min', 'ratio max', 'p50 ms', 'p99 ms', 'requests']);
   console.log('');
-  const verdicts = [];
-  for (const { store, get, getLive, post, getBase, postBase } of ratios) {
-    if (get) verdicts.push({ store, ...verdict({ what: `${store} GET job vs bare GET just before`, value: get['req/s'], baseline: getBase['req/s'], unit: ' req/s', goal: 0.6 }) });
-    if (getLive) verdict({ what: `${store} GET running job (store read) vs bare GET`, value: getLive['req/s'], baseline: (getBase ?? postBase ?? bareGet)['req/s'], unit: ' req/s' });
-    if (!post) continue;
-    verdicts.push({ store, ...verdict({ what: `${store} run creation vs bare GET just before`, value: post['req/s'], baseline: postBase['req/s'], unit: ' req/s', goal: 0.3 }) });
-    verdict({ what: `${store} run creation vs bare POST (context)`, value: post['req/s'], baseline: barePost['req/s'], unit: ' req/s' });
+  for (const v of verdicts) {
+    const goal = v.goal === null ? '' : ` (goal >= ${v.goal}: ${v.met ? 'met' : 'MISSED'})`;
+    console.log(`  ratio ${v.store} ${v.case} vs bare GET: ${v.ratio.toFixed(3)}${goal}`);
   }
-  saveResults('http', { connections: CONNECTIONS, durationS: DURATION, rows, verdicts });
-  console.log(`\n# figures are requests per second (mean over ${DURATION} s); ${fmt(CONNECTIONS)} connections`);
+  saveResults('http', { connections: CONNECTIONS, rounds: ROUNDS, roundS: ROUND_S, rows, verdicts });
 }
 
 if (process.argv[2] === '--serve') {

@@ -5,7 +5,8 @@
 // process (app.server.inject: routing, API key, rate limit, handler, serialisation), one at a
 // time. Jobs are seeded straight into the adapters' own tables (SQLite through better-sqlite3 on
 // the same file, PostgreSQL with INSERT ... SELECT FROM generate_series), 99% completed and the
-// newest 1% pending, as in a store with a backlog. A pending job's answer carries its queue
+// newest 1% pending, as in a store with a backlog. The in-memory copy of finished jobs is off
+// (GENJOBS_JOB_CACHE_SIZE=0), so that every GET reads the store. A pending job's answer carries its queue
 // position, counted over the backlog ahead of it: "get pending" is the back of the queue (99 or
 // 9,999 ahead), "get pending, 100th in queue" (one account only) the same position in both stores.
 //
@@ -114,7 +115,10 @@ async function timeRequests(app, authorization, urls) {
 async function dataset({ store, pgUrl, layout, n }) {
   const dir = tmpDir(`scale-${store}-${layout}-${n}`);
   const schema = `bench_scale_${layout}_${n}`;
-  const app = await makeApp({ dataDir: dir, pgUrl: store === 'postgres' ? pgUrl : null, schema, env: { GENJOBS_EXECUTOR: 'false' } });
+  // Finished jobs are not kept in memory here (GENJOBS_JOB_CACHE_SIZE=0): every GET reads the store.
+  const app = await makeApp({
+    dataDir: dir, pgUrl: store === 'postgres' ? pgUrl : null, schema, env: { GENJOBS_EXECUTOR: 'false', GENJOBS_JOB_CACHE_SIZE: '0' },
+  });
   try {
     const measured = await makeAccount(app.store);
     const userIds = [];

@@ -54,7 +54,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
-    store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(),
+    store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };

@@ -57,6 +57,8 @@ export interface Config {
   defaultRateLimitPerMinute: number;
   /** How long an API key found once is trusted without a store lookup; 0: every request looks it up. */
   authCacheMs: number;
+  /** How many final jobs (terminal, no webhook owed) are kept in memory for GET /jobs/:id; 0: none. */
+  finalJobCacheSize: number;
   /** Largest accepted request body. (Default: 1048576 bytes) */
   bodyLimitBytes: number;
   /** pino log level. (Default: info) */
@@ -166,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncWaitMs: int(env, 'GENJOBS_SYNC_WAIT_MS', 60_000, 0, 600_000),
     defaultRateLimitPerMinute: int(env, 'GENJOBS_DEFAULT_RATE_LIMIT', 60, 1, 1_000_000_000),
     authCacheMs: int(env, 'GENJOBS_AUTH_CACHE_MS', 5_000, 0, 300_000),
+    finalJobCacheSize: int(env, 'GENJOBS_JOB_CACHE_SIZE', 2_000, 0, 1_000_000),
     bodyLimitBytes: int(env, 'GENJOBS_BODY_LIMIT', 1_048_576, 1_024, 1_073_741_824),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };

@@ -104,6 +104,17 @@ describe('finished jobs are read from memory', () => {
     assert.match(String(second.headers['content-type']), /^application\/json; charset=utf-8$/);
   });
 
+  it('reads every job from the store with GENJOBS_JOB_CACHE_SIZE=0', async (t) => {
+    const app = await testApp({ GENJOBS_JOB_CACHE_SIZE: '0' });
+    t.after(() => app.dispose());
+    const { auth } = await app.account();
+    const id = await finishedJob(app, auth);
+    const reads = countCalls(app.store, 'jobGetById');
+    await getJob(app, auth, id);
+    await getJob(app, auth, id);
+    assert.equal(reads.n, 2);
+  });
+
   it('never answers another account with it', async (t) => {
     const app = await testApp();
     t.after(() => app.dispose());
