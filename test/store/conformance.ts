@@ -499,6 +499,19 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         for (const j of jobs) assert.equal(await store.jobQueuePosition({ id: j.id, createdAt: j.createdAt }), expected(j), `position of job ${jobs.indexOf(j)}`);
         assert.equal(await store.jobQueuePosition({ id: jobs.at(-1)!.id, createdAt: jobs.at(-1)!.createdAt }), 12 - 4 - 2);
       });
+
+      it('counts right in a longer queue, near its front, its middle and its back', async () => {
+        const u = await user(10_000);
+        const jobs: JobRecord[] = [];
+        for (let i = 0; i < 300; i++) jobs.push(await job(u.id, { cost: 1 }));
+        await claim({ limit: 2 });
+        for (const i of [5, 150, 250]) await store.jobCancel({ id: jobs[i]!.id, userId: u.id, now: now(), refundFor: () => 0 });
+        const gone = new Set([0, 1, 5, 150, 250]);
+        const expected = (i: number) => jobs.slice(0, i).filter((_, k) => !gone.has(k)).length;
+        for (const i of [2, 3, 100, 129, 130, 131, 140, 200, 251, 298, 299]) {
+          assert.equal(await store.jobQueuePosition({ id: jobs[i]!.id, createdAt: jobs[i]!.createdAt }), expected(i), `position of job ${i}`);
+        }
+      });
     });
 
     describe('status moves', () => {

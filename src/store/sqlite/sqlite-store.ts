@@ -19,6 +19,9 @@ export interface SqliteStoreOptions {
   filename: string;
 }
 
+/** Queue positions below this are counted from the front of the queue, larger ones from the back. */
+const NEAR_FRONT = 128;
+
 /** The embedded store: one SQLite file in WAL mode, written through immediate transactions. */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -235,20 +238,25 @@ export class SqliteStore implements Store {
   }
 
   async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
-    // Counted from the back of the queue, where new jobs stand: the pending count (kept by
-    // triggers) less the pending jobs from this one on. (Two reads: a commit of another process
-    // between them can move the answer by what it changed, as it could a moment later anyway.)
+    // Counted from whichever end of the queue is nearer, so that a job near either end costs a
+    // few index entries: first the jobs ahead, up to a few; if there are more, the jobs from this
+    // one to the back, subtracted from the pending count (kept by triggers). (Separate reads: a
+    // commit of another process between them can move the answer by what it changed, as it
+    // could a moment later anyway.)
+    const from = { createdAt: p.createdAt, id: p.id, cap: QUEUE_POSITION_CAP, near: NEAR_FRONT };
+    const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (@createdAt, @id) LIMIT @near)`)
+      .get(from) as { n: number };
+    if (ahead.n < NEAR_FRONT) return ahead.n;
     const { pending } = this.sql('SELECT pending FROM job_queue_count WHERE id = 1').get() as { pending: number };
-    const from = { createdAt: p.createdAt, id: p.id, cap: QUEUE_POSITION_CAP };
     // A short queue is counted whole (a plain COUNT is several times cheaper than one under a LIMIT); a long one up to the cap.
     const behind = (pending <= QUEUE_POSITION_CAP
       ? this.sql(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at, id) >= (@createdAt, @id)`).get(from)
       : this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) >= (@createdAt, @id) LIMIT @cap)`).get(from)) as { n: number };
-    if (behind.n < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(0, pending - behind.n));
+    if (behind.n < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(NEAR_FRONT, pending - behind.n));
     // Deep in a long queue: counted from the front.
-    const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (@createdAt, @id) LIMIT @cap)`)
+    const counted = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (@createdAt, @id) LIMIT @cap)`)
       .get(from) as { n: number };
-    return ahead.n;
+    return counted.n;
   }
 
   // ---- jobs: moves ----
