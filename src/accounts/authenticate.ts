@@ -11,7 +11,8 @@ export interface Caller {
 /**
  * Finds who an `Authorization` header speaks for, or throws the contract's 401/403. With a
  * `cache`, a key found recently is not looked up again; whether it is active, unexpired and
- * allowed API access is still checked at every call.
+ * allowed API access is still checked at every call. A cached caller's records are as old as
+ * the cache entry: use the account's id, not its balance.
  */
 export async function authenticate(store: Store, authorization: string | undefined, now: number, cache?: CallerCache): Promise<Caller> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
