@@ -31,6 +31,8 @@ interface KeyState {
   busy: Promise<void> | null;
   /** Requests waiting for `busy`: the next lease asks for at least as many. */
   waiting: number;
+  /** The give-back at the end of `second` is scheduled (once, whatever the number of leases). */
+  endScheduled: boolean;
 }
 
 /**
@@ -95,7 +97,7 @@ export class LeasedLimiter {
     const old = this.keys.get(keyId);
     if (old && old.second === second && old.limit === limit) return old;
     if (old?.busy) return old;
-    const fresh: KeyState = { second, limit, spare: 0, used: 0, total: 0, oldest: null, full: false, busy: null, waiting: 0 };
+    const fresh: KeyState = { second, limit, spare: 0, used: 0, total: 0, oldest: null, full: false, busy: null, waiting: 0, endScheduled: false };
     if (old && old.spare > 0) fresh.busy = this.giveBack(keyId, old).finally(() => { fresh.busy = null; });
     this.keys.set(keyId, fresh);
     return fresh;
@@ -110,7 +112,8 @@ export class LeasedLimiter {
       s.oldest = lease.oldest;
       s.full = lease.granted === 0;
       // Reserved for this second only: what is left goes back when it ends.
-      if (s.spare > 0) {
+      if (s.spare > 0 && !s.endScheduled) {
+        s.endScheduled = true;
         const untilEnd = Math.min(1_005, Math.max(0, (s.second + 1) * 1000 - this.clock() + 5));
         setTimeout(() => void this.endOfSecond(keyId, s), untilEnd).unref();
       }

@@ -68,8 +68,9 @@ const OUTBOX = (source: string, idParam: string, nowParam: string) => `outbox AS
  * The shared store: PostgreSQL through node-postgres. Each move is one guarded statement (or
  * one short transaction); claims use FOR UPDATE SKIP LOCKED so executors never wait on each
  * other; every job change is announced with NOTIFY (a trigger), heard through `subscribe`.
- * The hot calls (creations, completions, rate-limit checks, key and job reads, queue positions)
- * made in one event-loop turn share a statement (see `Batcher`), each item decided on its own.
+ * The hot calls (creations, completions, key and job reads, queue positions) made in one
+ * event-loop turn share a statement (see `Batcher`), each item decided on its own; rate-limit
+ * checks are answered from leases (see `LeasedLimiter`).
  */
 export class PgStore implements Store {
   readonly dialect = 'postgres' as const;
