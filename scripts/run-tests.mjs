@@ -2,7 +2,8 @@
 // Runs the compiled test suite with node's own test runner, twice: on the embedded SQLite store,
 // then on PostgreSQL in a throwaway cluster started here and removed afterwards. Each pass
 // prints the runner's TAP with its closing `# pass N` / `# fail N`; a last line adds both up.
-// GENJOBS_TEST_STORES=sqlite (or postgres) runs one pass only.
+// GENJOBS_TEST_STORES=sqlite (or postgres) runs one pass only. Arguments narrow the run to the
+// compiled test files whose path contains one of them: `node scripts/run-tests.mjs api/jobs webhooks`.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,10 +12,11 @@ const dist = path.resolve(import.meta.dirname, '..', 'dist', 'test');
 const files = fs.readdirSync(dist, { recursive: true })
   .map(String)
   .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((arg) => f.includes(arg)))
   .map((f) => path.join(dist, f))
   .sort();
 if (files.length === 0) {
-  console.error('run-tests: no test files under dist/test; did the build run?');
+  console.error('run-tests: no test files under dist/test match; did the build run?');
   process.exit(1);
 }
 
