@@ -1,7 +1,8 @@
 import { JOB_STATUSES } from '../../jobs/status.js';
 import { MODALITIES, SETTING_TYPES } from '../../catalog/model.js';
 import { APP_INPUT_TYPES } from '../../apps/definition.js';
-import { ERROR_CODES } from '../../errors/codes.js';
+import { ERROR_CODES, type ErrorCode } from '../../errors/codes.js';
+import { exampleMessage } from './examples.js';
 
 /**
  * The shared objects of the API as JSON Schemas, registered once with `app.addSchema` and
@@ -37,6 +38,8 @@ export const ErrorBody: Schema = {
     error: str('What went wrong and what to do about it. A 400 names the field first (`limit: ...`).'),
     code: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'The stable machine code.' },
   }),
+  // One example per code, as `apiError` words it.
+  examples: (Object.keys(ERROR_CODES) as ErrorCode[]).map((code) => ({ error: exampleMessage(code), code })),
 };
 
 const jobProperties: Record<string, Schema> = {
