@@ -79,7 +79,7 @@ export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
     tags: ['Health'], summary: 'Liveness', description: 'No key needed.', operationId: 'health',
     response: {
       200: { description: 'The process serves requests.', type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] },
-      ...errorResponses(['unavailable']),
+      ...errorResponses(['internal_error', 'unavailable']),
     },
   },
   'GET /openapi.json': {
