@@ -10,7 +10,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors/codes.js';
 import { registeredRoutes, UNDOCUMENTED } from '../../src/api/schemas/index.js';
-import { ResponseChecker } from '../helpers/openapi.js';
+import { RequestChecker, ResponseChecker } from '../helpers/openapi.js';
 import { presentModel } from '../../src/catalog/present.js';
 import { presentApp } from '../../src/apps/present.js';
 import { presentLedgerEntry } from '../../src/credits/present.js';
@@ -362,5 +362,94 @@ describe('scripts/openapi.ts', () => {
     t.after(() => app.dispose());
     const served = (await app.server.inject({ method: 'GET', url: '/openapi.json' })).json() as Json;
     assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), served);
+  });
+});
+
+describe('request schemas', () => {
+  let app: TestApp;
+  let checker: RequestChecker;
+  let auth: { authorization: string };
+  let userId: string;
+  before(async () => {
+    app = await testApp();
+    checker = new RequestChecker((await app.server.inject({ method: 'GET', url: '/openapi.json' })).json() as Json);
+    ({ auth } = await app.account({ credits: 100_000 }));
+    userId = (await app.server.inject({ method: 'POST', url: '/admin/v1/users', headers: ADMIN })).json().id as string;
+  });
+  after(() => app.dispose());
+
+  const STORYBOARD = '9b7a2e54-1c0d-4f6a-8e2b-3d5c7a9f1e22';
+  type Case = [body: unknown, accepted: boolean];
+  /** Each body in `cases` is accepted by the server exactly when it fits the documented body schema. */
+  async function agree(method: 'POST' | 'PATCH', url: string, path: string, headers: Record<string, string>, cases: Case[]) {
+    for (const [body, accepted] of cases) {
+      const errors = checker.bodyErrors(method, path, body);
+      assert.equal(errors === null, accepted, `${method} ${path} ${JSON.stringify(body)}: the schema says ${errors ?? 'valid'}`);
+      const res = await app.server.inject({ method, url, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      if (accepted) assert.ok(res.statusCode < 300, `${method} ${url} ${JSON.stringify(body)}: ${res.statusCode} ${res.body}`);
+      else assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`);
+    }
+  }
+
+  it('agree with the run routes on what a body may be', async () => {
+    await agree('POST', '/api/v1/models/run', '/api/v1/models/run', auth, [
+      [{ model: 'local/test' }, true],
+      [{ model: 'local/image', input: { prompt: 'a red fox', aspect_ratio: '16:9' }, webhook_url: 'https://example.com/hook' }, true],
+      [{}, false], [{ model: 5 }, false], [{ model: 'local/test', input: 'a cat' }, false], [{ model: 'local/test', input: ['a cat'] }, false],
+      [{ model: 'local/test', webhook_url: 'not a url' }, false], [{ model: 'local/test', webhook_url: 'ftp://example.com/hook' }, false],
+      [[{ model: 'local/test' }], false], ['a string', false],
+    ]);
+    await agree('POST', '/api/v1/apps/run', '/api/v1/apps/run', auth, [
+      [{ app_id: STORYBOARD, inputs: { prompt: 'a fox in the snow' } }, true],
+      [{ inputs: {} }, false], [{ app_id: 5 }, false], [{ app_id: STORYBOARD, inputs: 'a fox' }, false],
+    ]);
+    await agree('POST', '/api/v1/jobs/cancel', '/api/v1/jobs/cancel', auth, [
+      [{}, true], [{ status: 'pending', model_id: 'local/test' }, true],
+      [{ status: 'done' }, false], [{ status: 'completed' }, false], [{ colour: 'blue' }, false], [{ model_id: '' }, false],
+    ]);
+  });
+
+  it('agree with the admin routes on what a body may be', async () => {
+    await agree('POST', '/admin/v1/users', '/admin/v1/users', ADMIN, [
+      [{}, true], [{ name: 'x', credits: 5, api_access: false }, true],
+      [{ credits: -5 }, false], [{ credits: 1.5 }, false], [{ credits: '10' }, false], [{ api_access: 'yes' }, false],
+    ]);
+    await agree('POST', `/admin/v1/users/${userId}/credits`, '/admin/v1/users/{id}/credits', ADMIN, [
+      [{ amount: 5, reason: 'top-up' }, true], [{}, false], [{ amount: 1.5 }, false], [{ amount: '5' }, false],
+    ]);
+    await agree('POST', `/admin/v1/users/${userId}/keys`, '/admin/v1/users/{id}/keys', ADMIN, [
+      [{ name: 'k', rate_limit_per_minute: 10, expires_at: new Date(Date.now() + 86_400_000).toISOString() }, true],
+      [{ rate_limit_per_minute: 0 }, false], [{ rate_limit_per_minute: 2.5 }, false], [{ rate_limit_per_minute: '10' }, false],
+      [{ name: 12 }, false], [{ expires_at: 'garbage' }, false], [{ expires_at: 1_900_000_000_000 }, false],
+    ]);
+    await agree('PATCH', `/admin/v1/users/${userId}`, '/admin/v1/users/{id}', ADMIN, [
+      [{ api_access: true }, true], [{}, false], [{ api_access: 'no' }, false],
+    ]);
+  });
+
+  it('agree with GET /api/v1/jobs on its query and with the run routes on their headers', async () => {
+    const query: [Record<string, string>, boolean][] = [
+      [{ limit: '5' }, true], [{ status: 'pending', run_type: 'model', created_after: '2026-01-01T00:00:00.000Z' }, true],
+      [{ limit: '0' }, false], [{ limit: '101' }, false], [{ limit: 'abc' }, false], [{ limit: '1.5' }, false],
+      [{ status: 'done' }, false], [{ run_type: 'workflow' }, false], [{ created_after: 'yesterday' }, false],
+    ];
+    for (const [values, accepted] of query) {
+      const errors = checker.parameterErrors('GET', '/api/v1/jobs', 'query', values);
+      assert.equal(errors === null, accepted, `${JSON.stringify(values)}: the schema says ${errors ?? 'valid'}`);
+      const res = await app.server.inject({ method: 'GET', url: `/api/v1/jobs?${new URLSearchParams(values)}`, headers: auth });
+      assert.equal(res.statusCode, accepted ? 200 : 400, `${JSON.stringify(values)}: ${res.body}`);
+    }
+    const headers: [Record<string, string>, boolean][] = [
+      [{ 'Idempotency-Key': 'order-1234', 'Cancel-After': '1m30s' }, true], [{ 'Cancel-After': '600' }, true],
+      [{ 'Idempotency-Key': 'has a space' }, false], [{ 'Idempotency-Key': 'x'.repeat(256) }, false], [{ 'Cancel-After': 'soon' }, false],
+    ];
+    for (const [values, accepted] of headers) {
+      const errors = checker.parameterErrors('POST', '/api/v1/models/run', 'header', values);
+      assert.equal(errors === null, accepted, `${JSON.stringify(values)}: the schema says ${errors ?? 'valid'}`);
+      const res = await app.server.inject({
+        method: 'POST', url: '/api/v1/models/run', headers: { ...auth, ...values, 'content-type': 'application/json' }, payload: '{"model":"local/test"}',
+      });
+      assert.equal(res.statusCode, accepted ? 202 : 400, `${JSON.stringify(values)}: ${res.body}`);
+    }
   });
 });

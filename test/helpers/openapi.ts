@@ -40,3 +40,45 @@ export class ResponseChecker {
     assert.ok(validate(value), `${schemaName}: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 1500)}`);
   }
 }
+
+/** Whether requests fit the request schemas of an OpenAPI 3.1 document, as documented (not closed). */
+export class RequestChecker {
+  private readonly ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
+  /** Query and header values arrive as text: `limit=5` is the integer 5. */
+  private readonly coercing = new Ajv2020({ strict: false, allErrors: true, validateSchema: false, coerceTypes: true });
+
+  constructor(private readonly doc: Json) {
+    for (const ajv of [this.ajv, this.coercing]) {
+      (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+      ajv.addSchema(doc, 'openapi.json');
+    }
+  }
+
+  private operation(method: string, path: string): Json {
+    const op = ((this.doc.paths as Record<string, Json>)[path] as Record<string, Json> | undefined)?.[method.toLowerCase()];
+    assert.ok(op, `${method} ${path} is in the document`);
+    return op;
+  }
+
+  /** The errors of `body` against the operation's JSON request body, or null when it fits. */
+  bodyErrors(method: string, path: string, body: unknown): string | null {
+    this.operation(method, path);
+    const pointer = `/paths/${path.replaceAll('~', '~0').replaceAll('/', '~1')}/${method.toLowerCase()}/requestBody/content/application~1json/schema`;
+    const validate = this.ajv.compile({ $ref: `openapi.json#${pointer.split('/').map(encodeURIComponent).join('/')}` });
+    return validate(body) ? null : this.ajv.errorsText(validate.errors);
+  }
+
+  /** The errors of query parameters or headers (`where`: query, header) against the operation's, or null. */
+  parameterErrors(method: string, path: string, where: 'query' | 'header', values: Record<string, string>): string | null {
+    const params = ((this.operation(method, path).parameters ?? []) as Json[]).filter((p) => p.in === where);
+    const name = (n: unknown) => (where === 'header' ? String(n).toLowerCase() : String(n));
+    const schema = {
+      type: 'object',
+      properties: Object.fromEntries(params.map((p) => [name(p.name), p.schema])),
+      required: params.filter((p) => p.required === true).map((p) => name(p.name)),
+    };
+    const data = Object.fromEntries(Object.entries(values).map(([k, v]) => [name(k), v]));
+    const validate = this.coercing.compile(schema);
+    return validate(data) ? null : this.coercing.errorsText(validate.errors);
+  }
+}

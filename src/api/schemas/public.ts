@@ -16,7 +16,7 @@ const ok = (description: string, body: Record<string, unknown>, headers: Record<
 const RUN_HEADERS = { ...PREFERENCE_APPLIED, ...IDEMPOTENT_REPLAYED };
 
 const runBodyExtras = {
-  webhook_url: { type: 'string', format: 'uri', description: 'An http(s) URL called when the job ends (docs/webhooks.md).' },
+  webhook_url: { type: 'string', format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', description: 'An http(s) URL called when the job ends (docs/webhooks.md).' },
 };
 
 const runModelBody = {
