@@ -31,6 +31,21 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     },
     response: { 201: { description: 'The user.', ...ref('User') }, ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'invalid_parameter']) },
   },
+  'GET /admin/v1/users': {
+    tags, security, summary: 'List the accounts', operationId: 'adminListUsers',
+    querystring: {
+      type: 'object',
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+        starting_after: { type: 'string', description: 'The last account id of the previous page.' },
+      },
+    },
+    response: { 200: { description: 'A page of accounts, newest first.', ...ref('UserList') }, ...errorResponses([...ADMIN_ERRORS, 'invalid_parameter']) },
+  },
+  'GET /admin/v1/queue': {
+    tags, security, summary: 'The queue at a glance', operationId: 'adminQueue',
+    response: { 200: { description: 'Pending and processing jobs by status and model.', ...ref('QueueSummary') }, ...errorResponses(ADMIN_ERRORS) },
+  },
   'GET /admin/v1/users/:id': {
     tags, security, summary: 'Get a user', operationId: 'adminGetUser', params: userParams,
     response: { 200: { description: 'The user.', ...ref('User') }, ...errorResponses(USER) },
