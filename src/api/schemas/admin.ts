@@ -64,7 +64,7 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     },
     response: {
       200: { description: 'The new balance.', type: 'object', properties: { user_id: { type: 'string' }, credits: { type: 'integer' } }, required: ['user_id', 'credits'] },
-      ...errorResponses(USER_WRITE),
+      ...errorResponses([...USER_WRITE, 'balance_limit']),
     },
   },
   'GET /admin/v1/users/:id/ledger': {
