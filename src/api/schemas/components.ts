@@ -139,10 +139,10 @@ const setting: Schema = object({
   defaultValue: { description: 'Used when a run leaves the setting out; null when it has none.' },
   options: { type: 'array', items: { type: ['string', 'number'] }, description: 'The allowed values of a `select`.' },
   min: { type: 'number' }, max: { type: 'number' }, required: { type: 'boolean' },
-  maxLength: { type: 'integer', description: 'Extension: the longest `text` accepted, when the catalog sets it.' },
+  maxLength: int('Extension: the longest value of a `text` setting, when the catalog sets one.'),
   multiple: { type: 'boolean', description: 'Extension: the value is a list of such values.' },
-  maxItems: { type: 'integer', description: 'Extension: the most values of a `multiple` setting.' },
-  accepts: { type: 'string', description: 'Extension: what a `url` setting points at (image, video, audio).' },
+  maxItems: int('Extension: the most values of a `multiple` setting.'),
+  accepts: str('Extension: what a `url` setting points at (`image`, `video`, `audio`).'),
 }, ['key', 'label', 'inputType', 'defaultValue']);
 
 export const Model: Schema = {
@@ -221,19 +221,23 @@ export const User: Schema = {
   }),
 };
 
-export const UserList = list('UserList', 'User', 'A page of accounts, newest first.', {
-  has_more: { type: 'boolean', description: 'Another page follows; pass the last id as `starting_after`.' },
+export const UserList = list('UserList', 'User', 'The accounts, newest first.', {
+  has_more: { type: 'boolean', description: 'Another page follows: pass the last id as `starting_after`.' },
 });
 
 export const QueueSummary: Schema = {
   $id: 'QueueSummary',
-  description: 'The queue at a glance: the pending and processing jobs of every account, by status and model (or app).',
+  description: 'The pending and processing jobs of every account, counted by status and model (or app).',
   ...object({
-    object: { const: 'queue_summary' }, pending: int(), processing: int(), oldest_pending_created_at: nullableTime(),
-    oldest_pending_age_seconds: nullable('integer'),
+    object: { const: 'queue_summary' }, pending: int(), processing: int(),
+    oldest_pending_created_at: nullableTime('When the oldest pending job was created; null when none is pending.'),
+    oldest_pending_age_seconds: nullable('integer', 'How long the oldest pending job has waited.'),
     by_model: {
       type: 'array',
-      items: object({ status: { type: 'string', enum: ['pending', 'processing'] }, run_type: { type: 'string', enum: ['model', 'app'] }, model_id: nullable('string'), app_id: nullable('string'), count: int() }),
+      items: object({
+        status: { type: 'string', enum: ['pending', 'processing'] }, run_type: { type: 'string', enum: ['model', 'app'] },
+        model_id: nullable('string'), app_id: nullable('string'), count: int(),
+      }),
     },
   }),
 };

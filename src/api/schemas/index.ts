@@ -17,8 +17,6 @@ export const ROUTE_SCHEMAS: Readonly<Record<string, RouteSchema>> = { ...PUBLIC_
 /** Routes left out of the document on purpose, with the reason. */
 export const UNDOCUMENTED: Readonly<Record<string, string>> = {
   '/api/v1/*': 'the route_not_found answer to unknown routes under /api/v1, given after authentication',
-  '/': 'the dashboard\'s page (dashboard/), not part of the API',
-  '/*': 'the dashboard\'s assets and client-side addresses (dashboard/), not part of the API',
 };
 
 /** The key of a route in ROUTE_SCHEMAS: its method (HEAD as its GET) and its URL. */
