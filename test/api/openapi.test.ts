@@ -2,6 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -295,6 +297,25 @@ describe('response schemas', () => {
     assert.deepEqual(credits.body, { user_id: user.body.id, credits: 12 });
     const workers = await call('GET', '/admin/v1/workers', ADMIN);
     checker.assertValid('WorkerList', workers.body);
+  });
+
+  it('describe a webhook delivery as it is sent: the WebhookEvent body and the signature headers', async (t) => {
+    const got: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => { got.push({ headers: req.headers, body }); res.end('ok'); });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const run = await call('POST', '/api/v1/models/run', auth, { model: 'local/image', input: { prompt: 'a hook' }, webhook_url: url });
+    assert.equal(run.status, 200);
+    const delivery = await eventually(() => got[0], 10_000, 'the webhook delivery');
+    checker.assertValid('WebhookEvent', JSON.parse(delivery.body));
+    const doc = (await app.server.inject({ method: 'GET', url: '/openapi.json' })).json() as Json;
+    const documented = (doc.webhooks['job.finished'].post.parameters as Json[]).filter((p) => p.required).map((p) => (p.name as string).toLowerCase());
+    for (const header of documented) assert.equal(typeof delivery.headers[header], 'string', `the delivery carries ${header}`);
   });
 
   it('answer errors in the shape of the Error schema', async () => {

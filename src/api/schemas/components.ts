@@ -280,11 +280,20 @@ export const WebhookDelivery: Schema = {
     },
   }),
 };
+export const WebhookEvent: Schema = {
+  $id: 'WebhookEvent',
+  description: 'The body of a webhook delivery: the event and the job as GET /api/v1/jobs/{id} shows it, plus `output` (= output_data).',
+  ...object({
+    event: { type: 'string', enum: ['job.completed', 'job.failed', 'job.cancelled'] },
+    job: object({ ...jobProperties, output: nullable('object', undefined, { additionalProperties: true }) }, [...jobRequired, 'output']),
+  }),
+};
+
 export const WebhookDeliveryList = list('WebhookDeliveryList', 'WebhookDelivery', 'A job\'s webhook deliveries with every attempt.');
 
 /** Every shared schema, in the order they are registered. */
 export const COMPONENTS: Schema[] = [
   ErrorBody, Job, ModelRun, AppRun, JobList, CancelledJob, BulkCancel, Model, ModelList, App, AppList, AppDefinition, AdminApp,
   AdminAppList, Account, LedgerEntry, LedgerList, User, UserList, QueueSummary, ApiKey, ApiKeyList, Worker, WorkerList, WebhookSecret, WebhookDelivery,
-  WebhookDeliveryList,
+  WebhookDeliveryList, WebhookEvent,
 ];

@@ -17,12 +17,37 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
 
 type Json = Record<string, unknown>;
 
+const signatureHeader = (name: string, description: string, required = true) =>
+  ({ in: 'header', name, required, description, schema: { type: 'string' as const } });
+
+/** The delivery genjobs sends to a run's `webhook_url` when its job is terminal (docs/webhooks.md). */
+const WEBHOOKS = {
+  'job.finished': {
+    post: {
+      summary: 'A job reached a terminal status',
+      description: 'Sent to the run\'s `webhook_url` for `job.completed`, `job.failed` and `job.cancelled`, signed with the account\'s webhook secret (GET /api/v1/webhooks/secret). Receivers dedupe by `webhook-id` (or `job.id`).',
+      parameters: [
+        signatureHeader('webhook-id', 'Standard Webhooks: the delivery id, the same on every retry.'),
+        signatureHeader('webhook-timestamp', 'Standard Webhooks: seconds since the epoch.'),
+        signatureHeader('webhook-signature', 'Standard Webhooks: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per secret, space separated.'),
+        signatureHeader('X-Armox-Signature', 'The platform\'s header: `sha256=<hex HMAC-SHA256 of the raw body>` with the current secret.'),
+        signatureHeader('X-Armox-Signature-Previous', 'During a rotation\'s grace period: the same with the previous secret.', false),
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/WebhookEvent' } } } },
+      responses: {
+        '2XX': { description: 'Delivered: `webhook_delivered` turns true. Any other answer, or none, is retried with backoff for days.' },
+      },
+    },
+  },
+};
+
 export function openApiOptions(publicUrl: string): SwaggerOptions {
   return {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'genjobs API', version, description: DESCRIPTION, license: { name: 'MIT', identifier: 'MIT' } },
       servers: [{ url: publicUrl }],
+      webhooks: WEBHOOKS,
       tags: [
         { name: 'Models', description: 'The catalog, and model runs.' },
         { name: 'Apps', description: 'Workflows of model nodes, and app runs.' },
