@@ -1,10 +1,11 @@
-import type { JobStatus } from '../jobs/status.js';
-import type { JobNotice } from '../jobs/events.js';
+import type { JobNotice, JobStatus } from './vocabulary.js';
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
+  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, UserRecord,
 } from './records.js';
+import type { Millis, RunType } from './vocabulary.js';
 
+export * from './vocabulary.js';
 export * from './records.js';
 
 /** Queue positions are counted up to this many jobs ahead: beyond it the exact number costs a scan and tells nobody more. */

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../jobs/status.js';
+import type { JobStatus } from './vocabulary.js';
 
 /** The webhook event a terminal status announces. */
 export function webhookEvent(status: JobStatus): string {

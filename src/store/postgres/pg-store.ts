@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { createHash } from 'node:crypto';
 import { newId } from '../../ids.js';
-import type { JobNotice } from '../../jobs/events.js';
+import type { JobNotice } from '../vocabulary.js';
 import { LeasedLimiter } from '../../ratelimit/leased-window.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../store.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
 import { StoreUnavailableError } from '../errors.js';

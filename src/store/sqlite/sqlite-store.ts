@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { GroupCommit } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
-import type { JobNotice } from '../../jobs/events.js';
+import type { JobNotice } from '../vocabulary.js';
 import {
   newJobRecord, toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
   type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
