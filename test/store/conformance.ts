@@ -530,7 +530,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       /** Attempts one move with the store's guarded operations; returns whether the store made it. */
       const attempt = async (j: JobRecord, to: JobStatus): Promise<boolean> => {
         switch (to) {
-          case 'pending': return false; // nothing moves a job back to pending
+          case 'pending': {
+            // No call is meant to put a job back in the queue. The one that comes closest gives a
+            // job back at shutdown: it must end the lease and leave the status alone.
+            await store.jobRelease({ id: j.id, leaseToken: j.leaseToken, now: now() });
+            return (await store.jobGetById({ id: j.id }))?.status === 'pending';
+          }
           case 'processing': return (await claim({ limit: 10 })).some((c) => c.id === j.id);
           case 'completed': return (await store.jobComplete({ id: j.id, leaseToken: j.leaseToken, outputData: {}, now: now() })) !== null;
           case 'failed': return (await store.jobFail({ id: j.id, leaseToken: j.leaseToken, errorMessage: 'x', now: now() })) !== null;
