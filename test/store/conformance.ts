@@ -606,6 +606,23 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await assertLedgerBalances(u.id);
       });
 
+      it('refunds whole credits, at most what is left of the charge and never less than nothing, whatever refundFor says', async () => {
+        const u = await user(1000);
+        const asked = [1000, -5, 12.9, Number.NaN, Number.POSITIVE_INFINITY];
+        const refunded: number[] = [];
+        for (const amount of asked) {
+          const j = await job(u.id, { cost: 40 });
+          const r = await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => amount });
+          assert.ok(r?.changed);
+          refunded.push(r.job.creditsRefunded);
+          const entries = (await store.ledgerList({ userId: u.id, limit: 10, jobId: j.id })).filter((e) => e.kind === 'refund');
+          assert.deepEqual(entries.map((e) => e.amount), r.job.creditsRefunded > 0 ? [r.job.creditsRefunded] : [], `the refund entry of ${amount}`);
+        }
+        assert.deepEqual(refunded, [40, 0, 12, 0, 40]);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 1000 - 5 * 40 + 40 + 12 + 40);
+        await assertLedgerBalances(u.id);
+      });
+
       it('does not find another account\'s job', async () => {
         const u = await user();
         const other = await user();
