@@ -88,7 +88,7 @@ class GenJobs:
         *,
         timeout: float = 60.0,
         max_retries: int = 2,
-        max_retry_after: float = 60.0,
+        max_retry_after: float = 120.0,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("GENJOBS_API_KEY", "")
         if not key:
