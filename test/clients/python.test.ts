@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { processStoreEnv, testStoreKind } from '../helpers/store.js';
+
+/**
+ * The Python client's own suite (clients/python/tests, standard-library unittest) run with
+ * `python3 -m unittest discover -v`: it starts the built server itself. Each Python test becomes
+ * a subtest here, so the runner's counts include them and a failure shows its traceback.
+ * The client does not depend on the store, so it runs in the SQLite pass only.
+ */
+
+/** One line of unittest's verbose report, and the traceback of a failure or an error. */
+export interface PythonResult {
+  id: string;
+  outcome: 'ok' | 'FAIL' | 'ERROR' | 'skipped' | 'expected failure' | 'unexpected success';
+  detail: string;
+}
+
+/**
+ * Reads `python -m unittest -v` output. A result line is `name (module.Class[.name]) ... ok`
+ * (3.11 adds the method to the parenthesis; a method with a docstring puts its first line on a
+ * line of its own before ` ... `). Tracebacks follow under `FAIL: name (id)` / `ERROR: name (id)`.
+ */
+export function parseUnittest(output: string): { results: PythonResult[]; ran: number | null } {
+  const lines = output.split(/\r?\n/);
+  const results: PythonResult[] = [];
+  const byId = new Map<string, PythonResult>();
+  const head = /^(\w+) \(([\w.]+)\)(.*)$/;
+  const tail = / \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$/;
+  const idOf = (name: string, where: string) => (where.endsWith(`.${name}`) ? where : `${where}.${name}`);
+  for (let i = 0; i < lines.length; i++) {
+    const h = head.exec(lines[i]!);
+    if (!h) continue;
+    const [, name, where, rest] = h;
+    const t = tail.exec(rest!) ?? (i + 1 < lines.length && !head.test(lines[i + 1]!) ? tail.exec(lines[i + 1]!) : null);
+    if (!t) continue;
+    const verdict = t[1]!;
+    const result: PythonResult = {
+      id: idOf(name!, where!),
+      outcome: verdict.startsWith('skipped') ? 'skipped' : (verdict as PythonResult['outcome']),
+      detail: verdict.startsWith('skipped') ? verdict.slice('skipped'.length).trim() : '',
+    };
+    results.push(result);
+    byId.set(result.id, result);
+  }
+  const block = /^(FAIL|ERROR): (\w+) \(([\w.]+)\)/;
+  for (let i = 0; i < lines.length; i++) {
+    const b = block.exec(lines[i]!);
+    if (!b) continue;
+    let j = i + 1;
+    if (j < lines.length && /^-{20,}$/.test(lines[j]!)) j++;
+    const body: string[] = [];
+    for (; j < lines.length && !/^(={20,}|-{20,})$/.test(lines[j]!); j++) body.push(lines[j]!);
+    const target = byId.get(idOf(b[2]!, b[3]!));
+    if (target) target.detail = body.join('\n').trim();
+  }
+  const ran = /^Ran (\d+) tests? in /m.exec(output);
+  return { results, ran: ran ? Number(ran[1]) : null };
+}
+
+function python(): string {
+  const r = spawnSync('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2]); sys.exit(0 if sys.version_info >= (3, 9) else 1)'], { encoding: 'utf8' });
+  if (r.error) throw new Error('python3 is not on PATH: the Python client\'s tests need Python 3.9 or newer (Debian: apt-get install python3).');
+  if (r.status !== 0) throw new Error(`python3 is ${r.stdout.trim()}: the Python client needs 3.9 or newer.`);
+  return r.stdout.trim();
+}
+
+test('Python client: clients/python unittest suite against a live server', { timeout: 15 * 60_000, skip: testStoreKind !== 'sqlite' && 'runs in the SQLite pass only: the client does not depend on the store' }, async (t) => {
+  const version = python();
+  const child = spawn('python3', ['-m', 'unittest', 'discover', '-s', path.join('clients', 'python', 'tests'), '-v'], {
+    cwd: packageRoot,
+    env: { ...process.env, ...processStoreEnv(), GENJOBS_NODE: process.execPath, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+
+  const { results, ran } = parseUnittest(output);
+  for (const r of results) {
+    await t.test(r.id, { skip: r.outcome === 'skipped' ? r.detail || true : false }, () => {
+      if (r.outcome === 'FAIL' || r.outcome === 'ERROR' || r.outcome === 'unexpected success') {
+        throw new Error(`${r.outcome} under Python ${version}:\n${r.detail}`);
+      }
+    });
+  }
+  if (code !== 0 || ran === null || ran === 0 || ran !== results.length) {
+    throw new Error(`python3 -m unittest exited ${code}, ran ${ran ?? 'no'} tests, ${results.length} read from its report:\n${output.slice(-6000)}`);
+  }
+});
+
+test('the unittest report reader reads Python 3.9 and 3.11 result lines, docstrings, skips and tracebacks', () => {
+  const output = [
+    'test_a (test_x.T.test_a) ... ok',
+    'test_b (test_x.T)',
+    'What b checks ... FAIL',
+    "test_c (test_x.T) ... skipped 'no setuptools'",
+    'test_d (test_x.T.test_d) ... ERROR',
+    '',
+    '======================================================================',
+    'FAIL: test_b (test_x.T)',
+    '----------------------------------------------------------------------',
+    'Traceback (most recent call last):',
+    'AssertionError: 1 != 2',
+    '',
+    '======================================================================',
+    'ERROR: test_d (test_x.T.test_d)',
+    '----------------------------------------------------------------------',
+    'RuntimeError: boom',
+    '',
+    '----------------------------------------------------------------------',
+    'Ran 4 tests in 0.010s',
+  ].join('\n');
+  const { results, ran } = parseUnittest(output);
+  assert.equal(ran, 4);
+  assert.deepEqual(results.map((r) => [r.id, r.outcome]), [
+    ['test_x.T.test_a', 'ok'], ['test_x.T.test_b', 'FAIL'], ['test_x.T.test_c', 'skipped'], ['test_x.T.test_d', 'ERROR'],
+  ]);
+  assert.equal(results[1]!.detail, 'Traceback (most recent call last):\nAssertionError: 1 != 2');
+  assert.equal(results[2]!.detail, "'no setuptools'");
+  assert.equal(results[3]!.detail, 'RuntimeError: boom');
+});
