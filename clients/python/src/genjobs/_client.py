@@ -139,11 +139,11 @@ class GenJobs:
         )
 
     @overload
-    def download(self, url_or_job: str, folder: Union[str, os.PathLike] = ...) -> pathlib.Path: ...
+    def download(self, url_or_job: str, folder: Union[str, "os.PathLike[str]"] = ...) -> pathlib.Path: ...
     @overload
-    def download(self, url_or_job: Job, folder: Union[str, os.PathLike] = ...) -> List[pathlib.Path]: ...
+    def download(self, url_or_job: Job, folder: Union[str, "os.PathLike[str]"] = ...) -> List[pathlib.Path]: ...
 
-    def download(self, url_or_job: Union[str, Job], folder: Union[str, os.PathLike] = ".") -> Union[pathlib.Path, List[pathlib.Path]]:
+    def download(self, url_or_job: Union[str, Job], folder: Union[str, "os.PathLike[str]"] = ".") -> Union[pathlib.Path, List[pathlib.Path]]:
         """Saves output files into `folder` (created if missing), each under its URL's file name.
 
         Given a URL, saves it and returns its path. Given a job, saves every file its outputs point

@@ -20,7 +20,7 @@ def file_name(url: str) -> str:
     return name if name not in ("", ".", "..") else "download"
 
 
-def download_url(http: Transport, url: str, folder: Union[str, os.PathLike], name: str) -> pathlib.Path:
+def download_url(http: Transport, url: str, folder: Union[str, "os.PathLike[str]"], name: str) -> pathlib.Path:
     """Streams `url` to `folder/name`: written under a temporary name, then moved into place."""
     target = pathlib.Path(folder) / name
     target.parent.mkdir(parents=True, exist_ok=True)

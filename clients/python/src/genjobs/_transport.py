@@ -24,7 +24,7 @@ USER_AGENT = f"genjobs-python/{__version__}"
 
 def backoff(attempt: int) -> float:
     """The delay before retry number `attempt` (0-based): exponential from 0.5 s, at most 8 s, with jitter."""
-    return min(8.0, 0.5 * 2**attempt) * (0.75 + random.random() * 0.5)
+    return float(min(8.0, 0.5 * 2.0**attempt) * (0.75 + random.random() * 0.5))
 
 
 @dataclass

@@ -8,7 +8,7 @@ import hmac
 import json
 import re
 import time
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import WebhookVerificationError
 from .types import Job, WebhookEvent
@@ -86,10 +86,11 @@ def _any_match(keys: List[bytes], signatures: List[Optional[bytes]], message: by
     return ok
 
 
-def _reader(headers: Headers):  # type: ignore[no-untyped-def]
-    items = headers.items() if hasattr(headers, "items") else headers
-    lower = {}
-    for name, value in items:  # type: ignore[union-attr]
+def _reader(headers: Headers) -> Callable[[str], Optional[str]]:
+    """A lookup by lower-case name; repeated headers are joined with spaces."""
+    items: Iterable[Tuple[str, Any]] = headers.items() if isinstance(headers, Mapping) or hasattr(headers, "items") else headers
+    lower: Dict[str, str] = {}
+    for name, value in items:
         key = str(name).lower()
         text = " ".join(value) if isinstance(value, (list, tuple)) else str(value)
         lower[key] = f"{lower[key]} {text}" if key in lower else text
