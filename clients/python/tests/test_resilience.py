@@ -38,6 +38,14 @@ class RateLimitTest(unittest.TestCase):
             client.run("local/text", {"prompt": "x"})
         self.assertGreater(ctx.exception.retry_after, 1)
 
+    def test_wait_gives_up_at_its_deadline_rather_than_wait_out_a_longer_retry_after(self) -> None:
+        client = self.exhausted_client(max_retries=3)
+        unknown = "01a00000-0000-7000-8000-000000000000"  # had it waited a minute, the answer would be a 404
+        with self.assertRaises(genjobs.WaitTimeoutError) as ctx:
+            client.jobs.wait(unknown, timeout=5)
+        self.assertIsInstance(ctx.exception.__cause__, genjobs.RateLimitError)
+        self.assertEqual(str(ctx.exception), f"Job {unknown} has not ended after 5 s")
+
     # Waiting out a real Retry-After takes up to a minute: test_polling_loops.py does it once,
     # for the seed's loop and the client together.
 

@@ -99,13 +99,15 @@ class Transport:
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
         hold: float = 0.0,
+        deadline: Optional[float] = None,
     ) -> Answer:
         """Sends an API request, retrying where that is safe, and parses its JSON answer.
 
         `repeatable` says whether the request may be sent again after a network failure or a 5xx
         (GETs, and runs with an idempotency key); a 429 is always retried, since the server refused
         it before doing anything. `hold` is how long the server may take on purpose (`Prefer: wait`,
-        a synchronous run), added to the timeout.
+        a synchronous run), added to the timeout. A retry that would start after `deadline` (a
+        time.monotonic() value) is not waited for: the error is raised instead.
         """
         all_headers = self._api_headers("application/json", headers)
         payload = None
@@ -114,14 +116,17 @@ class Transport:
             payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         status, answer_headers, raw, _ = self._send(
             method, self.url(path, query), all_headers, payload, repeatable,
-            (self.timeout if timeout is None else timeout) + hold, max_retries, keep_open=False,
+            (self.timeout if timeout is None else timeout) + hold, max_retries, keep_open=False, deadline=deadline,
         )
         return Answer(status, answer_headers, _parse(raw))
 
-    def stream(self, path: str, *, headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None) -> Stream:
+    def stream(
+        self, path: str, *, headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None, deadline: Optional[float] = None,
+    ) -> Stream:
         """Opens a GET whose 2xx body stays unread, for the caller to read line by line."""
         all_headers = self._api_headers("text/event-stream", headers)
-        *_, opened = self._send("GET", self.url(path), all_headers, None, True, self.timeout if timeout is None else timeout, None, keep_open=True)
+        timeout = self.timeout if timeout is None else timeout
+        *_, opened = self._send("GET", self.url(path), all_headers, None, True, timeout, None, keep_open=True, deadline=deadline)
         assert opened is not None
         return opened
 
@@ -139,17 +144,22 @@ class Transport:
 
     def _send(
         self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes], repeatable: bool,
-        timeout: float, max_retries: Optional[int], *, keep_open: bool,
+        timeout: float, max_retries: Optional[int], *, keep_open: bool, deadline: Optional[float] = None,
     ) -> Tuple[int, Dict[str, str], bytes, Optional[Stream]]:
         retries = self.max_retries if max_retries is None else max_retries
+
+        def too_late(delay: float) -> bool:
+            return deadline is not None and time.monotonic() + delay > deadline
+
         attempt = 0
         while True:
             try:
                 status, answer_headers, raw, opened = self._attempt(method, url, headers, body, timeout, keep_open)
             except ApiConnectionError as err:
-                if not repeatable or attempt >= retries or isinstance(err.__cause__, ssl.SSLCertVerificationError):
+                delay = backoff(attempt)
+                if not repeatable or attempt >= retries or isinstance(err.__cause__, ssl.SSLCertVerificationError) or too_late(delay):
                     raise
-                time.sleep(backoff(attempt))
+                time.sleep(delay)
                 attempt += 1
                 continue
             if 200 <= status < 300:
@@ -158,7 +168,7 @@ class Transport:
             if attempt >= retries or not _retryable(error, repeatable):
                 raise error
             delay = error.retry_after if error.retry_after is not None else backoff(attempt)
-            if delay > self.max_retry_after:
+            if delay > self.max_retry_after or too_late(delay):
                 raise error
             time.sleep(delay)
             attempt += 1

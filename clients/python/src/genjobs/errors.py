@@ -97,7 +97,8 @@ class WaitTimeoutError(GenJobsError, TimeoutError):
     """`jobs.wait` gave up: the job had not ended within `timeout` seconds. `job` is the last state seen."""
 
     def __init__(self, job: Job, timeout: float) -> None:
-        super().__init__(f"Job {job.id} is still {job.status} after {timeout:g} s")
+        state = f"is still {job.status}" if job.status else "has not ended"
+        super().__init__(f"Job {job.id} {state} after {timeout:g} s")
         self.job = job
         self.timeout = timeout
 

@@ -12,7 +12,17 @@ from ._paging import JobList, query_time
 from ._runs import AUTO, CancelAfter, Wait, run_request
 from ._sse import read_events
 from ._transport import Transport
-from .errors import ApiError, ApiTimeoutError, AuthenticationError, NotFoundError, PermissionDeniedError, WaitTimeoutError
+from .errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiTimeoutError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    WaitTimeoutError,
+)
 from .types import BulkCancelResult, Job, JobEvent, JobPage
 
 # The server sends a heartbeat comment every 15 s: a stream silent for much longer is broken.
@@ -26,9 +36,12 @@ class Jobs:
     def get(self, id: str, *, hold: Optional[float] = None, timeout: Optional[float] = None) -> Job:
         """One job. `hold` (seconds, at most 60) asks the server to answer only once the job has
         ended or that time has passed (`Prefer: wait`)."""
+        return self._get(id, hold, timeout, None)
+
+    def _get(self, id: str, hold: Optional[float], timeout: Optional[float], deadline: Optional[float]) -> Job:
         seconds = min(60, math.ceil(hold)) if hold and hold > 0 else 0
         headers = {"Prefer": f"wait={seconds}"} if seconds else {}
-        answer = self._http.json("GET", f"/jobs/{_enc(id)}", headers=headers, repeatable=True, timeout=timeout, hold=seconds)
+        answer = self._http.json("GET", f"/jobs/{_enc(id)}", headers=headers, repeatable=True, timeout=timeout, hold=seconds, deadline=deadline)
         return Job.from_dict(answer.data)
 
     def list(
@@ -131,9 +144,15 @@ class Jobs:
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise WaitTimeoutError(last if last is not None else self.get(id), timeout or 0.0)
+                raise WaitTimeoutError(last if last is not None else Job(id=id), timeout or 0.0)
             started = time.monotonic()
-            job = self.get(id, hold=60 if remaining is None else max(1.0, remaining))
+            try:
+                job = self._get(id, 60 if remaining is None else max(1.0, remaining), None, deadline)
+            except (RateLimitError, ServerError, ApiConnectionError) as err:
+                if deadline is None or time.monotonic() + (err.retry_after or 0) <= deadline:
+                    raise
+                # Waiting out the server's Retry-After (or another retry) would pass the deadline.
+                raise WaitTimeoutError(last if last is not None else Job(id=id), timeout or 0.0) from err
             if (last is None or job != last) and seen(job):
                 return job
             pause = poll_interval - (time.monotonic() - started)
@@ -154,7 +173,7 @@ class Jobs:
             return min(limit, left)
 
         headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
-        stream = self._http.stream(f"/jobs/{_enc(id)}/events", headers=headers, timeout=bound(self._http.timeout))
+        stream = self._http.stream(f"/jobs/{_enc(id)}/events", headers=headers, timeout=bound(self._http.timeout), deadline=deadline)
         idle = max(self._http.timeout, STREAM_IDLE_TIMEOUT)
         try:
             if stream.status == 204:
