@@ -50,9 +50,12 @@ class CatalogAndAccountTest(unittest.TestCase):
     def test_apps_list_gives_the_template_apps_with_their_inputs(self) -> None:
         apps = self.client.apps.list()
         render = next(a for a in apps if a.name == "Render and Upscale")
-        self.assertTrue(render.is_template)
-        self.assertEqual([(i.id, i.required, i.allow_multiple) for i in render.inputs][0][0], render.inputs[0].id)
-        self.assertTrue(all(isinstance(i, genjobs.AppInput) and i.target_handle for i in render.inputs))
+        self.assertEqual((render.id, render.is_template, render.object), ("5e0d4c1a-6f38-4b8e-9c3e-2a7b1f0c9d11", True, "app"))
+        self.assertEqual(
+            [(i.id, i.type, i.required, i.target_handle, i.allow_multiple) for i in render.inputs],
+            [("prompt", "text", True, "render:prompt", False), ("aspect_ratio", "select", False, "render:aspect_ratio", False)],
+        )
+        self.assertEqual(render.to_dict()["inputs"][0]["targetHandle"], "render:prompt")
 
     def test_account_get_and_ledger(self) -> None:
         account = self.client.account.get()
