@@ -132,10 +132,13 @@ class RunTest(unittest.TestCase):
 
     def test_cancel_after_sets_the_deadline(self) -> None:
         job = self.client.run("local/test", {"duration_ms": 60000}, cancel_after=datetime.timedelta(minutes=5))
-        try:
-            self.assertIsNotNone(job.cancel_after_at)
-        finally:
-            self.client.jobs.cancel(job.id)
+        self.addCleanup(self.client.jobs.cancel, job.id)
+        created, deadline = (datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (job.created_at, job.cancel_after_at))
+        self.assertAlmostEqual((deadline - created).total_seconds(), 300, delta=1)
+
+    def test_a_job_still_running_at_its_cancel_after_deadline_is_cancelled_and_refunded(self) -> None:
+        job = self.client.run("local/test", {"duration_ms": 60000}, cancel_after="5s", wait=60)
+        self.assertEqual((job.status, job.credits_refunded), ("cancelled", 1))
 
 
 class JobsTest(unittest.TestCase):
