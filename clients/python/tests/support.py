@@ -97,6 +97,20 @@ class Server:
         key = self._admin(f"/admin/v1/users/{user['id']}/keys", {"rate_limit_per_minute": rate_limit})
         return user["id"], key["key"]
 
+    def slow_app(self, user_id: str) -> str:
+        """A private app of the account whose first node takes 800 ms, so that its events can be
+        watched from the start: `wait` (local/test), then `draw` (local/image, prompted by wait's text)."""
+        app = self._admin(f"/admin/v1/users/{user_id}/apps", {
+            "name": "Slow Drawing",
+            "nodes": [
+                {"id": "wait", "model": "local/test", "settings": {"duration_ms": 800}},
+                {"id": "draw", "model": "local/image", "settings": {"aspect_ratio": "1:1"}},
+            ],
+            "edges": [{"from": "wait", "output": "outputText", "to": "draw", "input": "prompt"}],
+            "inputs": [],
+        })
+        return str(app["id"])
+
     def _admin(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
         req = urllib.request.Request(
             f"{self.url}{path}", method="POST", data=json.dumps(body).encode(),
