@@ -26,7 +26,9 @@ test('Python client: clients/python unittest suite against a live server', { tim
     cwd: packageRoot,
     env: { ...process.env, ...processStoreEnv(), GENJOBS_NODE: process.execPath, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    signal: t.signal, // a cancelled or timed-out test stops the suite (SIGTERM: it then stops its server)
   });
+  child.once('error', () => undefined); // the abort above surfaces as the exit code
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });

@@ -12,10 +12,12 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from typing import Any, Dict, Optional, Tuple
@@ -57,7 +59,9 @@ class Server:
         }
         self.log_path = os.path.join(self.data_dir, "server.log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([NODE, str(CLI), "serve"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [NODE, str(CLI), "serve"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        )
         until = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
@@ -140,13 +144,26 @@ class Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """In the server's process, before it starts: on Linux, ask for SIGTERM when the test run dies,
+    so that even a killed run leaves no server behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 _server: Optional[Server] = None
 
 
 def server() -> Server:
-    """The run's server, started on first use."""
+    """The run's server, started on first use and stopped when the run ends (SIGTERM included)."""
     global _server
     if _server is None:
         _server = Server()
         atexit.register(_server.stop)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     return _server
