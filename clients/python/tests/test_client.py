@@ -24,6 +24,10 @@ class ClientSetupTest(unittest.TestCase):
             with self.assertRaisesRegex(ValueError, "GENJOBS_API_KEY"):
                 genjobs.GenJobs(base_url="http://localhost:8080")
 
+    def test_refuses_a_base_url_that_is_not_http(self) -> None:
+        with self.assertRaisesRegex(ValueError, "http"):
+            genjobs.GenJobs(base_url="localhost:8080", api_key="sk_live_x")
+
     def test_a_wrong_key_raises_authentication_error(self) -> None:
         client = support.server().client("sk_live_not_a_key")
         with self.assertRaises(genjobs.AuthenticationError) as ctx:

@@ -9,6 +9,7 @@ import unittest
 import support  # noqa: F401  (puts the package on the path)
 import genjobs
 from genjobs._sse import read_events
+from genjobs._runs import cancel_after_header
 from genjobs.errors import error_for, retry_after_seconds
 
 
@@ -59,6 +60,18 @@ class EventStreamReaderTest(unittest.TestCase):
 
     def test_the_last_id_carries_over_and_an_event_without_data_is_not_dispatched(self) -> None:
         self.assertEqual(events(b"id: 7\nevent: status\n\ndata: later\n\n"), [("7", "message", "later")])
+
+
+class CancelAfterTest(unittest.TestCase):
+    def test_seconds_timedeltas_and_durations_become_the_header(self) -> None:
+        import datetime
+
+        self.assertEqual(cancel_after_header(90), "90")
+        self.assertEqual(cancel_after_header(90.7), "90")
+        self.assertEqual(cancel_after_header(datetime.timedelta(hours=1, minutes=30)), "5400")
+        self.assertEqual(cancel_after_header("1h30m"), "1h30m")
+        with self.assertRaises(TypeError):
+            cancel_after_header(True)
 
 
 class RetryAfterTest(unittest.TestCase):
