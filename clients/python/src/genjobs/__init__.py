@@ -41,6 +41,7 @@ from .types import (
     LedgerEntry,
     Model,
     ModelSetting,
+    RunType,
     WebhookEvent,
 )
 from .webhooks import verify_webhook
@@ -50,6 +51,6 @@ __all__ = [
     "ApiTimeoutError", "App", "AppInput", "AuthenticationError", "BadRequestError", "BulkCancelResult",
     "ConflictError", "GenJobs", "GenJobsError", "InsufficientCreditsError", "Job", "JobEvent", "JobList", "JobPage",
     "JobStatus", "Jobs", "LedgerEntry", "Model", "ModelSetting", "NotFoundError", "PermissionDeniedError",
-    "RateLimitError", "ServerError", "WaitTimeoutError", "WebhookEvent", "WebhookVerificationError",
+    "RateLimitError", "RunType", "ServerError", "WaitTimeoutError", "WebhookEvent", "WebhookVerificationError",
     "__version__", "verify_webhook",
 ]

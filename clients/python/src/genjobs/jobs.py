@@ -6,7 +6,7 @@ import json
 import math
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Literal, Optional
 
 from ._paging import JobList, query_time
 from ._runs import AUTO, CancelAfter, Wait, run_request
@@ -23,7 +23,7 @@ from .errors import (
     ServerError,
     WaitTimeoutError,
 )
-from .types import BulkCancelResult, Job, JobEvent, JobPage
+from .types import BulkCancelResult, Job, JobEvent, JobPage, JobStatus, RunType
 
 # The server sends a heartbeat comment every 15 s: a stream silent for much longer is broken.
 STREAM_IDLE_TIMEOUT = 45.0
@@ -47,8 +47,8 @@ class Jobs:
     def list(
         self,
         *,
-        status: Optional[str] = None,
-        run_type: Optional[str] = None,
+        status: Optional[JobStatus] = None,
+        run_type: Optional[RunType] = None,
         model_id: Optional[str] = None,
         app_id: Optional[str] = None,
         created_after: Any = None,
@@ -76,7 +76,9 @@ class Jobs:
         `credits_refunded`."""
         return Job.from_dict(self._http.json("POST", f"/jobs/{_enc(id)}/cancel", repeatable=False).data)
 
-    def cancel_many(self, *, status: Optional[str] = None, model_id: Optional[str] = None, app_id: Optional[str] = None) -> BulkCancelResult:
+    def cancel_many(
+        self, *, status: Optional[Literal["pending", "processing"]] = None, model_id: Optional[str] = None, app_id: Optional[str] = None,
+    ) -> BulkCancelResult:
         """Cancels every pending or processing job that matches; with no filter, all of them.
         `status` narrows it to `pending` or `processing` jobs."""
         body = {k: v for k, v in {"status": status, "model_id": model_id, "app_id": app_id}.items() if v is not None}

@@ -15,6 +15,9 @@ T = TypeVar("T", bound="Record")
 JobStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
 """Where a job is: `pending` (queued), `processing` (claimed), then one terminal status."""
 
+RunType = Literal["model", "app"]
+"""What a job runs: one model, or an app (a workflow of model nodes)."""
+
 TERMINAL_STATUSES = frozenset(("completed", "failed", "cancelled"))
 """Statuses a job never leaves."""
 
