@@ -15,7 +15,7 @@ import { registeredRoutes, UNDOCUMENTED } from '../../src/api/schemas/index.js';
 import { BEFORE_ROUTING } from '../../src/api/schemas/responses.js';
 import { RequestChecker, ResponseChecker } from '../helpers/openapi.js';
 import { presentModel } from '../../src/catalog/present.js';
-import { presentApp } from '../../src/apps/present.js';
+import { presentApp, presentAppForAdmin } from '../../src/apps/present.js';
 import { presentLedgerEntry } from '../../src/credits/present.js';
 import { getAccount } from '../../src/accounts/account.js';
 
@@ -297,6 +297,14 @@ describe('response schemas', () => {
     assert.deepEqual(credits.body, { user_id: user.body.id, credits: 12 });
     const workers = await call('GET', '/admin/v1/workers', ADMIN);
     checker.assertValid('WorkerList', workers.body);
+    const definition = { name: 'Schema check', description: 'one node', nodes: [{ id: 'a', model: 'local/test', settings: {} }] };
+    const created = await call('POST', `/admin/v1/users/${user.body.id}/apps`, ADMIN, definition);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    checker.assertValid('AdminApp', created.body);
+    const stored = (await app.jobs.apps.listFor(user.body.id as string)).find((a) => a.definition.id === created.body.id);
+    assert.deepEqual(created.body, asSent(presentAppForAdmin(stored!, app.catalog)));
+    const apps = await call('GET', `/admin/v1/users/${user.body.id}/apps`, ADMIN);
+    checker.assertValid('AdminAppList', apps.body);
   });
 
   it('describe a webhook delivery as it is sent: the WebhookEvent body and the signature headers', async (t) => {

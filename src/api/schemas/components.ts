@@ -168,7 +168,9 @@ const appProperties: Record<string, Schema> = {
   node_count: int('Extension: how many model nodes a run goes through.'),
 };
 
-export const App: Schema = { $id: 'App', ...object(appProperties, Object.keys(appProperties).filter((k) => k !== 'node_count')) };
+/** Every app field is always sent but `node_count`, which only newer presenters send. */
+const appRequired = Object.keys(appProperties).filter((k) => k !== 'node_count');
+export const App: Schema = { $id: 'App', ...object(appProperties, appRequired) };
 export const AppList = list('AppList', 'App', 'The template apps, then the account\'s active private apps.');
 
 export const AppDefinition: Schema = {
@@ -186,7 +188,7 @@ export const AppDefinition: Schema = {
 export const AdminApp: Schema = {
   $id: 'AdminApp',
   description: 'A private app as the admin API shows it: the listing\'s fields, its owner and state, and its whole definition.',
-  ...object({ ...appProperties, owner_id: nullable('string'), is_active: { type: 'boolean' }, definition: ref('AppDefinition') }),
+  ...object({ ...appProperties, owner_id: nullable('string'), is_active: { type: 'boolean' }, definition: ref('AppDefinition') }, [...appRequired, 'owner_id', 'is_active', 'definition']),
 };
 export const AdminAppList = list('AdminAppList', 'AdminApp', 'An account\'s private apps, active or not.');
 
