@@ -6,6 +6,7 @@ import { PUBLIC_SCHEMAS } from './public.js';
 import type { RouteSchema } from './route-schema.js';
 import { WORKER_SCHEMAS } from './worker.js';
 import { openApiOptions } from './document.js';
+import { compileSerializer } from './serializer.js';
 
 /**
  * Every route's schema, by `METHOD /url` as Fastify registers it (with its prefix). The schemas
@@ -57,6 +58,7 @@ function attachSchema(route: RouteOptions): void {
   if (!schema) return;
   route.schema = { ...schema, ...route.schema } as FastifySchema;
   route.validatorCompiler ??= documentOnly;
+  route.serializerCompiler ??= compileSerializer;
 }
 
 /**
