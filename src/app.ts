@@ -10,6 +10,7 @@ import type { JobsDeps } from './jobs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
+import { checkReadiness } from './health/readiness.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -58,7 +59,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  // The executor is made below; readiness is asked only once the server answers requests.
+  const readiness = () => checkReadiness({ store, executor, lifecycle });
+  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,

@@ -4,6 +4,7 @@ import type { JobsDeps } from '../jobs/deps.js';
 import type { Caller } from '../accounts/authenticate.js';
 import type { CallerCache } from '../accounts/caller-cache.js';
 import type { WorkerDeps } from '../workers/protocol.js';
+import type { Readiness } from '../health/readiness.js';
 
 /** What the routes need, given to each route plugin. */
 export interface ApiContext {
@@ -16,6 +17,8 @@ export interface ApiContext {
   lifecycle: { draining: boolean };
   /** API keys found recently; the admin API clears it at every change. */
   callers: CallerCache;
+  /** The checks of `GET /readyz`. */
+  readiness: () => Promise<Readiness>;
 }
 
 declare module 'fastify' {

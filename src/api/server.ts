@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { healthRoutes, PROBE_PATHS } from './routes/health.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -29,13 +30,14 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     return reply.code(err.status).send(err.toBody());
   });
   app.addHook('preClose', async () => { ctx.lifecycle.draining = true; });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!ctx.lifecycle.draining) return;
+  app.addHook('onRequest', async (request, reply) => {
+    // Probes answer for themselves during shutdown: /readyz says why it is not ready.
+    if (!ctx.lifecycle.draining || PROBE_PATHS.has(request.url.split('?')[0] ?? '')) return;
     reply.header('Connection', 'close');
     throw apiError('unavailable', { detail: 'the server is shutting down' }, { headers: { 'Retry-After': '5' } });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(healthRoutes(ctx.readiness));
   await app.register(publicRoutes(ctx), { prefix: '/api/v1' });
   await app.register(webhookRoutes(ctx), { prefix: '/api/v1' });
   await app.register(adminRoutes(ctx), { prefix: '/admin/v1' });

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   // 5xx
   internal_error: { status: 500, message: 'Internal server error. The failure was logged; try again, and report it if it persists.' },
   unavailable: { status: 503, message: 'The service is unavailable right now: {detail}. Try again shortly.' },
+  not_ready: { status: 503, message: 'Not ready: {check}: {detail}' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -147,6 +147,8 @@ export interface Store {
    */
   subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>>;
 
+  /** The highest migration applied to the database: readiness compares it with the migrations shipped. */
+  schemaVersion(): Promise<number>;
   close(): Promise<void>;
 }
 

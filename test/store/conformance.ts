@@ -1,6 +1,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../../src/ids.js';
+import { latestMigration } from '../../src/store/migrations.js';
 import { JOB_STATUSES, canMove, type JobRecord, type JobStatus, type Store } from '../../src/store/store.js';
 
 /**
@@ -32,6 +33,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const entries = await store.ledgerList({ userId, limit: 10_000 });
       assert.equal(entries.reduce((s, e) => s + e.amount, 0), u?.credits, 'sum of ledger entries equals the balance');
     };
+
+    describe('schema', () => {
+      it('reports the newest migration shipped for its dialect as applied', async () => {
+        const shipped = latestMigration(store.dialect);
+        assert.ok(shipped > 0);
+        assert.equal(await store.schemaVersion(), shipped);
+      });
+    });
 
     describe('users and credits', () => {
       it('creates a user with a grant ledger entry for its initial credits', async () => {

@@ -129,6 +129,10 @@ export class PgStore implements port.Store {
     return () => listener.stop();
   }
 
+  async schemaVersion(): Promise<number> {
+    return (await this.db.one<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations'))?.v ?? 0;
+  }
+
   async close(): Promise<void> {
     this.stopSweep();
     await this.limiter.releaseAll();

@@ -97,6 +97,10 @@ export class SqliteStore implements port.Store {
     return async () => {};
   }
 
+  async schemaVersion(): Promise<number> {
+    return (this.db.sql('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
