@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
@@ -11,6 +11,8 @@ import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { checkReadiness } from './health/readiness.js';
+import { createLogger } from './observability/logger.js';
+import { JobLog } from './observability/job-log.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -36,7 +38,7 @@ export interface App {
 
 /** Wires one genjobs process together from its configuration. */
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
   let providers: ProviderRegistry;
   try {
@@ -47,11 +49,13 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   }
   const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
+  const jobLog = new JobLog(logger);
+  const detachJobLog = jobLog.attach(events);
   // Changes made by other processes (a shared store) reach this process's listeners too.
-  const unsubscribe = await store.subscribe((notice) => {
+  const unsubscribe = await store.subscribe((notice) => jobLog.relay(() => {
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
-  });
+  }));
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
@@ -101,6 +105,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         events.closing();
         await server.close();
         await unsubscribe();
+        detachJobLog();
         await store.close();
       })();
       return closing;
