@@ -13,6 +13,8 @@ import { buildServer } from './api/server.js';
 import { checkReadiness } from './health/readiness.js';
 import { createLogger } from './observability/logger.js';
 import { JobLog } from './observability/job-log.js';
+import { Metrics } from './observability/metrics.js';
+import { registerQueueProbe } from './observability/queue-probe.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -20,6 +22,8 @@ import type { Store } from './store/store.js';
 
 export interface App {
   config: Config;
+  /** This process's Prometheus metrics (served at GET /metrics). */
+  metrics: Metrics;
   logger: Logger;
   store: Store;
   catalog: Catalog;
@@ -51,6 +55,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const events = new JobEvents();
   const jobLog = new JobLog(logger);
   const detachJobLog = jobLog.attach(events);
+  const metrics = new Metrics();
+  const detachMetrics = metrics.attach(events, () => jobLog.isRelaying);
+  registerQueueProbe(metrics, store);
   // Changes made by other processes (a shared store) reach this process's listeners too.
   const unsubscribe = await store.subscribe((notice) => jobLog.relay(() => {
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
@@ -65,7 +72,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
   // The executor is made below; readiness is asked only once the server answers requests.
   const readiness = () => checkReadiness({ store, executor, lifecycle });
-  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness }, logger);
+  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
@@ -79,6 +86,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new WebhookDispatcher({
       store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+      onAttempt: (outcome) => metrics.webhookAttempt(outcome),
     })
     : null;
 
@@ -91,7 +99,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     webhooks?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
+    config, metrics, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -106,6 +114,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         await server.close();
         await unsubscribe();
         detachJobLog();
+        detachMetrics();
         await store.close();
       })();
       return closing;

@@ -5,6 +5,7 @@ import type { Caller } from '../accounts/authenticate.js';
 import type { CallerCache } from '../accounts/caller-cache.js';
 import type { WorkerDeps } from '../workers/protocol.js';
 import type { Readiness } from '../health/readiness.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** What the routes need, given to each route plugin. */
 export interface ApiContext {
@@ -19,6 +20,8 @@ export interface ApiContext {
   callers: CallerCache;
   /** The checks of `GET /readyz`. */
   readiness: () => Promise<Readiness>;
+  /** This process's Prometheus metrics. */
+  metrics: Metrics;
 }
 
 declare module 'fastify' {

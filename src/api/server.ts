@@ -5,7 +5,8 @@ import { apiError } from '../errors/api-error.js';
 import type { ApiContext } from './context.js';
 import { makeErrorHandler } from './errors.js';
 import { acceptJsonBodies } from './json-body.js';
-import { logRequests, requestId } from '../observability/request-log.js';
+import { observeRequests, requestId } from '../observability/request-log.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
@@ -25,7 +26,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     // The caller's X-Request-Id when usable, else a UUID; logged as reqId and echoed back.
     genReqId: requestId,
   });
-  logRequests(app);
+  observeRequests(app, ctx.metrics);
   acceptJsonBodies(app);
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
   app.setNotFoundHandler((request, reply) => {
@@ -42,6 +43,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   });
 
   await app.register(healthRoutes(ctx.readiness));
+  await app.register(metricsRoutes(ctx.metrics, ctx.config.metricsToken));
   await app.register(publicRoutes(ctx), { prefix: '/api/v1' });
   await app.register(webhookRoutes(ctx), { prefix: '/api/v1' });
   await app.register(adminRoutes(ctx), { prefix: '/admin/v1' });

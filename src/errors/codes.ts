@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   api_access_disabled: { status: 403, message: 'API access is not enabled for this account. Ask the operator to enable it.' },
   admin_disabled: { status: 404, message: 'The admin API is disabled: set GENJOBS_ADMIN_TOKEN to enable it.' },
   invalid_admin_token: { status: 401, message: 'Invalid admin token' },
+  invalid_metrics_token: { status: 401, message: 'Invalid metrics token' },
   // 402: credits
   insufficient_credits: { status: 402, message: 'Insufficient credits. Required {required}, available {available}' },
   // 404: not found (another account's objects are not found either)

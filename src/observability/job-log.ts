@@ -13,6 +13,11 @@ const full = (job: JobNotice | JobRecord | undefined): job is JobRecord => job !
 export class JobLog {
   private relaying = false;
 
+  /** True while a notice heard from the store is being told: the metrics skip it too. */
+  get isRelaying(): boolean {
+    return this.relaying;
+  }
+
   constructor(private readonly logger: Logger) {}
 
   attach(events: JobEvents): () => void {

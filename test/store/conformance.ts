@@ -382,6 +382,35 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('operational figures', () => {
+      it('counts pending jobs per model with the oldest creation time, claimed and finished ones left out', async () => {
+        const u = await user(1_000);
+        assert.deepEqual(await store.jobQueueStats(), []);
+        const a1 = await job(u.id, { modelId: 'm/a', createdAt: t + 10 });
+        await job(u.id, { modelId: 'm/a', createdAt: t + 20 });
+        const b1 = await job(u.id, { modelId: 'm/b', createdAt: t + 30 });
+        t += 100;
+        const byModel = async () => (await store.jobQueueStats()).sort((x, y) => String(x.modelId).localeCompare(String(y.modelId)));
+        assert.deepEqual(await byModel(), [
+          { modelId: 'm/a', pending: 2, oldestCreatedAt: a1.createdAt },
+          { modelId: 'm/b', pending: 1, oldestCreatedAt: b1.createdAt },
+        ]);
+        await claim({ exclude: ['m/a'] });
+        assert.deepEqual(await byModel(), [{ modelId: 'm/a', pending: 2, oldestCreatedAt: a1.createdAt }]);
+      });
+
+      it('tells when the oldest delivery still owed was created', async () => {
+        const u = await user(100);
+        assert.equal(await store.webhookOldestPendingAt(), null);
+        const r = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: 'https://hooks.example/in', cost: 5, now: now() });
+        assert.ok(r.ok);
+        const [c] = await claim();
+        await store.jobComplete({ id: c!.id, leaseToken: c!.leaseToken, outputData: {}, now: now() });
+        const [d] = await store.webhookListByJob({ jobId: r.job.id });
+        assert.equal(await store.webhookOldestPendingAt(), d!.createdAt);
+      });
+    });
+
     describe('webhook outbox', () => {
       const hooked = async (userId: string) => {
         const r = await store.jobCreateCharged({ id: newId(), userId, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: 'https://hooks.example/in', cost: 5, now: now() });
