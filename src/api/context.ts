@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
-import type { Caller } from '../accounts/authenticate.js';
+import type { Caller } from '../accounts/caller.js';
 import type { CallerCache } from '../accounts/caller-cache.js';
 import type { WorkerDeps } from '../workers/protocol.js';
 

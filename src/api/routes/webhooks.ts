@@ -4,7 +4,7 @@ import type { WebhookAttemptRecord, WebhookDeliveryRecord } from '../../store/st
 import { getWebhookSecret, rotateWebhookSecret } from '../../webhooks/secrets.js';
 import { requireApiKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { iso } from '../../jobs/present.js';
+import { iso } from '../../times.js';
 
 
 function presentDelivery(d: WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] }): Record<string, unknown> {
