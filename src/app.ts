@@ -7,6 +7,7 @@ import { CallerCache } from './accounts/caller-cache.js';
 import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
+import type { RunsDeps } from './runs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
@@ -22,6 +23,8 @@ export interface App {
   catalog: Catalog;
   events: JobEvents;
   jobs: JobsDeps;
+  /** `jobs` and the app directory: what the run use cases need. */
+  runs: RunsDeps;
   server: FastifyInstance;
   executor: Executor | null;
   webhooks: WebhookDispatcher | null;
@@ -54,11 +57,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
-    store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
+    store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
+  const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
@@ -84,7 +88,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     webhooks?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
+    config, logger, store, catalog, events, jobs, runs, server, executor, webhooks, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });

@@ -2,13 +2,13 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { workerModels, type Catalog } from '../catalog/load.js';
-import { resolveInput } from '../catalog/validate-input.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JobRecord, Store } from '../store/store.js';
 import type { AppDirectory } from '../apps/directory.js';
 import { appTimeoutMs } from '../apps/definition.js';
+import { appRunSpec, modelRunInput } from '../runs/spec.js';
 import { runAppNodes } from '../apps/app-runner.js';
 import { WakeLoop } from '../background/wake-loop.js';
 import { StopReason } from './stop-reason.js';
@@ -24,7 +24,7 @@ export interface ExecutorOptions {
   providers: ProviderRegistry;
   files: FileStore;
   events: JobEvents;
-  /** Where app jobs find their app. */
+  /** Where app jobs accepted before run specs were kept find their app. */
   apps: AppDirectory;
   logger: Logger;
   /** How many jobs run at once in this executor. (Default: 16) */
@@ -221,19 +221,23 @@ export class Executor {
       });
   }
 
-  /** What running the job means: a model through its provider, or an app node by node. */
+  /**
+   * What running the job means: a model through its provider, or an app node by node, each as
+   * fixed when the run was accepted (its run spec).
+   */
   private async plan(job: JobRecord): Promise<{ label: string; timeoutMs: number; work: (signal: AbortSignal) => Promise<unknown> }> {
     const { store, catalog, providers, files, apps } = this.o;
     if (job.runType === 'app') {
-      const app = job.appId ? await apps.find(job.appId) : null;
-      if (!app) throw new Error(`App ${job.appId} no longer exists on this server.`);
-      const input = job.inputData as { inputs?: Record<string, unknown> };
+      const spec = appRunSpec(job);
+      const definition = spec?.app ?? (job.appId ? (await apps.find(job.appId))?.definition : undefined);
+      if (!definition) throw new Error(`App ${job.appId} no longer exists on this server.`);
+      const inputs = spec?.inputs ?? (job.inputData as { inputs?: Record<string, unknown> }).inputs ?? {};
       const done = (job.outputData as { node_outputs?: Record<string, Record<string, unknown>> } | null)?.node_outputs ?? {};
       return {
-        label: `app ${app.definition.name}`,
-        timeoutMs: appTimeoutMs(app.definition, catalog),
+        label: `app ${definition.name}`,
+        timeoutMs: appTimeoutMs(definition, catalog),
         work: (signal) => runAppNodes({
-          jobId: job.id, app: app.definition, inputs: input.inputs ?? {}, done, catalog, providers, files, signal,
+          jobId: job.id, app: definition, inputs, done, catalog, providers, files, signal,
           saveProgress: async (outputData) => {
             const saved = await this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData }));
             // Listeners (event streams) re-read the job to see the new node outputs.
@@ -246,7 +250,7 @@ export class Executor {
     const model = job.modelId ? catalog.get(job.modelId) : undefined;
     const provider = job.modelId ? providers.forModel(job.modelId) : undefined;
     if (!model || !provider) throw new Error(`Model ${job.modelId} is no longer in this server's catalog.`);
-    const input = resolveInput(model, (job.inputData as { input?: unknown }).input);
+    const input = modelRunInput(job, catalog)!;
     return {
       label: model.id,
       timeoutMs: model.timeoutMs,

@@ -67,6 +67,8 @@ export interface Store {
     id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
+    /** What the job runs (`JobRecord.runSpec`). (Default: null) */
+    runSpec?: unknown;
   }): Promise<
     | { ok: true; job: JobRecord; balance: number; replayed: boolean }
     | { ok: false; reason: 'insufficient'; available: number }

@@ -19,6 +19,10 @@ export async function createWorker(store: Store, catalog: Catalog, body: { name?
   return { record, token };
 }
 
+export async function listWorkers(store: Store): Promise<WorkerRecord[]> {
+  return store.workerList();
+}
+
 export async function revokeWorker(store: Store, id: string): Promise<WorkerRecord> {
   const record = await store.workerRevoke({ id });
   if (!record) throw apiError('worker_not_found');

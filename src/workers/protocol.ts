@@ -1,12 +1,12 @@
 import { hashApiKey } from '../accounts/api-keys.js';
 import { outputField } from '../catalog/model.js';
-import { resolveInput } from '../catalog/validate-input.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import { cancelDueJobs } from '../jobs/deadlines.js';
 import { cancelRefund } from '../jobs/cancel-job.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
+import { modelRunInput } from '../runs/spec.js';
 
 /**
  * The worker protocol's use cases: a remote worker claims a job of a model it serves, renews
@@ -41,11 +41,11 @@ export async function authenticateWorker(deps: WorkerDeps, authorization: string
 /** What a worker gets with a claimed job. */
 function presentClaim(deps: WorkerDeps, job: JobRecord): Record<string, unknown> {
   const model = deps.jobs.catalog.get(job.modelId ?? '');
-  const raw = (job.inputData as { input?: unknown }).input;
   return {
     id: job.id,
     model: job.modelId,
-    input: model ? resolveInput(model, raw) : raw,
+    // As fixed at acceptance; a job of a model gone from the catalog goes as it was given.
+    input: modelRunInput(job, deps.jobs.catalog) ?? (job.inputData as { input?: unknown }).input,
     output_field: model ? outputField(model.outputType) : 'output',
     lease_token: job.leaseToken,
     lease_expires_at: new Date(job.leaseExpiresAt ?? Date.now()).toISOString(),

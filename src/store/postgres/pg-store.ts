@@ -35,7 +35,7 @@ const unreachable = (err: unknown) => err instanceof StoreUnavailableError || is
 /** A jobCreateCharged call (without idempotency key) waiting for its batch. */
 interface CreateItem {
   id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
-  inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null;
+  inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null; runSpec?: unknown;
 }
 type CreateOutcome = { ok: true; job: JobRecord; balance: number; replayed: boolean } | { ok: false; reason: 'insufficient'; available: number };
 
@@ -281,7 +281,7 @@ export class PgStore implements Store {
   async jobCreateCharged(p: {
     id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
-    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
+    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string }; runSpec?: unknown;
   }) {
     if (!p.idempotency) return unwrap(await this.creations.add(p));
     const key = p.idempotency;
@@ -325,10 +325,11 @@ export class PgStore implements Store {
       const col = <T>(f: (p: CreateItem) => T) => order.map((i) => f(all[i]!));
       const rows = await this.q<Partial<JobRow> & { idx: number; balance: number }>(`SELECT r.idx, r.balance, (r.job).*
         FROM genjobs_create_charged($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::text[],
-          $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[]) r`,
+          $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::jsonb[]) r`,
       [col((p) => p.id), col((p) => p.userId), col((p) => p.runType), col((p) => p.modelId), col((p) => p.appId),
         col((p) => JSON.stringify(p.inputData)), col((p) => p.cost), col((p) => p.webhookUrl), col((p) => p.now), col(() => newId()),
-        col((p) => `run of ${p.modelId ?? p.appId}`), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null)]);
+        col((p) => `run of ${p.modelId ?? p.appId}`), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null),
+        col((p) => (p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec)))]);
       const out: CreateOutcome[] = new Array(all.length);
       for (const { idx, balance, ...job } of rows) {
         out[order[idx - 1]!] = job.id === null || job.id === undefined
@@ -342,21 +343,21 @@ export class PgStore implements Store {
   /** Debits and inserts in one statement: the debit's WHERE re-checks the balance on the latest row version, so concurrent runs queue on the account row and can never overdraw it. */
   private async createCharged(db: Db, p: {
     id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
-    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null;
+    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null; runSpec?: unknown;
   }) {
     const row = await this.one<JobRow & { balance: number }>(`
       WITH debit AS (
         UPDATE users SET credits = credits - $7 WHERE id = $2 AND credits >= $7 RETURNING credits
       ), job AS (
-        INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
-        SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13 FROM debit RETURNING *
+        INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec)
+        SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13, $14 FROM debit RETURNING *
       ), charge AS (
         INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
         SELECT $10, $2, $1, 'charge', -$7, debit.credits, $11, $9 FROM debit WHERE $7 > 0
       )
       SELECT job.*, debit.credits AS balance FROM job, debit`,
     [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), `run of ${p.modelId ?? p.appId}`,
-      p.cancelAfterAt ?? null, p.retryOf ?? null], db);
+      p.cancelAfterAt ?? null, p.retryOf ?? null, p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec)], db);
     if (!row) {
       const user = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId], db);
       return { ok: false as const, reason: 'insufficient' as const, available: user?.credits ?? 0 };

@@ -172,7 +172,7 @@ export class SqliteStore implements Store {
   async jobCreateCharged(p: {
     id: string; userId: string; runType: 'model' | 'app'; modelId: string | null; appId: string | null;
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
-    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
+    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string }; runSpec?: unknown;
   }) {
     return this.group.submit(() => {
       if (p.idempotency) {
@@ -193,9 +193,11 @@ export class SqliteStore implements Store {
         return { ok: false as const, reason: 'insufficient' as const, available: row?.credits ?? 0 };
       }
       const inputJson = JSON.stringify(p.inputData);
-      this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
-                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`)
-        .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null);
+      const specJson = p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec);
+      this.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`)
+        .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null,
+          specJson);
       if (p.cost > 0) {
         this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
                   VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
@@ -209,6 +211,7 @@ export class SqliteStore implements Store {
       const job = newJobRecord({
         id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, inputJson, cost: p.cost,
         webhookUrl: p.webhookUrl, now: p.now, cancelAfterAt: p.cancelAfterAt ?? null, retryOf: p.retryOf ?? null,
+        runSpec: specJson === null ? null : JSON.parse(specJson),
       });
       return { ok: true as const, job, balance: debited.credits, replayed: false };
     });
