@@ -23,6 +23,7 @@ const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
 export async function freshStore(): Promise<Store> {
   if (testStoreKind === 'sqlite') return new SqliteStore({ filename: ':memory:' });
   if (testStoreKind === 'postgres') return PgStore.open({ url: pgUrl(), schema: freshSchema(), poolSize: 5 });
+  if (String(testStoreKind) === 'none') throw new Error('a store-free test (*.unit.test.ts) asked for a store: rename it *.test.ts so it runs on each store');
   throw new Error(`GENJOBS_TEST_STORE=${String(testStoreKind)} is not a store this suite knows`);
 }
 
