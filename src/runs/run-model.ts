@@ -1,7 +1,7 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import { resolveInput } from '../catalog/validate-input.js';
 import type { UserRecord } from '../store/store.js';
-import { isTerminal } from '../jobs/status.js';
+import { isTerminal } from '../store/store.js';
 import { acceptRun, parseWebhookUrl, type AcceptedRun } from './accept.js';
 import type { RunsDeps } from './deps.js';
 import type { RunOptions } from './options.js';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { newId } from '../../src/ids.js';
 import { PgStore } from '../../src/store/postgres/pg-store.js';
-import type { JobNotice } from '../../src/jobs/events.js';
+import type { JobNotice } from '../../src/store/store.js';
 import { freshStore, testStoreKind } from '../helpers/store.js';
 
 describe('postgres store: notifications', { skip: testStoreKind !== 'postgres' ? 'needs PostgreSQL' : false }, () => {

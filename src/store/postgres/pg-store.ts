@@ -1,16 +1,18 @@
 import pg from 'pg';
 import { createHash } from 'node:crypto';
 import { newId } from '../../ids.js';
-import type { JobNotice } from '../../jobs/events.js';
+import type { JobNotice } from '../vocabulary.js';
 import { LeasedLimiter } from '../../ratelimit/leased-window.js';
-import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import { QUEUE_POSITION_CAP, type Store } from '../store.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../store.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
 import { StoreUnavailableError } from '../errors.js';
 import { Batcher, settleEach, unwrap, type BatchItemError } from './batch.js';
+import type { AccountUsageParams, ApiKeyCreateParams, ApiKeyGetByHashParams, ApiKeyListByUserParams, ApiKeyRevokeParams, AppCreateParams, AppGetByIdParams, AppListByUserParams, AppSetActiveParams, AppUpdateParams, JobCancelParams, JobClaimParams, JobCompleteParams, JobCreateChargedParams, JobFailAbandonedParams, JobFailParams, JobGetByIdParams, JobLeaseExtendParams, JobListParams, JobListPastDeadlineParams, JobLogListParams, JobQueuePositionParams, JobReleaseParams, JobReportProgressParams, JobSetOutputParams, LedgerListParams, RateLimitConsumeParams, UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserSetApiAccessParams, UserSetWebhookSecretParams, UserWebhookSecretsParams, WebhookClaimDueParams, WebhookFailEndpointParams, WebhookListByJobParams, WebhookRecordAttemptParams, WorkerAuthenticateParams, WorkerCreateParams, WorkerRevokeParams } from '../store.js';
 import { migratePostgres } from './migrate.js';
-import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
+import { abandonedMessage, byQueueOrder, deliveryAfterAttempt, grantAllowed, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel, webhookEvent } from '../rules.js';
+import { canMove } from '../vocabulary.js';
 import {
   toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
   type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
@@ -33,10 +35,7 @@ type Db = pg.Pool | pg.PoolClient;
 const unreachable = (err: unknown) => err instanceof StoreUnavailableError || isConnectionError(err);
 
 /** A jobCreateCharged call (without idempotency key) waiting for its batch. */
-interface CreateItem {
-  id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
-  inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null; runSpec?: unknown;
-}
+type CreateItem = Omit<JobCreateChargedParams, 'idempotency'>;
 type CreateOutcome = { ok: true; job: JobRecord; balance: number; replayed: boolean } | { ok: false; reason: 'insufficient'; available: number };
 
 type KeyRow = ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number };
@@ -180,47 +179,45 @@ export class PgStore implements Store {
 
   // ---- users and credits ----
 
-  async userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord> {
+  async userCreate(p: UserCreateParams): Promise<UserRecord> {
     return this.tx(async (c) => {
       const id = newId();
       await this.q('INSERT INTO users (id, name, credits, api_access, created_at) VALUES ($1, $2, 0, $3, $4)', [id, p.name, p.apiAccess !== false, p.now], c);
-      if (p.credits > 0) await this.ledgerAppend(c, { userId: id, jobId: null, kind: 'grant', amount: p.credits, reason: 'initial credits', now: p.now });
+      if (p.credits > 0) await this.ledgerAppend(c, { userId: id, jobId: null, kind: 'grant', amount: p.credits, reason: LedgerReason.initialCredits, now: p.now });
       return toUser((await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [id], c))!);
     });
   }
 
-  async userGetById(p: { id: string }): Promise<UserRecord | null> {
+  async userGetById(p: UserGetByIdParams): Promise<UserRecord | null> {
     const row = await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [p.id]);
     return row ? toUser(row) : null;
   }
 
-  async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
+  async userGrantCredits(p: UserGrantCreditsParams) {
     return this.tx(async (c) => {
       const row = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1 FOR UPDATE', [p.userId], c);
       if (!row) return { ok: false as const, reason: 'not_found' as const };
-      if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
+      if (!grantAllowed(row.credits, p.amount)) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
       if (p.amount !== 0) await this.ledgerAppend(c, { userId: p.userId, jobId: null, kind: 'grant', amount: p.amount, reason: p.reason, now: p.now });
       return { ok: true as const, user: toUser((await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [p.userId], c))!) };
     });
   }
 
-  async userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null> {
+  async userSetApiAccess(p: UserSetApiAccessParams): Promise<UserRecord | null> {
     const row = await this.one<UserRow>('UPDATE users SET api_access = $1 WHERE id = $2 RETURNING *', [p.apiAccess, p.userId]);
     return row ? toUser(row) : null;
   }
 
   // ---- API keys ----
 
-  async apiKeyCreate(p: {
-    userId: string; name: string | null; keyPrefix: string; keyHash: string; expiresAt: Millis | null; rateLimitPerMinute: number; now: Millis;
-  }): Promise<ApiKeyRecord> {
+  async apiKeyCreate(p: ApiKeyCreateParams): Promise<ApiKeyRecord> {
     const row = await this.one<ApiKeyRow>(`INSERT INTO api_keys (id, user_id, name, key_prefix, key_hash, expires_at, rate_limit_per_minute, is_active, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8) RETURNING *`,
     [newId(), p.userId, p.name, p.keyPrefix, p.keyHash, p.expiresAt, p.rateLimitPerMinute, p.now]);
     return toApiKey(row!);
   }
 
-  async apiKeyGetByHash(p: { keyHash: string }) {
+  async apiKeyGetByHash(p: ApiKeyGetByHashParams) {
     const row = unwrap(await this.keyLookups.add(p.keyHash));
     if (!row) return null;
     return {
@@ -240,49 +237,45 @@ export class PgStore implements Store {
     }, async (h) => (await this.one<KeyRow>(sql('k.key_hash = $1'), [h])) ?? null, unreachable);
   }
 
-  async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
+  async apiKeyListByUser(p: ApiKeyListByUserParams): Promise<ApiKeyRecord[]> {
     return (await this.q<ApiKeyRow>('SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id', [p.userId])).map(toApiKey);
   }
 
-  async apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null> {
+  async apiKeyRevoke(p: ApiKeyRevokeParams): Promise<ApiKeyRecord | null> {
     const row = await this.one<ApiKeyRow>('UPDATE api_keys SET is_active = false WHERE id = $1 AND user_id = $2 RETURNING *', [p.keyId, p.userId]);
     return row ? toApiKey(row) : null;
   }
 
   // ---- private apps ----
 
-  async appCreate(p: { id: string; userId: string; definition: unknown; now: Millis }): Promise<AppRecord> {
+  async appCreate(p: AppCreateParams): Promise<AppRecord> {
     const row = await this.one<AppRow>(`INSERT INTO apps (id, user_id, definition, is_active, created_at, updated_at)
       VALUES ($1, $2, $3, true, $4, $4) RETURNING *`, [p.id, p.userId, JSON.stringify(p.definition), p.now]);
     return toApp(row!);
   }
 
-  async appUpdate(p: { id: string; definition: unknown; now: Millis }): Promise<AppRecord | null> {
+  async appUpdate(p: AppUpdateParams): Promise<AppRecord | null> {
     const row = await this.one<AppRow>('UPDATE apps SET definition = $2, updated_at = $3 WHERE id = $1 RETURNING *', [p.id, JSON.stringify(p.definition), p.now]);
     return row ? toApp(row) : null;
   }
 
-  async appSetActive(p: { id: string; isActive: boolean; now: Millis }): Promise<AppRecord | null> {
+  async appSetActive(p: AppSetActiveParams): Promise<AppRecord | null> {
     const row = await this.one<AppRow>('UPDATE apps SET is_active = $2, updated_at = $3 WHERE id = $1 RETURNING *', [p.id, p.isActive, p.now]);
     return row ? toApp(row) : null;
   }
 
-  async appGetById(p: { id: string }): Promise<AppRecord | null> {
+  async appGetById(p: AppGetByIdParams): Promise<AppRecord | null> {
     const row = await this.one<AppRow>('SELECT * FROM apps WHERE id = $1', [p.id]);
     return row ? toApp(row) : null;
   }
 
-  async appListByUser(p: { userId: string }): Promise<AppRecord[]> {
+  async appListByUser(p: AppListByUserParams): Promise<AppRecord[]> {
     return (await this.q<AppRow>('SELECT * FROM apps WHERE user_id = $1 ORDER BY created_at, id', [p.userId])).map(toApp);
   }
 
   // ---- jobs: creation and reads ----
 
-  async jobCreateCharged(p: {
-    id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
-    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
-    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string }; runSpec?: unknown;
-  }) {
+  async jobCreateCharged(p: JobCreateChargedParams) {
     if (!p.idempotency) return unwrap(await this.creations.add(p));
     const key = p.idempotency;
     const rollback = new Error('rollback');
@@ -328,7 +321,7 @@ export class PgStore implements Store {
           $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::jsonb[]) r`,
       [col((p) => p.id), col((p) => p.userId), col((p) => p.runType), col((p) => p.modelId), col((p) => p.appId),
         col((p) => JSON.stringify(p.inputData)), col((p) => p.cost), col((p) => p.webhookUrl), col((p) => p.now), col(() => newId()),
-        col((p) => `run of ${p.modelId ?? p.appId}`), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null),
+        col((p) => LedgerReason.charge(p)), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null),
         col((p) => (p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec)))]);
       const out: CreateOutcome[] = new Array(all.length);
       for (const { idx, balance, ...job } of rows) {
@@ -341,10 +334,7 @@ export class PgStore implements Store {
   }
 
   /** Debits and inserts in one statement: the debit's WHERE re-checks the balance on the latest row version, so concurrent runs queue on the account row and can never overdraw it. */
-  private async createCharged(db: Db, p: {
-    id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
-    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis; cancelAfterAt?: Millis | null; retryOf?: string | null; runSpec?: unknown;
-  }) {
+  private async createCharged(db: Db, p: CreateItem) {
     const row = await this.one<JobRow & { balance: number }>(`
       WITH debit AS (
         UPDATE users SET credits = credits - $7 WHERE id = $2 AND credits >= $7 RETURNING credits
@@ -356,7 +346,7 @@ export class PgStore implements Store {
         SELECT $10, $2, $1, 'charge', -$7, debit.credits, $11, $9 FROM debit WHERE $7 > 0
       )
       SELECT job.*, debit.credits AS balance FROM job, debit`,
-    [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), `run of ${p.modelId ?? p.appId}`,
+    [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), LedgerReason.charge(p),
       p.cancelAfterAt ?? null, p.retryOf ?? null, p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec)], db);
     if (!row) {
       const user = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId], db);
@@ -366,7 +356,7 @@ export class PgStore implements Store {
     return { ok: true as const, job: toJob(job), balance, replayed: false };
   }
 
-  async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
+  async jobGetById(p: JobGetByIdParams): Promise<JobRecord | null> {
     const row = unwrap(await this.jobReads.add(p.id));
     return row && (p.userId === undefined || row.user_id === p.userId) ? toJob(row) : null;
   }
@@ -389,7 +379,7 @@ export class PgStore implements Store {
     }, async (id) => (await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1', [id])) ?? null, unreachable);
   }
 
-  async jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]> {
+  async jobList(p: JobListParams): Promise<JobRecord[]> {
     const args: unknown[] = [];
     /** Adds a parameter and returns its placeholder. */
     const $ = (value: unknown) => `$${args.push(value)}`;
@@ -405,7 +395,7 @@ export class PgStore implements Store {
     return rows.map(toJob);
   }
 
-  async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
+  async jobQueuePosition(p: JobQueuePositionParams): Promise<number> {
     return unwrap(await this.positions.add(p));
   }
 
@@ -427,17 +417,17 @@ export class PgStore implements Store {
 
   // ---- jobs: moves ----
 
-  async jobCancel(p: { id: string; userId: string; now: Millis; refundFor: (job: JobRecord) => number }) {
+  async jobCancel(p: JobCancelParams) {
     return this.tx(async (c) => {
       const row = await this.one<JobRow>('SELECT * FROM jobs WHERE id = $1 AND user_id = $2 FOR UPDATE', [p.id, p.userId], c);
       if (!row) return null;
       const before = toJob(row);
-      if (before.status !== 'pending' && before.status !== 'processing') return { changed: false as const, job: before };
-      const refund = Math.max(0, Math.min(before.creditsCharged - before.creditsRefunded, Math.floor(p.refundFor(before))));
+      if (!canMove(before.status, 'cancelled')) return { changed: false as const, job: before };
+      const refund = refundOnCancel(before, p.refundFor(before));
       const updated = await this.one<JobRow>(`UPDATE jobs SET status = 'cancelled', cancelled_at = $2, completed_at = $2,
           credits_refunded = credits_refunded + $3, lease_owner = NULL, lease_expires_at = NULL
         WHERE id = $1 AND status IN ('pending', 'processing') RETURNING *`, [p.id, p.now, refund], c);
-      if (refund > 0) await this.ledgerAppend(c, { userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: 'job cancelled', now: p.now });
+      if (refund > 0) await this.ledgerAppend(c, { userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: LedgerReason.cancelled, now: p.now });
       if (updated!.webhook_url) {
         await this.q(`INSERT INTO webhook_deliveries (id, job_id, user_id, url, event, status, next_attempt_at, created_at)
           VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)`, [newId(), p.id, p.userId, updated!.webhook_url, webhookEvent('cancelled'), p.now], c);
@@ -446,7 +436,7 @@ export class PgStore implements Store {
     });
   }
 
-  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; onlyModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
+  async jobClaim(p: JobClaimParams): Promise<JobRecord[]> {
     if (p.limit <= 0) return [];
     // Jobs whose holder died come first (they have waited longest), then the oldest pending
     // ones. SKIP LOCKED: rows another executor is claiming right now are passed over, not waited on.
@@ -470,10 +460,10 @@ export class PgStore implements Store {
       )
       SELECT * FROM reclaimed UNION ALL SELECT * FROM fresh`,
     [p.owner, p.now + p.leaseMs, p.now, p.maxAttempts, p.excludeModels ?? [], p.limit, p.onlyModels ?? null]);
-    return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    return rows.map(toJob).sort(byQueueOrder);
   }
 
-  async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
+  async jobLeaseExtend(p: JobLeaseExtendParams): Promise<string[]> {
     if (p.ids.length === 0) return [];
     // Rows locked in id order, as batched completions lock them: the two never deadlock.
     const rows = await this.q<{ id: string }>(`UPDATE jobs SET lease_expires_at = $1
@@ -482,7 +472,7 @@ export class PgStore implements Store {
     return rows.map((r) => r.id);
   }
 
-  async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
+  async jobComplete(p: JobCompleteParams): Promise<JobRecord | null> {
     return unwrap(await this.completions.add({ ...p, output: JSON.stringify(p.outputData ?? null) }));
   }
 
@@ -559,30 +549,30 @@ export class PgStore implements Store {
         WHERE users.id = failed.user_id AND failed.credits_charged > 0 RETURNING users.credits
       ), refund AS (
         INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
-        SELECT $5, failed.user_id, failed.id, 'refund', failed.credits_charged, credited.credits, 'job failed', $4 FROM failed, credited
+        SELECT $5, failed.user_id, failed.id, 'refund', failed.credits_charged, credited.credits, $7, $4 FROM failed, credited
       ), ${OUTBOX('failed', '$6', '$4')}
-      SELECT * FROM failed`, [id, leaseToken, errorMessage, now, newId(), newId()], db);
+      SELECT * FROM failed`, [id, leaseToken, errorMessage, now, newId(), newId(), LedgerReason.failed], db);
     return row ? toJob(row) : null;
   }
 
-  async jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null> {
+  async jobFail(p: JobFailParams): Promise<JobRecord | null> {
     return this.failAndRefund(this.pool, p.id, p.leaseToken, p.errorMessage, p.now);
   }
 
-  async jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean> {
+  async jobSetOutput(p: JobSetOutputParams): Promise<boolean> {
     const rows = await this.q(`UPDATE jobs SET output_data = $3 WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`,
       [p.id, p.leaseToken, JSON.stringify(p.outputData ?? null)]);
     return rows.length === 1;
   }
 
-  async jobRelease(p: { id: string; leaseToken: number; now: Millis }): Promise<boolean> {
+  async jobRelease(p: JobReleaseParams): Promise<boolean> {
     const rows = await this.q(`UPDATE jobs SET lease_owner = NULL, lease_expires_at = $3, attempts = GREATEST(attempts - 1, 0)
       WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`, [p.id, p.leaseToken, p.now]);
     return rows.length === 1;
   }
 
-  async jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]> {
-    const message = `The job was abandoned: its executor stopped renewing the lease on each of ${p.maxAttempts} attempts.`;
+  async jobFailAbandoned(p: JobFailAbandonedParams): Promise<JobRecord[]> {
+    const message = abandonedMessage(p.maxAttempts);
     return this.tx(async (c) => {
       const rows = await this.q<{ id: string; lease_token: number }>(`SELECT id, lease_token FROM jobs
         WHERE status = 'processing' AND lease_expires_at <= $1 AND attempts >= $2 FOR UPDATE SKIP LOCKED`, [p.now, p.maxAttempts], c);
@@ -595,13 +585,13 @@ export class PgStore implements Store {
     });
   }
 
-  async jobListPastDeadline(p: { now: Millis; limit: number }): Promise<{ id: string; userId: string }[]> {
+  async jobListPastDeadline(p: JobListPastDeadlineParams): Promise<{ id: string; userId: string }[]> {
     const rows = await this.q<{ id: string; user_id: string }>(`SELECT id, user_id FROM jobs
       WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= $1 AND status IN ('pending', 'processing') LIMIT $2`, [p.now, p.limit]);
     return rows.map((r) => ({ id: r.id, userId: r.user_id }));
   }
 
-  async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
+  async jobReportProgress(p: JobReportProgressParams): Promise<boolean> {
     return this.tx(async (c) => {
       const held = await this.one(`UPDATE jobs SET progress = COALESCE($3, progress) WHERE id = $1 AND status = 'processing' AND lease_token = $2 RETURNING id`,
         [p.id, p.leaseToken, p.progress], c);
@@ -615,14 +605,14 @@ export class PgStore implements Store {
     });
   }
 
-  async jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]> {
+  async jobLogList(p: JobLogListParams): Promise<JobLogLine[]> {
     const rows = await this.q<{ seq: number; line: string; created_at: number }>('SELECT seq, line, created_at FROM job_logs WHERE job_id = $1 ORDER BY seq LIMIT $2', [p.id, p.limit]);
     return rows.map((r) => ({ seq: r.seq, line: r.line, createdAt: r.created_at }));
   }
 
   // ---- webhooks ----
 
-  async webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]> {
+  async webhookClaimDue(p: WebhookClaimDueParams): Promise<WebhookDeliveryRecord[]> {
     // A read first: the dispatcher looks after every finished job, and most have no webhook.
     if (!(await this.one(`SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1`, [p.now]))) return [];
     const rows = await this.q<DeliveryRow>(`UPDATE webhook_deliveries SET lease_owner = $1, lease_expires_at = $2
@@ -632,9 +622,8 @@ export class PgStore implements Store {
     return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
   }
 
-  async webhookRecordAttempt(p: {
-    id: string; owner: string; attempt: WebhookAttemptRecord; result: 'delivered' | 'retry' | 'failed'; nextAttemptAt: Millis; payload: string;
-  }): Promise<boolean> {
+  async webhookRecordAttempt(p: WebhookRecordAttemptParams): Promise<boolean> {
+    const after = deliveryAfterAttempt(p.result, p.attempt.at);
     const row = await this.one<{ job_id: string }>(`
       WITH d AS (
         UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4, last_status_code = $5, last_error = $6,
@@ -646,18 +635,17 @@ export class PgStore implements Store {
         UPDATE jobs SET webhook_delivered = true FROM d WHERE jobs.id = d.job_id AND $3 = 'delivered'
       )
       SELECT job_id FROM d`,
-    [p.id, p.owner, p.result === 'retry' ? 'pending' : p.result, p.nextAttemptAt, p.attempt.statusCode, p.attempt.error, p.payload,
-      p.result === 'delivered' ? p.attempt.at : null, p.attempt.at, p.attempt.durationMs]);
+    [p.id, p.owner, after.status, p.nextAttemptAt, p.attempt.statusCode, p.attempt.error, p.payload, after.deliveredAt, p.attempt.at, p.attempt.durationMs]);
     return row !== undefined;
   }
 
-  async webhookFailEndpoint(p: { userId: string; url: string; reason: string; now: Millis }): Promise<number> {
+  async webhookFailEndpoint(p: WebhookFailEndpointParams): Promise<number> {
     const rows = await this.q(`UPDATE webhook_deliveries SET status = 'failed', last_error = $1 WHERE user_id = $2 AND url = $3 AND status = 'pending' RETURNING id`,
       [p.reason, p.userId, p.url]);
     return rows.length;
   }
 
-  async webhookListByJob(p: { jobId: string }) {
+  async webhookListByJob(p: WebhookListByJobParams) {
     const deliveries = (await this.q<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at, id', [p.jobId])).map(toDelivery);
     const attempts = await this.q<{ delivery_id: string; n: number; at: number; status_code: number | null; error: string | null; duration_ms: number }>(
       'SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY n', [deliveries.map((d) => d.id)]);
@@ -668,13 +656,13 @@ export class PgStore implements Store {
     }));
   }
 
-  async userWebhookSecrets(p: { userId: string }): Promise<WebhookSecrets | null> {
+  async userWebhookSecrets(p: UserWebhookSecretsParams): Promise<WebhookSecrets | null> {
     const row = await this.one<{ webhook_secret: string | null; webhook_secret_previous: string | null; webhook_secret_previous_until: number | null }>(
       'SELECT webhook_secret, webhook_secret_previous, webhook_secret_previous_until FROM users WHERE id = $1', [p.userId]);
     return row ? { current: row.webhook_secret, previous: row.webhook_secret_previous, previousUntil: row.webhook_secret_previous_until } : null;
   }
 
-  async userSetWebhookSecret(p: { userId: string; secret: string; previousUntil: Millis | null; onlyIfUnset: boolean }): Promise<WebhookSecrets | null> {
+  async userSetWebhookSecret(p: UserSetWebhookSecretParams): Promise<WebhookSecrets | null> {
     if (p.onlyIfUnset) {
       await this.q('UPDATE users SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL', [p.secret, p.userId]);
     } else {
@@ -686,13 +674,13 @@ export class PgStore implements Store {
 
   // ---- workers ----
 
-  async workerCreate(p: { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }): Promise<WorkerRecord> {
+  async workerCreate(p: WorkerCreateParams): Promise<WorkerRecord> {
     const row = await this.one<WorkerRow>(`INSERT INTO workers (id, name, token_hash, models, is_active, created_at)
       VALUES ($1, $2, $3, $4, true, $5) RETURNING *`, [p.id, p.name, p.tokenHash, JSON.stringify(p.models), p.now]);
     return toWorker(row!);
   }
 
-  async workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null> {
+  async workerAuthenticate(p: WorkerAuthenticateParams): Promise<WorkerRecord | null> {
     const row = await this.one<WorkerRow>('UPDATE workers SET last_seen_at = $2 WHERE token_hash = $1 AND is_active RETURNING *', [p.tokenHash, p.now]);
     return row ? toWorker(row) : null;
   }
@@ -701,21 +689,21 @@ export class PgStore implements Store {
     return (await this.q<WorkerRow>('SELECT * FROM workers ORDER BY created_at, id')).map(toWorker);
   }
 
-  async workerRevoke(p: { id: string }): Promise<WorkerRecord | null> {
+  async workerRevoke(p: WorkerRevokeParams): Promise<WorkerRecord | null> {
     const row = await this.one<WorkerRow>('UPDATE workers SET is_active = false WHERE id = $1 RETURNING *', [p.id]);
     return row ? toWorker(row) : null;
   }
 
   // ---- ledger and usage ----
 
-  async ledgerList(p: { userId: string; limit: number; jobId?: string }) {
+  async ledgerList(p: LedgerListParams) {
     const rows = p.jobId === undefined
       ? await this.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [p.userId, p.limit])
       : await this.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 AND job_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3', [p.userId, p.jobId, p.limit]);
     return rows.map(toLedger);
   }
 
-  async accountUsage(p: { userId: string; since: Millis; now: Millis }) {
+  async accountUsage(p: AccountUsageParams) {
     const row = await this.one<{ used: number; since: number; total: number; keys: number }>(`SELECT
       (SELECT COALESCE(-SUM(amount), 0)::bigint FROM ledger_entries WHERE user_id = $1 AND kind IN ('charge', 'refund') AND created_at >= $2) AS used,
       (SELECT COUNT(*)::int FROM jobs WHERE user_id = $1 AND created_at >= $2) AS since,
@@ -727,7 +715,7 @@ export class PgStore implements Store {
 
   // ---- across processes ----
 
-  async rateLimitConsume(p: { keyId: string; limit: number; now: Millis }) {
+  async rateLimitConsume(p: RateLimitConsumeParams) {
     return this.limiter.consume(p.keyId, p.limit, p.now);
   }
 

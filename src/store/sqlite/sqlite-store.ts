@@ -2,13 +2,15 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
-import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import { QUEUE_POSITION_CAP, type Store } from '../store.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../store.js';
+import type { AccountUsageParams, ApiKeyCreateParams, ApiKeyGetByHashParams, ApiKeyListByUserParams, ApiKeyRevokeParams, AppCreateParams, AppGetByIdParams, AppListByUserParams, AppSetActiveParams, AppUpdateParams, JobCancelParams, JobClaimParams, JobCompleteParams, JobCreateChargedParams, JobFailAbandonedParams, JobFailParams, JobGetByIdParams, JobLeaseExtendParams, JobListParams, JobListPastDeadlineParams, JobLogListParams, JobQueuePositionParams, JobReleaseParams, JobReportProgressParams, JobSetOutputParams, LedgerListParams, RateLimitConsumeParams, UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserSetApiAccessParams, UserSetWebhookSecretParams, UserWebhookSecretsParams, WebhookClaimDueParams, WebhookFailEndpointParams, WebhookListByJobParams, WebhookRecordAttemptParams, WorkerAuthenticateParams, WorkerCreateParams, WorkerRevokeParams } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { GroupCommit } from './group-commit.js';
-import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
+import { abandonedMessage, byQueueOrder, deliveryAfterAttempt, grantAllowed, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel, webhookEvent } from '../rules.js';
+import { canMove } from '../vocabulary.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
-import type { JobNotice } from '../../jobs/events.js';
+import type { JobNotice } from '../vocabulary.js';
 import {
   newJobRecord, toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
   type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
@@ -77,48 +79,46 @@ export class SqliteStore implements Store {
 
   // ---- users and credits ----
 
-  async userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord> {
+  async userCreate(p: UserCreateParams): Promise<UserRecord> {
     return this.tx(() => {
       const id = newId();
       this.sql('INSERT INTO users (id, name, credits, api_access, created_at) VALUES (?, ?, 0, ?, ?)')
         .run(id, p.name, p.apiAccess === false ? 0 : 1, p.now);
-      if (p.credits > 0) this.ledgerAppend({ userId: id, jobId: null, kind: 'grant', amount: p.credits, reason: 'initial credits', now: p.now });
+      if (p.credits > 0) this.ledgerAppend({ userId: id, jobId: null, kind: 'grant', amount: p.credits, reason: LedgerReason.initialCredits, now: p.now });
       return toUser(this.sql('SELECT * FROM users WHERE id = ?').get(id) as UserRow);
     });
   }
 
-  async userGetById(p: { id: string }): Promise<UserRecord | null> {
+  async userGetById(p: UserGetByIdParams): Promise<UserRecord | null> {
     const row = this.sql('SELECT * FROM users WHERE id = ?').get(p.id) as UserRow | undefined;
     return row ? toUser(row) : null;
   }
 
-  async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
+  async userGrantCredits(p: UserGrantCreditsParams) {
     return this.tx(() => {
       const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
       if (!row) return { ok: false as const, reason: 'not_found' as const };
-      if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
+      if (!grantAllowed(row.credits, p.amount)) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
       if (p.amount !== 0) this.ledgerAppend({ userId: p.userId, jobId: null, kind: 'grant', amount: p.amount, reason: p.reason, now: p.now });
       return { ok: true as const, user: toUser(this.sql('SELECT * FROM users WHERE id = ?').get(p.userId) as UserRow) };
     });
   }
 
-  async userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null> {
+  async userSetApiAccess(p: UserSetApiAccessParams): Promise<UserRecord | null> {
     const row = this.sql('UPDATE users SET api_access = ? WHERE id = ? RETURNING *').get(p.apiAccess ? 1 : 0, p.userId) as UserRow | undefined;
     return row ? toUser(row) : null;
   }
 
   // ---- API keys ----
 
-  async apiKeyCreate(p: {
-    userId: string; name: string | null; keyPrefix: string; keyHash: string; expiresAt: Millis | null; rateLimitPerMinute: number; now: Millis;
-  }): Promise<ApiKeyRecord> {
+  async apiKeyCreate(p: ApiKeyCreateParams): Promise<ApiKeyRecord> {
     const row = this.sql(`INSERT INTO api_keys (id, user_id, name, key_prefix, key_hash, expires_at, rate_limit_per_minute, is_active, created_at)
                           VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING *`)
       .get(newId(), p.userId, p.name, p.keyPrefix, p.keyHash, p.expiresAt, p.rateLimitPerMinute, p.now) as ApiKeyRow;
     return toApiKey(row);
   }
 
-  async apiKeyGetByHash(p: { keyHash: string }) {
+  async apiKeyGetByHash(p: ApiKeyGetByHashParams) {
     // Every authenticated request asks: one statement for the key and its account.
     const row = this.sql(`SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access,
         u.subscription AS u_subscription, u.created_at AS u_created_at
@@ -131,49 +131,45 @@ export class SqliteStore implements Store {
     return { key: toApiKey(row), user: toUser(user) };
   }
 
-  async apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]> {
+  async apiKeyListByUser(p: ApiKeyListByUserParams): Promise<ApiKeyRecord[]> {
     return (this.sql('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, id').all(p.userId) as ApiKeyRow[]).map(toApiKey);
   }
 
-  async apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null> {
+  async apiKeyRevoke(p: ApiKeyRevokeParams): Promise<ApiKeyRecord | null> {
     const row = this.sql('UPDATE api_keys SET is_active = 0 WHERE id = ? AND user_id = ? RETURNING *').get(p.keyId, p.userId) as ApiKeyRow | undefined;
     return row ? toApiKey(row) : null;
   }
 
   // ---- private apps ----
 
-  async appCreate(p: { id: string; userId: string; definition: unknown; now: Millis }): Promise<AppRecord> {
+  async appCreate(p: AppCreateParams): Promise<AppRecord> {
     const row = this.sql(`INSERT INTO apps (id, user_id, definition, is_active, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?) RETURNING *`)
       .get(p.id, p.userId, JSON.stringify(p.definition), p.now, p.now) as AppRow;
     return toApp(row);
   }
 
-  async appUpdate(p: { id: string; definition: unknown; now: Millis }): Promise<AppRecord | null> {
+  async appUpdate(p: AppUpdateParams): Promise<AppRecord | null> {
     const row = this.sql('UPDATE apps SET definition = ?, updated_at = ? WHERE id = ? RETURNING *').get(JSON.stringify(p.definition), p.now, p.id) as AppRow | undefined;
     return row ? toApp(row) : null;
   }
 
-  async appSetActive(p: { id: string; isActive: boolean; now: Millis }): Promise<AppRecord | null> {
+  async appSetActive(p: AppSetActiveParams): Promise<AppRecord | null> {
     const row = this.sql('UPDATE apps SET is_active = ?, updated_at = ? WHERE id = ? RETURNING *').get(p.isActive ? 1 : 0, p.now, p.id) as AppRow | undefined;
     return row ? toApp(row) : null;
   }
 
-  async appGetById(p: { id: string }): Promise<AppRecord | null> {
+  async appGetById(p: AppGetByIdParams): Promise<AppRecord | null> {
     const row = this.sql('SELECT * FROM apps WHERE id = ?').get(p.id) as AppRow | undefined;
     return row ? toApp(row) : null;
   }
 
-  async appListByUser(p: { userId: string }): Promise<AppRecord[]> {
+  async appListByUser(p: AppListByUserParams): Promise<AppRecord[]> {
     return (this.sql('SELECT * FROM apps WHERE user_id = ? ORDER BY created_at, id').all(p.userId) as AppRow[]).map(toApp);
   }
 
   // ---- jobs: creation and reads ----
 
-  async jobCreateCharged(p: {
-    id: string; userId: string; runType: 'model' | 'app'; modelId: string | null; appId: string | null;
-    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
-    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string }; runSpec?: unknown;
-  }) {
+  async jobCreateCharged(p: JobCreateChargedParams) {
     return this.group.submit(() => {
       if (p.idempotency) {
         const seen = this.sql('SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?')
@@ -201,7 +197,7 @@ export class SqliteStore implements Store {
       if (p.cost > 0) {
         this.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
                   VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
-          .run(newId(), p.userId, p.id, -p.cost, debited.credits, `run of ${p.modelId ?? p.appId}`, p.now);
+          .run(newId(), p.userId, p.id, -p.cost, debited.credits, LedgerReason.charge(p), p.now);
       }
       if (p.idempotency) {
         this.sql('INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
@@ -217,14 +213,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null> {
+  async jobGetById(p: JobGetByIdParams): Promise<JobRecord | null> {
     const row = (p.userId === undefined
       ? this.sql('SELECT * FROM jobs WHERE id = ?').get(p.id)
       : this.sql('SELECT * FROM jobs WHERE id = ? AND user_id = ?').get(p.id, p.userId)) as JobRow | undefined;
     return row ? toJob(row) : null;
   }
 
-  async jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]> {
+  async jobList(p: JobListParams): Promise<JobRecord[]> {
     const where = ['user_id = ?'];
     const args: unknown[] = [p.userId];
     const add = (clause: string, ...values: unknown[]) => { where.push(clause); args.push(...values); };
@@ -240,7 +236,7 @@ export class SqliteStore implements Store {
     return (this.sql(text).all(...args, p.limit) as JobRow[]).map(toJob);
   }
 
-  async jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number> {
+  async jobQueuePosition(p: JobQueuePositionParams): Promise<number> {
     // Counted from whichever end of the queue is nearer, so that a job near either end costs a
     // few index entries: first the jobs ahead, up to a few; if there are more, the jobs from this
     // one to the back, subtracted from the pending count (kept by triggers). (Separate reads: a
@@ -264,24 +260,24 @@ export class SqliteStore implements Store {
 
   // ---- jobs: moves ----
 
-  async jobCancel(p: { id: string; userId: string; now: Millis; refundFor: (job: JobRecord) => number }) {
+  async jobCancel(p: JobCancelParams) {
     return this.tx(() => {
       const row = this.sql('SELECT * FROM jobs WHERE id = ? AND user_id = ?').get(p.id, p.userId) as JobRow | undefined;
       if (!row) return null;
       const before = toJob(row);
-      if (before.status !== 'pending' && before.status !== 'processing') return { changed: false as const, job: before };
-      const refund = Math.max(0, Math.min(before.creditsCharged - before.creditsRefunded, Math.floor(p.refundFor(before))));
+      if (!canMove(before.status, 'cancelled')) return { changed: false as const, job: before };
+      const refund = refundOnCancel(before, p.refundFor(before));
       const updated = this.sql(`UPDATE jobs SET status = 'cancelled', cancelled_at = ?, completed_at = ?, credits_refunded = credits_refunded + ?,
                                   lease_owner = NULL, lease_expires_at = NULL
                                 WHERE id = ? AND status IN ('pending', 'processing') RETURNING *`)
         .get(p.now, p.now, refund, p.id) as JobRow;
-      if (refund > 0) this.ledgerAppend({ userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: 'job cancelled', now: p.now });
+      if (refund > 0) this.ledgerAppend({ userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: LedgerReason.cancelled, now: p.now });
       this.outbox(updated, p.now);
       return { changed: true as const, job: toJob(updated), previousStatus: before.status };
     });
   }
 
-  async jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; onlyModels?: string[]; maxAttempts: number }): Promise<JobRecord[]> {
+  async jobClaim(p: JobClaimParams): Promise<JobRecord[]> {
     if (p.limit <= 0) return [];
     const args = {
       owner: p.owner, expiry: p.now + p.leaseMs, now: p.now, maxAttempts: p.maxAttempts,
@@ -307,10 +303,10 @@ export class SqliteStore implements Store {
       const fresh = rest <= 0 ? [] : this.sql(`UPDATE jobs ${set} WHERE id IN (${pendingSql}) RETURNING *`).all({ ...args, limit: rest }) as JobRow[];
       return [...reclaimed, ...fresh];
     });
-    return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    return rows.map(toJob).sort(byQueueOrder);
   }
 
-  async jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]> {
+  async jobLeaseExtend(p: JobLeaseExtendParams): Promise<string[]> {
     if (p.ids.length === 0) return [];
     const rows = this.sql(`UPDATE jobs SET lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))
                            AND status = 'processing' AND lease_owner = ? RETURNING id`)
@@ -318,7 +314,7 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.id);
   }
 
-  async jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null> {
+  async jobComplete(p: JobCompleteParams): Promise<JobRecord | null> {
     return this.group.submit(() => {
       const row = this.sql(`UPDATE jobs SET status = 'completed', output_data = ?, completed_at = ?, lease_owner = NULL, lease_expires_at = NULL
                             WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING *`)
@@ -339,45 +335,45 @@ export class SqliteStore implements Store {
     this.outbox(row, now);
     const job = toJob(row);
     // credits_refunded was 0 before: only a cancel refunds otherwise, and a cancelled job is not processing.
-    if (job.creditsCharged > 0) this.ledgerAppend({ userId: job.userId, jobId: job.id, kind: 'refund', amount: job.creditsCharged, reason: 'job failed', now });
+    if (job.creditsCharged > 0) this.ledgerAppend({ userId: job.userId, jobId: job.id, kind: 'refund', amount: job.creditsCharged, reason: LedgerReason.failed, now });
     return job;
   }
 
-  async jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null> {
+  async jobFail(p: JobFailParams): Promise<JobRecord | null> {
     return this.group.submit(() => this.failAndRefund(p.id, 'lease_token = ?', [p.leaseToken], p.errorMessage, p.now));
   }
 
-  async jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean> {
+  async jobSetOutput(p: JobSetOutputParams): Promise<boolean> {
     const info = this.sql(`UPDATE jobs SET output_data = ? WHERE id = ? AND status = 'processing' AND lease_token = ?`)
       .run(JSON.stringify(p.outputData ?? null), p.id, p.leaseToken);
     return info.changes === 1;
   }
 
-  async jobRelease(p: { id: string; leaseToken: number; now: Millis }): Promise<boolean> {
+  async jobRelease(p: JobReleaseParams): Promise<boolean> {
     const info = this.sql(`UPDATE jobs SET lease_owner = NULL, lease_expires_at = ?, attempts = MAX(attempts - 1, 0)
                            WHERE id = ? AND status = 'processing' AND lease_token = ?`)
       .run(p.now, p.id, p.leaseToken);
     return info.changes === 1;
   }
 
-  async jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]> {
+  async jobFailAbandoned(p: JobFailAbandonedParams): Promise<JobRecord[]> {
     return this.tx(() => {
       const ids = this.sql(`SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= ? AND attempts >= ?`)
         .all(p.now, p.maxAttempts) as { id: string }[];
-      const message = `The job was abandoned: its executor stopped renewing the lease on each of ${p.maxAttempts} attempts.`;
+      const message = abandonedMessage(p.maxAttempts);
       return ids
         .map(({ id }) => this.failAndRefund(id, 'lease_expires_at <= ?', [p.now], message, p.now))
         .filter((j): j is JobRecord => j !== null);
     });
   }
 
-  async jobListPastDeadline(p: { now: Millis; limit: number }): Promise<{ id: string; userId: string }[]> {
+  async jobListPastDeadline(p: JobListPastDeadlineParams): Promise<{ id: string; userId: string }[]> {
     const rows = this.sql(`SELECT id, user_id FROM jobs WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= ?
                            AND status IN ('pending', 'processing') LIMIT ?`).all(p.now, p.limit) as { id: string; user_id: string }[];
     return rows.map((r) => ({ id: r.id, userId: r.user_id }));
   }
 
-  async jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean> {
+  async jobReportProgress(p: JobReportProgressParams): Promise<boolean> {
     return this.tx(() => {
       const held = this.sql(`UPDATE jobs SET progress = COALESCE(?, progress) WHERE id = ? AND status = 'processing' AND lease_token = ? RETURNING id`)
         .get(p.progress, p.id, p.leaseToken);
@@ -391,14 +387,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]> {
+  async jobLogList(p: JobLogListParams): Promise<JobLogLine[]> {
     const rows = this.sql('SELECT seq, line, created_at FROM job_logs WHERE job_id = ? ORDER BY seq LIMIT ?').all(p.id, p.limit) as { seq: number; line: string; created_at: number }[];
     return rows.map((r) => ({ seq: r.seq, line: r.line, createdAt: r.created_at }));
   }
 
   // ---- webhooks ----
 
-  async webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]> {
+  async webhookClaimDue(p: WebhookClaimDueParams): Promise<WebhookDeliveryRecord[]> {
     // A read first: the dispatcher looks after every finished job, and most have no webhook.
     if (!this.sql(`SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1`).get(p.now)) return [];
     const rows = this.sql(`UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?
@@ -408,15 +404,13 @@ export class SqliteStore implements Store {
     return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
   }
 
-  async webhookRecordAttempt(p: {
-    id: string; owner: string; attempt: WebhookAttemptRecord; result: 'delivered' | 'retry' | 'failed'; nextAttemptAt: Millis; payload: string;
-  }): Promise<boolean> {
+  async webhookRecordAttempt(p: WebhookRecordAttemptParams): Promise<boolean> {
     return this.tx(() => {
-      const status = p.result === 'retry' ? 'pending' : p.result;
+      const after = deliveryAfterAttempt(p.result, p.attempt.at);
       const row = this.sql(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_status_code = ?,
           last_error = ?, payload = COALESCE(payload, ?), delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL
         WHERE id = ? AND lease_owner = ? AND status = 'pending' RETURNING job_id, attempts`)
-        .get(status, p.nextAttemptAt, p.attempt.statusCode, p.attempt.error, p.payload, p.result === 'delivered' ? p.attempt.at : null, p.id, p.owner) as
+        .get(after.status, p.nextAttemptAt, p.attempt.statusCode, p.attempt.error, p.payload, after.deliveredAt, p.id, p.owner) as
         { job_id: string; attempts: number } | undefined;
       if (!row) return false;
       this.sql('INSERT INTO webhook_attempts (delivery_id, n, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)')
@@ -426,12 +420,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  async webhookFailEndpoint(p: { userId: string; url: string; reason: string; now: Millis }): Promise<number> {
+  async webhookFailEndpoint(p: WebhookFailEndpointParams): Promise<number> {
     return this.sql(`UPDATE webhook_deliveries SET status = 'failed', last_error = ? WHERE user_id = ? AND url = ? AND status = 'pending'`)
       .run(p.reason, p.userId, p.url).changes;
   }
 
-  async webhookListByJob(p: { jobId: string }) {
+  async webhookListByJob(p: WebhookListByJobParams) {
     const deliveries = (this.sql('SELECT * FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at, id').all(p.jobId) as DeliveryRow[]).map(toDelivery);
     return deliveries.map((d) => ({
       ...d,
@@ -441,13 +435,13 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async userWebhookSecrets(p: { userId: string }): Promise<WebhookSecrets | null> {
+  async userWebhookSecrets(p: UserWebhookSecretsParams): Promise<WebhookSecrets | null> {
     const row = this.sql('SELECT webhook_secret, webhook_secret_previous, webhook_secret_previous_until FROM users WHERE id = ?').get(p.userId) as
       { webhook_secret: string | null; webhook_secret_previous: string | null; webhook_secret_previous_until: number | null } | undefined;
     return row ? { current: row.webhook_secret, previous: row.webhook_secret_previous, previousUntil: row.webhook_secret_previous_until } : null;
   }
 
-  async userSetWebhookSecret(p: { userId: string; secret: string; previousUntil: Millis | null; onlyIfUnset: boolean }): Promise<WebhookSecrets | null> {
+  async userSetWebhookSecret(p: UserSetWebhookSecretParams): Promise<WebhookSecrets | null> {
     this.tx(() => {
       if (p.onlyIfUnset) {
         this.sql('UPDATE users SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL').run(p.secret, p.userId);
@@ -461,13 +455,13 @@ export class SqliteStore implements Store {
 
   // ---- workers ----
 
-  async workerCreate(p: { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }): Promise<WorkerRecord> {
+  async workerCreate(p: WorkerCreateParams): Promise<WorkerRecord> {
     const row = this.sql('INSERT INTO workers (id, name, token_hash, models, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?) RETURNING *')
       .get(p.id, p.name, p.tokenHash, JSON.stringify(p.models), p.now) as WorkerRow;
     return toWorker(row);
   }
 
-  async workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null> {
+  async workerAuthenticate(p: WorkerAuthenticateParams): Promise<WorkerRecord | null> {
     const row = this.sql('UPDATE workers SET last_seen_at = ? WHERE token_hash = ? AND is_active = 1 RETURNING *').get(p.now, p.tokenHash) as WorkerRow | undefined;
     return row ? toWorker(row) : null;
   }
@@ -476,21 +470,21 @@ export class SqliteStore implements Store {
     return (this.sql('SELECT * FROM workers ORDER BY created_at, id').all() as WorkerRow[]).map(toWorker);
   }
 
-  async workerRevoke(p: { id: string }): Promise<WorkerRecord | null> {
+  async workerRevoke(p: WorkerRevokeParams): Promise<WorkerRecord | null> {
     const row = this.sql('UPDATE workers SET is_active = 0 WHERE id = ? RETURNING *').get(p.id) as WorkerRow | undefined;
     return row ? toWorker(row) : null;
   }
 
   // ---- ledger and usage ----
 
-  async ledgerList(p: { userId: string; limit: number; jobId?: string }) {
+  async ledgerList(p: LedgerListParams) {
     const rows = (p.jobId === undefined
       ? this.sql('SELECT * FROM ledger_entries WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(p.userId, p.limit)
       : this.sql('SELECT * FROM ledger_entries WHERE user_id = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(p.userId, p.jobId, p.limit)) as LedgerRow[];
     return rows.map(toLedger);
   }
 
-  async accountUsage(p: { userId: string; since: Millis; now: Millis }) {
+  async accountUsage(p: AccountUsageParams) {
     const used = this.sql(`SELECT COALESCE(-SUM(amount), 0) AS n FROM ledger_entries
                            WHERE user_id = ? AND kind IN ('charge', 'refund') AND created_at >= ?`).get(p.userId, p.since) as { n: number };
     const since = this.sql('SELECT COUNT(*) AS n FROM jobs WHERE user_id = ? AND created_at >= ?').get(p.userId, p.since) as { n: number };
@@ -502,7 +496,7 @@ export class SqliteStore implements Store {
 
   // ---- across processes ----
 
-  async rateLimitConsume(p: { keyId: string; limit: number; now: Millis }) {
+  async rateLimitConsume(p: RateLimitConsumeParams) {
     return this.limiter.consume(p.keyId, p.limit, p.now);
   }
 
