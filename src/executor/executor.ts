@@ -15,8 +15,6 @@ import { StopReason } from './stop-reason.js';
 import { runWithSignal } from '../providers/run-with-signal.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cancelDueJobs } from '../jobs/deadlines.js';
-import { cancelRefund } from '../jobs/cancel-job.js';
 
 export interface ExecutorOptions {
   store: Store;
@@ -37,11 +35,6 @@ export interface ExecutorOptions {
   pollMs?: number;
   /** Names this executor in leases. (Default: host:pid:random) */
   owner?: string;
-  /**
-   * Percent of the charge refunded when a processing job is cancelled at its Cancel-After
-   * deadline (pending ones get it all back): the deployment's cancellation policy. (Default: 100)
-   */
-  cancelRefundPercent?: number;
 }
 
 interface Running {
@@ -82,8 +75,6 @@ export class Executor {
   private pollTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly refundFor: (job: JobRecord) => number;
-  private sweeping = false;
 
   constructor(private readonly o: ExecutorOptions) {
     this.concurrency = o.concurrency ?? 16;
@@ -93,7 +84,6 @@ export class Executor {
     this.remoteModels = workerModels(o.catalog);
     this.loop = new WakeLoop(() => this.tick(), (err) => o.logger.error({ err }, 'executor: claiming jobs failed'));
     this.owner = o.owner ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.refundFor = cancelRefund(o.cancelRefundPercent ?? 100);
   }
 
   get runningCount(): number {
@@ -113,12 +103,9 @@ export class Executor {
         else if (this.claiming) this.cancelledWhileClaiming.add(job.id);
       }),
     );
-    this.pollTimer = setInterval(() => {
-      void this.failAbandoned();
-      void this.cancelDue();
-      // Leases that ran out, jobs whose notice never came: the poll always looks.
-      this.wake();
-    }, this.pollMs);
+    // Leases that ran out, jobs whose notice never came: the poll always looks. (Abandoned jobs
+    // and deadlines are the maintenance service's.)
+    this.pollTimer = setInterval(() => this.wake(), this.pollMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.wake();
   }
@@ -167,33 +154,6 @@ export class Executor {
     this.cancelledWhileClaiming.clear();
     for (const job of giveBack) await this.o.store.jobRelease({ id: job.id, leaseToken: job.leaseToken, now: Date.now() });
     return jobs.length === free;
-  }
-
-  /** Jobs whose executors died on every attempt are failed and refunded; checked at each poll, not each claim. */
-  private async failAbandoned(): Promise<void> {
-    try {
-      for (const job of await this.o.store.jobFailAbandoned({ now: Date.now(), maxAttempts: this.maxAttempts })) {
-        this.o.logger.warn({ jobId: job.id }, 'executor: job failed after its executors kept dying');
-        this.o.events.changed(job);
-      }
-    } catch (err) {
-      this.o.logger.error({ err }, 'executor: failing abandoned jobs failed');
-    }
-  }
-
-  /** Jobs past their Cancel-After deadline are cancelled and refunded per the policy; checked at each poll. */
-  private async cancelDue(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      for (const job of await cancelDueJobs(this.o, this.refundFor)) {
-        this.o.logger.debug({ jobId: job.id }, 'executor: job cancelled at its Cancel-After deadline');
-      }
-    } catch (err) {
-      this.o.logger.error({ err }, 'executor: cancelling jobs past their deadline failed');
-    } finally {
-      this.sweeping = false;
-    }
   }
 
   private capOf(modelId: string): number {

@@ -3,8 +3,6 @@ import { outputField } from '../catalog/model.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
-import { cancelDueJobs } from '../jobs/deadlines.js';
-import { cancelRefund } from '../jobs/cancel-job.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
 import { modelRunInput } from '../runs/spec.js';
 
@@ -54,8 +52,6 @@ function presentClaim(deps: WorkerDeps, job: JobRecord): Record<string, unknown>
   };
 }
 
-let lastSweep = 0;
-
 /**
  * Claims one job of the worker's models, waiting up to `wait_ms` (at most 30 s) for one to
  * arrive. Resolves null when none came.
@@ -75,13 +71,6 @@ export async function claimJob(deps: WorkerDeps, worker: WorkerRecord, body: { m
   const deadline = Date.now() + (wait as number);
   for (;;) {
     const now = Date.now();
-    if (now - lastSweep > 1_000) {
-      // Jobs whose workers went silent on every attempt are failed and refunded, and jobs past
-      // their Cancel-After deadline cancelled, even where no executor runs.
-      lastSweep = now;
-      for (const j of await store.jobFailAbandoned({ now, maxAttempts: deps.maxAttempts })) events.changed(j);
-      await cancelDueJobs(deps.jobs, cancelRefund(deps.jobs.cancelRefundPercent), now);
-    }
     const [job] = await store.jobClaim({ owner: owner(worker), limit: 1, leaseMs: deps.leaseMs, now, onlyModels: models, maxAttempts: deps.maxAttempts });
     if (job) {
       events.changed(job);

@@ -27,6 +27,17 @@ export async function freshStore(): Promise<Store> {
   throw new Error(`GENJOBS_TEST_STORE=${String(testStoreKind)} is not a store this suite knows`);
 }
 
+/**
+ * Two stores on one fresh database, as two processes sharing it would have (PostgreSQL only: a
+ * SQLite database belongs to one process). Null on SQLite.
+ */
+export async function freshSharedStores(): Promise<[Store, Store] | null> {
+  if (testStoreKind !== 'postgres') return null;
+  const schema = freshSchema();
+  const first = await PgStore.open({ url: pgUrl(), schema, poolSize: 3 });
+  return [first, await PgStore.open({ url: pgUrl(), schema, poolSize: 3 })];
+}
+
 /** Environment for a `genjobs` process of a test: a schema of its own on PostgreSQL, nothing on SQLite (DATA_DIR decides). */
 export function processStoreEnv(): Record<string, string> {
   return testStoreKind === 'postgres' ? { DATABASE_URL: pgUrl(), GENJOBS_DB_SCHEMA: freshSchema() } : {};

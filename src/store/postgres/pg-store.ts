@@ -6,10 +6,11 @@ import { LeasedLimiter } from '../../ratelimit/leased-window.js';
 import { QUEUE_POSITION_CAP, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../store.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
+import { AdvisoryLeader } from './leader.js';
 import { PgListener } from './listener.js';
 import { StoreUnavailableError } from '../errors.js';
 import { Batcher, settleEach, unwrap, type BatchItemError } from './batch.js';
-import type { AccountUsageParams, ApiKeyCreateParams, ApiKeyGetByHashParams, ApiKeyListByUserParams, ApiKeyRevokeParams, AppCreateParams, AppGetByIdParams, AppListByUserParams, AppSetActiveParams, AppUpdateParams, JobCancelParams, JobClaimParams, JobCompleteParams, JobCreateChargedParams, JobFailAbandonedParams, JobFailParams, JobGetByIdParams, JobLeaseExtendParams, JobListParams, JobListPastDeadlineParams, JobLogListParams, JobQueuePositionParams, JobReleaseParams, JobReportProgressParams, JobSetOutputParams, LedgerListParams, RateLimitConsumeParams, UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserSetApiAccessParams, UserSetWebhookSecretParams, UserWebhookSecretsParams, WebhookClaimDueParams, WebhookFailEndpointParams, WebhookListByJobParams, WebhookRecordAttemptParams, WorkerAuthenticateParams, WorkerCreateParams, WorkerRevokeParams } from '../store.js';
+import type { AccountUsageParams, ApiKeyCreateParams, ApiKeyGetByHashParams, ApiKeyListByUserParams, ApiKeyRevokeParams, AppCreateParams, AppGetByIdParams, AppListByUserParams, AppSetActiveParams, AppUpdateParams, JobCancelParams, JobClaimParams, JobCompleteParams, JobCreateChargedParams, JobFailAbandonedParams, JobFailParams, JobGetByIdParams, JobLeaseExtendParams, JobListParams, JobListPastDeadlineParams, JobLogListParams, JobQueuePositionParams, JobReleaseParams, JobReportProgressParams, JobSetOutputParams, LedgerListParams, RateLimitConsumeParams, RateLimitPruneParams, LeaderParams, UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserSetApiAccessParams, UserSetWebhookSecretParams, UserWebhookSecretsParams, WebhookClaimDueParams, WebhookFailEndpointParams, WebhookListByJobParams, WebhookRecordAttemptParams, WorkerAuthenticateParams, WorkerCreateParams, WorkerRevokeParams } from '../store.js';
 import { migratePostgres } from './migrate.js';
 import { abandonedMessage, byQueueOrder, deliveryAfterAttempt, grantAllowed, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel, webhookEvent } from '../rules.js';
 import { canMove } from '../vocabulary.js';
@@ -77,7 +78,7 @@ export class PgStore implements Store {
   private readonly config: pg.ClientConfig;
   private schemaName = 'public';
   private readonly onBackgroundError: (err: unknown) => void;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly leader: AdvisoryLeader;
   /** Requests of a key are reserved in the shared window a lease at a time (src/ratelimit/leased-window.ts). */
   private readonly limiter: LeasedLimiter;
   /** jobCreateCharged calls (without idempotency key) of one turn, sent as one statement. */
@@ -105,9 +106,10 @@ export class PgStore implements Store {
         await this.q('SELECT genjobs_rate_release($1, $2, $3)', [keyId, second, count]);
       },
     }, this.onBackgroundError);
+    this.leader = new AdvisoryLeader(this.config, () => this.schemaName, this.onBackgroundError);
   }
 
-  /** Connects, applies migrations and starts the rate-limit housekeeping. */
+  /** Connects and applies migrations. (Old rate-limit counts are pruned by the maintenance service.) */
   static async open(opts: PgStoreOptions): Promise<PgStore> {
     const store = new PgStore(opts);
     const client = await store.pool.connect();
@@ -117,11 +119,6 @@ export class PgStore implements Store {
     } finally {
       client.release();
     }
-    store.sweepTimer = setInterval(() => {
-      store.pool.query('DELETE FROM rate_limit_slots WHERE second < $1', [Math.floor(Date.now() / 1000) - 120])
-        .catch((err: unknown) => store.onBackgroundError(err));
-    }, 60_000);
-    store.sweepTimer.unref();
     return store;
   }
 
@@ -715,6 +712,19 @@ export class PgStore implements Store {
 
   // ---- across processes ----
 
+  async rateLimitPrune(p: RateLimitPruneParams): Promise<number> {
+    const rows = await this.q<{ n: number }>('WITH gone AS (DELETE FROM rate_limit_slots WHERE second < $1 RETURNING 1) SELECT COUNT(*)::int AS n FROM gone', [Math.floor(p.before / 1000)]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async leaderTryAcquire(p: LeaderParams): Promise<boolean> {
+    return this.leader.tryAcquire(p.name);
+  }
+
+  async leaderRelease(p: LeaderParams): Promise<void> {
+    await this.leader.release(p.name);
+  }
+
   async rateLimitConsume(p: RateLimitConsumeParams) {
     return this.limiter.consume(p.keyId, p.limit, p.now);
   }
@@ -726,7 +736,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweepTimer);
+    await this.leader.releaseAll();
     await this.limiter.releaseAll();
     await this.pool.end();
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { newId } from '../../ids.js';
 import { QUEUE_POSITION_CAP, type Store } from '../store.js';
 import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../store.js';
-import type { AccountUsageParams, ApiKeyCreateParams, ApiKeyGetByHashParams, ApiKeyListByUserParams, ApiKeyRevokeParams, AppCreateParams, AppGetByIdParams, AppListByUserParams, AppSetActiveParams, AppUpdateParams, JobCancelParams, JobClaimParams, JobCompleteParams, JobCreateChargedParams, JobFailAbandonedParams, JobFailParams, JobGetByIdParams, JobLeaseExtendParams, JobListParams, JobListPastDeadlineParams, JobLogListParams, JobQueuePositionParams, JobReleaseParams, JobReportProgressParams, JobSetOutputParams, LedgerListParams, RateLimitConsumeParams, UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserSetApiAccessParams, UserSetWebhookSecretParams, UserWebhookSecretsParams, WebhookClaimDueParams, WebhookFailEndpointParams, WebhookListByJobParams, WebhookRecordAttemptParams, WorkerAuthenticateParams, WorkerCreateParams, WorkerRevokeParams } from '../store.js';
+import type { AccountUsageParams, ApiKeyCreateParams, ApiKeyGetByHashParams, ApiKeyListByUserParams, ApiKeyRevokeParams, AppCreateParams, AppGetByIdParams, AppListByUserParams, AppSetActiveParams, AppUpdateParams, JobCancelParams, JobClaimParams, JobCompleteParams, JobCreateChargedParams, JobFailAbandonedParams, JobFailParams, JobGetByIdParams, JobLeaseExtendParams, JobListParams, JobListPastDeadlineParams, JobLogListParams, JobQueuePositionParams, JobReleaseParams, JobReportProgressParams, JobSetOutputParams, LedgerListParams, RateLimitConsumeParams, RateLimitPruneParams, LeaderParams, UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserSetApiAccessParams, UserSetWebhookSecretParams, UserWebhookSecretsParams, WebhookClaimDueParams, WebhookFailEndpointParams, WebhookListByJobParams, WebhookRecordAttemptParams, WorkerAuthenticateParams, WorkerCreateParams, WorkerRevokeParams } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { GroupCommit } from './group-commit.js';
 import { abandonedMessage, byQueueOrder, deliveryAfterAttempt, grantAllowed, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel, webhookEvent } from '../rules.js';
@@ -499,6 +499,18 @@ export class SqliteStore implements Store {
   async rateLimitConsume(p: RateLimitConsumeParams) {
     return this.limiter.consume(p.keyId, p.limit, p.now);
   }
+
+  /** The counts live in memory and drop their old seconds as they go: nothing to prune. */
+  async rateLimitPrune(_p: RateLimitPruneParams): Promise<number> {
+    return 0;
+  }
+
+  /** One process owns the database file: it always leads. */
+  async leaderTryAcquire(_p: LeaderParams): Promise<boolean> {
+    return true;
+  }
+
+  async leaderRelease(_p: LeaderParams): Promise<void> {}
 
   /** One process: its own in-process events say everything, so there is nothing to hear. */
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
