@@ -1,4 +1,4 @@
-import type { JobRecord } from './records.js';
+import type { JobRecord, WebhookDeliveryRecord } from './records.js';
 import type { DeliveryResult } from './store.js';
 import type { DeliveryStatus, JobStatus, Millis } from './vocabulary.js';
 
@@ -54,4 +54,9 @@ export function deliveryAfterAttempt(result: DeliveryResult, at: Millis): { stat
 /** The order of the queue, and of the jobs one claim returns: oldest first, ties broken by id. */
 export function byQueueOrder(a: JobRecord, b: JobRecord): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The order in which due webhook deliveries are handed out: the longest due first. */
+export function byNextAttempt(a: WebhookDeliveryRecord, b: WebhookDeliveryRecord): number {
+  return a.nextAttemptAt - b.nextAttemptAt;
 }
