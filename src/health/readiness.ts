@@ -1,6 +1,5 @@
 import type { Store } from '../store/store.js';
 import { latestMigration } from '../store/migrations.js';
-import type { Executor } from '../executor/executor.js';
 
 /** One check of `GET /readyz`: passed, or failed with what a person reads. */
 export type CheckResult = { ok: true; detail?: string } | { ok: false; detail: string };
@@ -8,7 +7,7 @@ export type CheckResult = { ok: true; detail?: string } | { ok: false; detail: s
 export interface ReadinessDeps {
   store: Store;
   /** The executor of this process; null in a role that runs none (its check passes as "not run here"). */
-  executor: Executor | null;
+  executor: { loopHealth(): CheckResult } | null;
   /** Set once the process starts shutting down. */
   lifecycle: { draining: boolean };
   /** How long the store may take to answer. (Default: 2000 ms) */
