@@ -115,7 +115,8 @@ describe('no secret in the logs', () => {
     );
     fs.writeFileSync(path.join(dir, 'catalog.json'), JSON.stringify(catalog));
     const log = capture('trace');
-    const app: TestApp = await testApp({ GENJOBS_CATALOG: path.join(dir, 'catalog.json') }, { logger: log.logger });
+    const metricsToken = 'metrics-4e8c1f2a9b7d3e60';
+    const app: TestApp = await testApp({ GENJOBS_CATALOG: path.join(dir, 'catalog.json'), GENJOBS_METRICS_TOKEN: metricsToken }, { logger: log.logger });
     t.after(async () => {
       await app.dispose();
       await provider.close();
@@ -148,6 +149,8 @@ describe('no secret in the logs', () => {
     await inject('GET', '/api/v1/jobs', { authorization: 'Bearer sk_live_wrong-but-secret-0123456789' });
     await inject('GET', '/admin/v1/workers', { authorization: 'Bearer admin-token-with-a-typo-0123' });
     await inject('POST', '/worker/v1/jobs/claim', { authorization: 'Bearer wk_live_typo-secret-0123456789' }, {});
+    assert.equal((await inject('GET', '/metrics', { authorization: `Bearer ${metricsToken}` })).statusCode, 200);
+    await inject('GET', '/metrics', { authorization: 'Bearer metrics-typo-secret-0123456789' });
     await eventually(async () => ((await app.store.jobGetById({ id: refused }))?.status === 'failed' ? true : undefined), 10_000, 'the refused run to fail');
     await eventually(async () => ((await app.store.jobGetById({ id: hook.json().id as string }))?.webhookDelivered ? true : undefined), 10_000, 'the webhook');
     assert.ok(provider.seen.includes(`Bearer ${providerToken}`), 'the provider got the token');
@@ -157,7 +160,7 @@ describe('no secret in the logs', () => {
     const secrets = {
       'API key': apiKey, 'worker token': workerToken, 'admin token': ADMIN_TOKEN, 'webhook secret': secret, 'rotated webhook secret': rotated,
       'provider token': providerToken, 'wrong API key': 'sk_live_wrong-but-secret-0123456789', 'wrong admin token': 'admin-token-with-a-typo-0123',
-      'wrong worker token': 'wk_live_typo-secret-0123456789',
+      'wrong worker token': 'wk_live_typo-secret-0123456789', 'metrics token': metricsToken, 'wrong metrics token': 'metrics-typo-secret-0123456789',
     };
     for (const [name, value] of Object.entries(secrets)) {
       assert.ok(value.length >= 16, `${name} is a real secret`);
