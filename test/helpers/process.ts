@@ -40,7 +40,8 @@ export async function startExecutor(env: Record<string, string>): Promise<Server
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`executor did not start: ${out}`)), 15_000);
+    // A bound for a loaded machine; a process that has not started by then is not left running.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`executor did not start: ${out}`)); }, 60_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes('genjobs executor is running')) {
