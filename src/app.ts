@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
@@ -7,25 +7,39 @@ import { CallerCache } from './accounts/caller-cache.js';
 import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
+import type { RunsDeps } from './runs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
+import { checkReadiness } from './health/readiness.js';
+import { createLogger } from './observability/logger.js';
+import { JobLog } from './observability/job-log.js';
+import { Metrics } from './observability/metrics.js';
+import { registerQueueProbe } from './observability/queue-probe.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { MaintenanceService } from './maintenance/service.js';
+import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
+import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
 
 export interface App {
   config: Config;
+  /** This process's Prometheus metrics (served at GET /metrics). */
+  metrics: Metrics;
   logger: Logger;
   store: Store;
   catalog: Catalog;
   events: JobEvents;
   jobs: JobsDeps;
+  /** `jobs` and the app directory: what the run use cases need. */
+  runs: RunsDeps;
   server: FastifyInstance;
   executor: Executor | null;
   webhooks: WebhookDispatcher | null;
-  /** Starts the work that runs beside the HTTP server: the executor and webhook delivery, where enabled. */
+  maintenance: MaintenanceService | null;
+  /** Starts the work that runs beside the HTTP server: the executor, webhook delivery and maintenance, where enabled. */
   startBackground(): void;
   /** Starts the background work and listens; resolves with the base URL. */
   listen(): Promise<string>;
@@ -35,7 +49,7 @@ export interface App {
 
 /** Wires one genjobs process together from its configuration. */
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
   let providers: ProviderRegistry;
   try {
@@ -46,24 +60,31 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   }
   const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
+  const jobLog = new JobLog(logger);
+  const detachJobLog = jobLog.attach(events);
+  const metrics = new Metrics();
+  const detachMetrics = metrics.attach(events, () => jobLog.isRelaying);
+  registerQueueProbe(metrics, store);
   // Changes made by other processes (a shared store) reach this process's listeners too.
-  const unsubscribe = await store.subscribe((notice) => {
+  const unsubscribe = await store.subscribe((notice) => jobLog.relay(() => {
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
-  });
+  }));
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
-    store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
+    store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
+  const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  // The executor is made below; readiness is asked only once the server answers requests.
+  const readiness = () => checkReadiness({ store, executor, lifecycle });
+  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
-      cancelRefundPercent: config.cancelRefundPercent,
     })
     : null;
 
@@ -72,6 +93,20 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new WebhookDispatcher({
       store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+      onAttempt: (outcome) => metrics.webhookAttempt(outcome),
+    })
+    : null;
+
+  // Every role needs the chores done somewhere (an API process serving only workers, too); the
+  // processes that take part elect one to do them.
+  const maintenance = config.maintenanceEnabled
+    ? new MaintenanceService({
+      store, logger, tickMs: config.pollMs,
+      chores: [
+        failAbandonedJobs({ store, events, logger }, { maxAttempts: config.maxAttempts, everyMs: config.pollMs }),
+        cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
+        pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
+      ],
     })
     : null;
 
@@ -82,9 +117,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     started = true;
     executor?.start();
     webhooks?.start();
+    maintenance?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
+    config, metrics, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -95,9 +131,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
         await webhooks?.stop();
+        await maintenance?.stop();
         events.closing();
         await server.close();
         await unsubscribe();
+        detachJobLog();
+        detachMetrics();
         await store.close();
       })();
       return closing;

@@ -19,6 +19,8 @@ export interface Config {
   publicUrl: string;
   /** Bearer token of the admin API; the admin API is off when unset. (Default: unset) */
   adminToken: string | null;
+  /** Bearer token of `GET /metrics`; the route is open when unset. (Default: unset) */
+  metricsToken: string | null;
   /** The model catalog file. (Default: the bundled catalog/models.json) */
   catalogPath: string;
   /** Percent of the charge refunded when a processing job is cancelled; pending jobs always get 100. (Default: 100) */
@@ -31,8 +33,10 @@ export interface Config {
   leaseMs: number;
   /** How many executor claims a job may get before it is failed and refunded as abandoned. (Default: 3) */
   maxAttempts: number;
-  /** How often an idle executor looks for work it was not told about. (Default: 1000 ms) */
+  /** How often an idle executor looks for work it was not told about, and the maintenance service for due chores. (Default: 1000 ms) */
   pollMs: number;
+  /** Whether this process stands for the maintenance service's leadership (one process sweeps at a time). (Default: true) */
+  maintenanceEnabled: boolean;
   /** How long SIGTERM waits for running jobs before releasing them. (Default: 30000 ms) */
   shutdownGraceMs: number;
   /** Lease of a job claimed by a remote worker; its heartbeats renew it. (Default: 30000 ms) */
@@ -139,6 +143,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== null && adminToken.length < 16) {
     throw new ConfigError('GENJOBS_ADMIN_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
   }
+  const metricsToken = env.GENJOBS_METRICS_TOKEN || null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    throw new ConfigError('GENJOBS_METRICS_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
+  }
   const leaseMs = int(env, 'GENJOBS_LEASE_MS', 30_000, 1_000, 3_600_000);
   return {
     port,
@@ -149,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: int(env, 'GENJOBS_DB_POOL_SIZE', 10, 1, 1_000),
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
     adminToken,
+    metricsToken,
     catalogPath: path.resolve(env.GENJOBS_CATALOG || defaultCatalogPath),
     cancelRefundPercent: int(env, 'GENJOBS_CANCEL_REFUND_PERCENT', 100, 0, 100),
     executorEnabled: bool(env, 'GENJOBS_EXECUTOR', true),
@@ -156,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     leaseMs,
     maxAttempts: int(env, 'GENJOBS_MAX_ATTEMPTS', 3, 1, 100),
     pollMs: int(env, 'GENJOBS_POLL_MS', 1_000, 10, 60_000),
+    maintenanceEnabled: bool(env, 'GENJOBS_MAINTENANCE', true),
     shutdownGraceMs: int(env, 'GENJOBS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     workerLeaseMs: int(env, 'GENJOBS_WORKER_LEASE_MS', 30_000, 1_000, 3_600_000),
     workerUploadLimitBytes: int(env, 'GENJOBS_WORKER_UPLOAD_LIMIT', 536_870_912, 1_024, 17_179_869_184),

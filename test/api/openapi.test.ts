@@ -163,6 +163,8 @@ describe('GET /openapi.json', () => {
       } else if (path.startsWith('/api/v1/')) {
         assert.deepEqual(security, ['apiKey'], path);
         assert.ok(!['Admin', 'Worker'].includes(op.tags[0]), path);
+      } else if (path === '/metrics') {
+        assert.deepEqual(security, ['metricsToken'], 'GET /metrics takes the metrics token when one is set');
       } else {
         assert.deepEqual(security, [], `${path} needs no key`);
       }
@@ -243,7 +245,7 @@ describe('response schemas', () => {
   it('list every field of an app run and of its retry', async () => {
     const apps = await call('GET', '/api/v1/apps', auth);
     checker.assertValid('AppList', apps.body);
-    const resolved = await app.jobs.apps.listFor(userId);
+    const resolved = await app.runs.apps.listFor(userId);
     assert.deepEqual(apps.body.data, asSent(resolved.map((a) => presentApp(a, app.catalog))));
     const storyboard = '9b7a2e54-1c0d-4f6a-8e2b-3d5c7a9f1e22';
     const run = await call('POST', '/api/v1/apps/run', auth, { app_id: storyboard, inputs: { prompt: 'a fox in the snow' } });
@@ -301,7 +303,7 @@ describe('response schemas', () => {
     const created = await call('POST', `/admin/v1/users/${user.body.id}/apps`, ADMIN, definition);
     assert.equal(created.status, 201, JSON.stringify(created.body));
     checker.assertValid('AdminApp', created.body);
-    const stored = (await app.jobs.apps.listFor(user.body.id as string)).find((a) => a.definition.id === created.body.id);
+    const stored = (await app.runs.apps.listFor(user.body.id as string)).find((a) => a.definition.id === created.body.id);
     assert.deepEqual(created.body, asSent(presentAppForAdmin(stored!, app.catalog)));
     const apps = await call('GET', `/admin/v1/users/${user.body.id}/apps`, ADMIN);
     checker.assertValid('AdminAppList', apps.body);

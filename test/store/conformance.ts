@@ -1,6 +1,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../../src/ids.js';
+import { latestMigration } from '../../src/store/migrations.js';
 import { JOB_STATUSES, canMove, type JobRecord, type JobStatus, type Store } from '../../src/store/store.js';
 
 /**
@@ -32,6 +33,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const entries = await store.ledgerList({ userId, limit: 10_000 });
       assert.equal(entries.reduce((s, e) => s + e.amount, 0), u?.credits, 'sum of ledger entries equals the balance');
     };
+
+    describe('schema', () => {
+      it('reports the newest migration shipped for its dialect as applied', async () => {
+        const shipped = latestMigration(store.dialect);
+        assert.ok(shipped > 0);
+        assert.equal(await store.schemaVersion(), shipped);
+      });
+    });
 
     describe('users and credits', () => {
       it('creates a user with a grant ledger entry for its initial credits', async () => {
@@ -157,6 +166,22 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         assert.deepEqual(r.job, await store.jobGetById({ id: r.job.id }));
         const plain = await job(u.id);
         assert.deepEqual(plain, await store.jobGetById({ id: plain.id }));
+      });
+
+      it('keeps a job\'s run spec as given, alone, in a batch and with an idempotency key; null when none is given', async () => {
+        const u = await user(1000);
+        const spec = { app: { id: 'app_1', nodes: [{ id: 'a', model: 'local/test', settings: { n: 2 } }] }, inputs: { p: 'x', list: [1, null] } };
+        const make = (extra: object = {}) => store.jobCreateCharged({
+          id: newId(), userId: u.id, runType: 'app', modelId: null, appId: 'app_1', inputData: { inputs: { p: 'x' } },
+          webhookUrl: null, cost: 1, now: now(), runSpec: spec, ...extra,
+        });
+        const made = [await make(), ...(await Promise.all([make(), make(), make()])), await make({ idempotency: { key: 'spec', requestHash: 'h' } })];
+        for (const r of made) {
+          assert.ok(r.ok);
+          assert.deepEqual(r.job.runSpec, spec);
+          assert.deepEqual((await store.jobGetById({ id: r.job.id }))?.runSpec, spec);
+        }
+        assert.equal((await job(u.id)).runSpec, null);
       });
 
       it('charges exactly the affordable ones of creations started together, for several accounts', async () => {
@@ -370,6 +395,35 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await store.jobCancel({ id: due.job.id, userId: u.id, now: at + 1000, refundFor: (j) => j.creditsCharged });
         assert.deepEqual(await store.jobListPastDeadline({ now: at + 1000, limit: 10 }), [], 'a cancelled job is past nothing');
         assert.equal((await store.jobGetById({ id: later.job.id }))?.status, 'pending');
+      });
+    });
+
+    describe('operational figures', () => {
+      it('counts pending jobs per model with the oldest creation time, claimed and finished ones left out', async () => {
+        const u = await user(1_000);
+        assert.deepEqual(await store.jobQueueStats(), []);
+        const a1 = await job(u.id, { modelId: 'm/a', createdAt: t + 10 });
+        await job(u.id, { modelId: 'm/a', createdAt: t + 20 });
+        const b1 = await job(u.id, { modelId: 'm/b', createdAt: t + 30 });
+        t += 100;
+        const byModel = async () => (await store.jobQueueStats()).sort((x, y) => String(x.modelId).localeCompare(String(y.modelId)));
+        assert.deepEqual(await byModel(), [
+          { modelId: 'm/a', pending: 2, oldestCreatedAt: a1.createdAt },
+          { modelId: 'm/b', pending: 1, oldestCreatedAt: b1.createdAt },
+        ]);
+        await claim({ exclude: ['m/a'] });
+        assert.deepEqual(await byModel(), [{ modelId: 'm/a', pending: 2, oldestCreatedAt: a1.createdAt }]);
+      });
+
+      it('tells when the oldest delivery still owed was created', async () => {
+        const u = await user(100);
+        assert.equal(await store.webhookOldestPendingAt(), null);
+        const r = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: 'https://hooks.example/in', cost: 5, now: now() });
+        assert.ok(r.ok);
+        const [c] = await claim();
+        await store.jobComplete({ id: c!.id, leaseToken: c!.leaseToken, outputData: {}, now: now() });
+        const [d] = await store.webhookListByJob({ jobId: r.job.id });
+        assert.equal(await store.webhookOldestPendingAt(), d!.createdAt);
       });
     });
 

@@ -65,6 +65,7 @@ export function openApiOptions(publicUrl: string): SwaggerOptions {
           apiKey: bearer('An API key, `sk_live_...`, on every /api/v1 route.'),
           adminToken: bearer('GENJOBS_ADMIN_TOKEN, on every /admin/v1 route.'),
           workerToken: bearer('A worker token issued by POST /admin/v1/workers, on every /worker/v1 route.'),
+          metricsToken: bearer('GENJOBS_METRICS_TOKEN, on GET /metrics when it is set.'),
         },
       },
     },

@@ -82,6 +82,25 @@ export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
       ...errorResponses(['internal_error', 'unavailable']),
     },
   },
+  'GET /readyz': {
+    tags: ['Health'], summary: 'Readiness', operationId: 'ready',
+    description: 'Whether the process should get traffic: 503 `not_ready` naming the first failing check (shutdown, store, migrations, executor). No key needed.',
+    response: {
+      200: {
+        description: 'Ready; each check with its detail.', type: 'object',
+        properties: { status: { const: 'ready' }, checks: { type: 'object', additionalProperties: { type: 'string' } } }, required: ['status', 'checks'],
+      },
+      ...errorResponses(['not_ready', 'internal_error']),
+    },
+  },
+  'GET /metrics': {
+    tags: ['Health'], summary: 'Prometheus metrics', operationId: 'metrics', security: [{ metricsToken: [] }, {}],
+    description: 'The Prometheus text format. Open while GENJOBS_METRICS_TOKEN is unset (keep the port private then); otherwise the token is required.',
+    response: {
+      200: { description: 'The metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...errorResponses(['missing_token', 'invalid_metrics_token', 'internal_error']),
+    },
+  },
   'GET /openapi.json': {
     tags: ['Reference'], summary: 'This document', operationId: 'getOpenApi',
     description: 'The OpenAPI 3.1 document of every route, generated from the schemas the routes are registered with. /docs renders it.',

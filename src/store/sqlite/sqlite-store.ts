@@ -91,10 +91,29 @@ export class SqliteStore implements port.Store {
 
   // ---- across processes ----
   async rateLimitConsume(p: port.RateLimitConsumeParams) { return this.limiter.consume(p.keyId, p.limit, p.now); }
+  /** The counts live in memory and drop their old seconds as they go: nothing to prune. */
+  async rateLimitPrune(_p: port.RateLimitPruneParams) { return 0; }
+  /** One process owns the database file: it always leads. */
+  async leaderTryAcquire(_p: port.LeaderParams) { return true; }
+  async leaderRelease(_p: port.LeaderParams) {}
 
   /** One process: its own in-process events say everything, so there is nothing to hear. */
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     return async () => {};
+  }
+
+  async jobQueueStats() {
+    const rows = this.db.sql(`SELECT model_id AS modelId, COUNT(*) AS pending, MIN(created_at) AS oldestCreatedAt
+      FROM jobs WHERE status = 'pending' GROUP BY model_id`).all() as { modelId: string | null; pending: number; oldestCreatedAt: number }[];
+    return rows;
+  }
+
+  async webhookOldestPendingAt() {
+    return (this.db.sql(`SELECT MIN(created_at) AS at FROM webhook_deliveries WHERE status = 'pending'`).get() as { at: number | null }).at;
+  }
+
+  async schemaVersion(): Promise<number> {
+    return (this.db.sql('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   }
 
   async close(): Promise<void> {
