@@ -8,6 +8,7 @@ import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { MediaPool } from './providers/builtin/media-pool.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { openStore } from './store/open.js';
@@ -25,6 +26,8 @@ export interface App {
   server: FastifyInstance;
   executor: Executor | null;
   webhooks: WebhookDispatcher | null;
+  /** The worker threads of the built-in models' rendering; started on the first such job. */
+  media: MediaPool;
   /** Starts the work that runs beside the HTTP server: the executor and webhook delivery, where enabled. */
   startBackground(): void;
   /** Starts the background work and listens; resolves with the base URL. */
@@ -37,9 +40,11 @@ export interface App {
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const catalog = loadCatalog(config.catalogPath);
+  // No thread starts here: the pool starts its threads on the first task, so a failed start leaks none.
+  const media = new MediaPool(config.mediaThreads);
   let providers: ProviderRegistry;
   try {
-    providers = new ProviderRegistry(catalog.models);
+    providers = new ProviderRegistry(catalog.models, {}, media);
   } catch (err) {
     // A provider entry that cannot be built (unknown type, bad options) is a catalog mistake.
     throw new CatalogError(`${config.catalogPath}: ${(err as Error).message}`);
@@ -84,7 +89,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     webhooks?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
+    config, logger, store, catalog, events, jobs, server, executor, webhooks, media, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -94,6 +99,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         // New requests get 503 from now on (a load balancer moves on); running jobs get their grace.
         lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
+        // The executor aborted what outlived the grace period; tasks still on a thread end here.
+        await media.close();
         await webhooks?.stop();
         events.closing();
         await server.close();
