@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
 import type { ApiContext } from './context.js';
 import { makeErrorHandler } from './errors.js';
+import { capConnections, connectionOptions } from './connections.js';
 import { acceptJsonBodies } from './json-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
@@ -20,7 +21,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     // Closing is answered by our own hook below, in the error format of the contract.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    ...connectionOptions(ctx.config),
   });
+  capConnections(app.server, ctx.config, logger);
   acceptJsonBodies(app);
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
   app.setNotFoundHandler((request, reply) => {
