@@ -170,10 +170,20 @@ async function cpuCase() {
   const loaded = await probe({ until: finished });
   const statuses = await finished;
   const seconds = (performance.now() - started) / 1000;
-  if (statuses.some((s) => s !== 'completed')) throw new Error(`upscales ended ${statuses.join(', ')}`);
+  const failed = [];
+  for (const [i, id] of ids.entries()) {
+    if (statuses[i] === 'completed') continue;
+    failed.push(JSON.parse((await request('GET', `/api/v1/jobs/${id}`, { headers: { authorization: server.authorization } })).body).error_message);
+  }
+  // On a machine shared with other work an upscale may take long enough that one waiting for the
+  // thread reaches the model's timeout_ms: told, not hidden; the smoke form wants them all done.
+  if (failed.length > 0) {
+    console.log(`  ${failed.length} of ${UPSCALES} upscales did not complete: ${[...new Set(failed)].join('; ')}`);
+    if (SMOKE) throw new Error('upscales failed');
+  }
   table([row('healthz, idle', idle.health), row('healthz, upscales', loaded.health), row('GET job, idle', idle.job), row('GET job, upscales', loaded.job)]);
   console.log(`  ${UPSCALES} upscales took ${fmt(seconds, 1)} s; p99 under load / idle: healthz ${fmt(loaded.health.p99 / idle.health.p99, 2)}, GET job ${fmt(loaded.job.p99 / idle.job.p99, 2)}; goal p99 < 50 ms: ${loaded.health.p99 < 50 && loaded.job.p99 < 50 ? 'met' : 'MISSED'}`);
-  return { upscales: UPSCALES, side: SIDE, seconds, idle, loaded };
+  return { upscales: UPSCALES, side: SIDE, seconds, failed, idle, loaded };
 }
 
 // ---- case 2: idle half-open sockets

@@ -134,4 +134,24 @@ describe('account stream fan-out', () => {
       return (now.changed ?? 0) === (before.changed ?? 0) && (now.created ?? 0) === (before.created ?? 0) ? true : undefined;
     }, 5000, 'the subscription to be dropped');
   });
+
+  it('finds changes no notice told of (another process\'s) on every stream of the account, an old unfinished job included', async (t) => {
+    const { app, base } = await liveApp(t, { GENJOBS_EXECUTOR: 'false' });
+    const a = await app.account({ credits: 1000 });
+    const old = await run(base, a.auth);
+    // Fifty newer jobs push the first one out of the newest a sweep lists.
+    const newer: string[] = [];
+    for (let i = 0; i < 50; i++) newer.push(await run(base, a.auth));
+    const streams = await Promise.all(Array.from({ length: 3 }, () => openSse(`${base}/api/v1/jobs/events`, a.auth)));
+    t.after(() => { for (const s of streams) s.close(); });
+    for (const s of streams) await s.waitFor(hasStatus(old, 'pending'), 5000, 'the old unfinished job first');
+    // Cancelled straight in the store, as another process without notifications would: no notice here.
+    const refund = (job: { creditsCharged: number }) => job.creditsCharged;
+    await app.store.jobCancel({ id: old, userId: a.userId, now: Date.now(), refundFor: refund });
+    await app.store.jobCancel({ id: newer[49]!, userId: a.userId, now: Date.now(), refundFor: refund });
+    for (const s of streams) {
+      await s.waitFor(hasStatus(old, 'cancelled'), 5000, 'the old job\'s cancel, found by a sweep');
+      await s.waitFor(hasStatus(newer[49]!, 'cancelled'), 5000, 'the newest job\'s cancel, found by a sweep');
+    }
+  });
 });
