@@ -225,9 +225,9 @@ async function socketsCase() {
 // ---- case 3: event streams
 
 /** Opens an account stream; counts the status events it receives. */
-function openStream(counts) {
+function openStream(target, counts) {
   return new Promise((resolve, reject) => {
-    const req = http.get(`http://127.0.0.1:${server.port}/api/v1/jobs/events`, { agent: false, headers: { authorization: server.authorization, accept: 'text/event-stream' } }, (res) => {
+    const req = http.get(`http://127.0.0.1:${target.port}/api/v1/jobs/events`, { agent: false, headers: { authorization: target.authorization, accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'], close: () => {} }));
@@ -240,6 +240,32 @@ function openStream(counts) {
     });
     req.on('error', reject);
   });
+}
+
+/**
+ * Child: holds the streams of case 3, so reading them does not slow the probes of the parent.
+ * Tells the parent when they are open (and what one more got), then answers `count` with the
+ * status events received since the last `count`.
+ */
+async function holdStreams(port, authorization, n) {
+  process.once('disconnect', () => process.exit(0));
+  const target = { port, authorization };
+  const counts = { events: 0 };
+  const streams = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => openStream(target, counts)));
+    for (const s of batch) {
+      if (s.status !== 200) throw new Error(`stream ${streams.length + 1} of ${n} was refused (${s.status})`);
+      streams.push(s);
+    }
+  }
+  const extra = await openStream(target, counts);
+  extra.close();
+  process.on('message', () => {
+    process.send({ events: counts.events });
+    counts.events = 0;
+  });
+  process.send({ open: streams.length, extraStatus: extra.status, retryAfter: extra.retryAfter });
 }
 
 /** Creates short jobs at `perSecond` until `stop` resolves; returns how many. */
@@ -268,24 +294,21 @@ async function streamsCase() {
   console.log(`\n## 3. ${fmt(STREAMS)} account event streams of one account`);
   const RATE = 20;
   const before = [await window('no stream, idle', 0), await window(`no stream, ${RATE} jobs/s`, RATE)];
-  const counts = { events: 0 };
-  const streams = [];
-  for (let i = 0; i < STREAMS; i += 100) {
-    const batch = await Promise.all(Array.from({ length: Math.min(100, STREAMS - i) }, () => openStream(counts)));
-    for (const s of batch) {
-      if (s.status !== 200) throw new Error(`stream ${streams.length + 1} of ${STREAMS} was refused (${s.status})`);
-      streams.push(s);
-    }
-  }
-  const extra = await openStream(counts);
-  extra.close();
+  const holder = spawnNode(SELF, ['streams', String(server.port), server.authorization, String(STREAMS)]);
+  const held = await holder.ready;
+  const extra = { status: held.extraStatus, retryAfter: held.retryAfter };
   if (extra.status !== 429 && SMOKE) throw new Error(`a stream past GENJOBS_STREAMS_MAX answered ${extra.status}, not 429`);
-  counts.events = 0;
-  const after = [await window(`${STREAMS} streams, idle`, 0), await window(`${STREAMS} streams, ${RATE} jobs/s`, RATE)];
+  const count = () => new Promise((resolve) => {
+    holder.child.once('message', (m) => resolve(m.events));
+    holder.child.send('count');
+  });
+  const after = [await window(`${STREAMS} streams, idle`, 0)];
+  await count();
+  after.push(await window(`${STREAMS} streams, ${RATE} jobs/s`, RATE));
   // Every stream hears of every job's statuses (pending, processing, completed: three each).
   await sleep(1_000);
-  const perStream = counts.events / STREAMS;
-  for (const s of streams) s.close();
+  const perStream = (await count()) / STREAMS;
+  await holder.stop();
   const rows = [...before, ...after].map((w) => ({ ...row(w.label, w.p.health), jobs: w.jobs, 'server CPU %': w.cpuPercent }));
   table(rows);
   const [idle0, busy0] = before;
@@ -293,7 +316,7 @@ async function streamsCase() {
   console.log(extra.status === 429 ? `  stream ${STREAMS + 1} was refused: ${extra.status}, Retry-After ${extra.retryAfter}` : `  stream ${STREAMS + 1} was NOT refused (${extra.status})`);
   console.log(`  status events per stream during the busy window: ${fmt(perStream, 1)} (${after[1].jobs} jobs created)`);
   console.log(`  with the streams / without: healthz p99 idle ${fmt(idleN.p.health.p99 / idle0.p.health.p99, 2)}, busy ${fmt(busyN.p.health.p99 / busy0.p.health.p99, 2)}; server CPU idle ${fmt(idleN.cpuPercent, 1)}% vs ${fmt(idle0.cpuPercent, 1)}%, busy ${fmt(busyN.cpuPercent, 1)}% vs ${fmt(busy0.cpuPercent, 1)}%`);
-  if (perStream < 1) throw new Error(`the streams received ${counts.events} status events in all: the fan-out is broken`);
+  if (perStream < 1) throw new Error(`the streams received ${perStream * STREAMS} status events in all: the fan-out is broken`);
   return { streams: STREAMS, jobsPerSecond: RATE, refusedStatus: extra.status, eventsPerStream: perStream, windows: [...before, ...after] };
 }
 
@@ -310,6 +333,8 @@ async function main() {
 
 if (process.argv[2] === 'serve') {
   await serve();
+} else if (process.argv[2] === 'streams') {
+  await holdStreams(Number(process.argv[3]), process.argv[4], Number(process.argv[5]));
 } else {
   await runBench('abuse', (SMALL ? 3 : 12) * 60_000, main);
 }

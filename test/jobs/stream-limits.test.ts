@@ -105,6 +105,7 @@ describe('account stream fan-out', () => {
     assert.equal((during.changed ?? 0) - (before.changed ?? 0), 1, `one 'changed' subscription for 20 streams: ${JSON.stringify(during)}`);
     assert.equal((during.created ?? 0) - (before.created ?? 0), 1, `one 'created' subscription for 20 streams: ${JSON.stringify(during)}`);
 
+    const perChange = process.env.GENJOBS_TEST_STORE === 'postgres' ? 2 : 1;
     // Count the reads of single jobs from here on.
     const reads = new Map<string, number>();
     const store = app.store as unknown as { jobGetById: (p: { id: string }) => Promise<unknown> };
@@ -115,11 +116,15 @@ describe('account stream fan-out', () => {
     };
     const jobA = await run(base, a.auth);
     await Promise.all(streamsA.map((s) => s.waitFor(hasStatus(jobA, 'pending'), 5000, 'the new job on every stream of its account')));
-    assert.equal(reads.get(jobA), 1, 'the new job is read once for the ten streams of its account, and not for the other account\'s');
+    // Once for the ten streams of its account, none for the other account's (on PostgreSQL the
+    // store's own notification of the same change may come after the first read: one more).
+    const afterRun = reads.get(jobA) ?? 0;
+    assert.ok(afterRun >= 1 && afterRun <= perChange, `the new job was read ${afterRun} times for 20 streams`);
     const cancel = await fetch(`${base}/api/v1/jobs/${jobA}/cancel`, { method: 'POST', headers: a.auth });
     assert.ok(cancel.ok);
     await Promise.all(streamsA.map((s) => s.waitFor(hasStatus(jobA, 'cancelled'), 5000, 'the cancel on every stream of its account')));
-    assert.equal(reads.get(jobA), 2, 'the cancel is read once too');
+    const afterCancel = (reads.get(jobA) ?? 0) - afterRun;
+    assert.ok(afterCancel >= 1 && afterCancel <= perChange, `the cancel was read ${afterCancel} times for 20 streams`);
 
     // B's streams hear of B's own job, and never of A's.
     const jobB = await run(base, b.auth);
