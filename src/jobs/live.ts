@@ -101,6 +101,17 @@ export class JobWatch {
 /** How many job ids an account stream remembers (statuses told). */
 const REMEMBER = 5_000;
 
+/** A job read once is offered to every stream of its account: its public shape is made once too. */
+const presented = new WeakMap<JobRecord, Record<string, unknown>>();
+function presentOnce(job: JobRecord): Record<string, unknown> {
+  let data = presented.get(job);
+  if (!data) {
+    data = presentJob(job);
+    presented.set(job, data);
+  }
+  return data;
+}
+
 /**
  * An account's stream: a status event for each job of the account whenever its status is not
  * the one last told. `start()` tells the unfinished jobs; `offer(jobs)` is given jobs of the
@@ -133,7 +144,7 @@ export class AccountWatch {
     for (const job of jobs) {
       if (job.userId !== this.user.id || this.told.get(job.id) === job.status) continue;
       this.remember(job);
-      events.push({ event: 'status', data: presentJob(job) });
+      events.push({ event: 'status', data: presentOnce(job) });
     }
     return events;
   }

@@ -15,6 +15,17 @@ const HEARTBEAT_MS = 15_000;
 /** The `id:` of a job stream's terminal status event: a reconnect carrying it gets 204 (EventSource then stops). */
 const END_ID = 'end';
 
+/** An event offered to many streams (an account's) is serialised once. */
+const serialised = new WeakMap<object, string>();
+function json(data: object): string {
+  let text = serialised.get(data);
+  if (text === undefined) {
+    text = JSON.stringify(data);
+    serialised.set(data, text);
+  }
+  return text;
+}
+
 /**
  * One open server-sent-events answer: writes events with increasing ids, a heartbeat comment,
  * and runs `look` (serialised, coalesced) on every poke and every second. `close()` ends the
@@ -61,7 +72,7 @@ class SseStream {
   send(events: LiveEvent[], lastId?: string): void {
     events.forEach((e, i) => {
       const id = lastId !== undefined && i === events.length - 1 ? lastId : String(this.nextId++);
-      this.write(`id: ${id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      this.write(`id: ${id}\nevent: ${e.event}\ndata: ${json(e.data)}\n\n`);
     });
   }
 
