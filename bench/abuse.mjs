@@ -79,6 +79,15 @@ async function serve() {
       process.exit(0);
     });
   });
+  // The parent asks for the event loop's delay over each window (a blocked loop shows here, whatever the cause).
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  process.on('message', (m) => {
+    if (m !== 'lag') return;
+    process.send({ lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6 });
+    lag.reset();
+  });
   process.send({ port, authorization: account.authorization, image, jobId: live.json().id, mediaThreads: app.config.mediaThreads });
 }
 
@@ -281,13 +290,23 @@ async function churn(perSecond, stop) {
   return n;
 }
 
+/** The server's event-loop delay since the last call (p99 and max, ms). */
+function serverLag() {
+  return new Promise((resolve) => {
+    server.child.once('message', resolve);
+    server.child.send('lag');
+  });
+}
+
 async function window(label, perSecond) {
+  await serverLag();
   const cpu0 = serverCpu();
   const t0 = performance.now();
   const stop = sleep(WINDOW_S * 1000);
   const [p, jobs] = await Promise.all([probe({ until: stop }), perSecond > 0 ? churn(perSecond, stop) : Promise.resolve(0)]);
   const seconds = (performance.now() - t0) / 1000;
-  return { label, p, jobs, cpuPercent: ((serverCpu() - cpu0) / seconds) * 100 };
+  const cpuPercent = ((serverCpu() - cpu0) / seconds) * 100;
+  return { label, p, jobs, cpuPercent, lag: await serverLag() };
 }
 
 async function streamsCase() {
@@ -309,7 +328,7 @@ async function streamsCase() {
   await sleep(1_000);
   const perStream = (await count()) / STREAMS;
   await holder.stop();
-  const rows = [...before, ...after].map((w) => ({ ...row(w.label, w.p.health), jobs: w.jobs, 'server CPU %': w.cpuPercent }));
+  const rows = [...before, ...after].map((w) => ({ ...row(w.label, w.p.health), jobs: w.jobs, 'server CPU %': w.cpuPercent, 'loop delay p99 ms': w.lag.lagP99Ms }));
   table(rows);
   const [idle0, busy0] = before;
   const [idleN, busyN] = after;
@@ -322,7 +341,7 @@ async function streamsCase() {
 
 async function main() {
   const child = spawnNode(SELF, ['serve'], { env: { BENCH_ABUSE_SMOKE: SMOKE ? '1' : '0' }, profileName: 'abuse-server' });
-  server = { ...(await child.ready), pid: child.child.pid };
+  server = { ...(await child.ready), pid: child.child.pid, child: child.child };
   const results = {};
   if (CASES.includes('cpu')) results.cpu = await cpuCase();
   if (CASES.includes('sockets')) results.sockets = await socketsCase();

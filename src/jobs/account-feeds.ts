@@ -8,6 +8,10 @@ import { isTerminal, type JobStatus } from './status.js';
 const SWEEP_LIMIT = 50;
 /** How many job ids a feed (statuses seen, unfinished jobs) and the router (owners) remember. */
 const REMEMBER = 5_000;
+/** Streams told of a change between two turns of the event loop. */
+const FAN_OUT_BATCH = 100;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function remember<V>(map: Map<string, V>, id: string, value: V): void {
   map.delete(id);
@@ -122,7 +126,7 @@ class Feed {
     }
     // A notice may tell of progress or output, not a status: each job read is offered all the same.
     for (const job of found) this.note(job);
-    this.offer(found);
+    await this.offer(found);
     if (this.sweepDue) {
       this.sweepDue = false;
       await this.sweepNow();
@@ -140,7 +144,7 @@ class Feed {
       if (job) older.push(job);
       else this.open.delete(id);
     }
-    this.offer([...recent, ...older].filter((job) => this.note(job)));
+    await this.offer([...recent, ...older].filter((job) => this.note(job)));
   }
 
   /** Records a read of `job`; true when its status is not the one this feed read before. */
@@ -152,11 +156,18 @@ class Feed {
     return changed;
   }
 
-  private offer(jobs: JobRecord[]): void {
+  /**
+   * Offers `jobs` to every stream, giving the event loop back every FAN_OUT_BATCH streams: a
+   * change told to thousands of streams must not hold up the requests that arrive meanwhile.
+   */
+  private async offer(jobs: JobRecord[]): Promise<void> {
     if (jobs.length === 0) return;
-    for (const member of this.members) {
+    let n = 0;
+    for (const member of [...this.members]) {
+      if (member.left) continue;
       const events = member.watch.offer(jobs);
       if (events.length > 0) member.deliver(events);
+      if (++n % FAN_OUT_BATCH === 0) await yieldToLoop();
     }
   }
 }

@@ -69,11 +69,15 @@ class SseStream {
     this.cleanups.push(() => clearInterval(heartbeat));
   }
 
+  /** Writes `events` in one write (one system call, however many events). */
   send(events: LiveEvent[], lastId?: string): void {
+    if (events.length === 0) return;
+    let chunk = '';
     events.forEach((e, i) => {
       const id = lastId !== undefined && i === events.length - 1 ? lastId : String(this.nextId++);
-      this.write(`id: ${id}\nevent: ${e.event}\ndata: ${json(e.data)}\n\n`);
+      chunk += `id: ${id}\nevent: ${e.event}\ndata: ${json(e.data)}\n\n`;
     });
+    this.write(chunk);
   }
 
   /** Runs `look` now, or once more after the run under way; and every second. */
