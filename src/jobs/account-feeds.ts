@@ -1,8 +1,6 @@
-import type { JobRecord, UserRecord } from '../store/store.js';
+import { isTerminal, type JobNotice, type JobRecord, type JobStatus, type UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
-import type { JobNotice } from './events.js';
 import { AccountWatch, type LiveEvent } from './live.js';
-import { isTerminal, type JobStatus } from './status.js';
 
 /** How many of an account's newest jobs a sweep reads. */
 const SWEEP_LIMIT = 50;
