@@ -1,7 +1,9 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { connectionCap, openFileLimit, RESERVED_DESCRIPTORS } from '../../src/api/connections.js';
+import type { Logger } from 'pino';
+import { capConnections, connectionCap, openFileLimit, RESERVED_DESCRIPTORS } from '../../src/api/connections.js';
+import { loadConfig } from '../../src/config/config.js';
 import { eventually, testApp, type TestApp } from '../helpers/app.js';
 
 /* Idle, slow or too many connections: the server's own limits close them, and a normal request still answers. */
@@ -104,5 +106,18 @@ describe('the open-file limit', () => {
     assert.match(low.warning ?? '', /open-file limit of this process is 1024/);
     assert.match(low.warning ?? '', /GENJOBS_MAX_CONNECTIONS=10000/);
     assert.match(low.warning ?? '', /ulimit -n/);
+  });
+
+  it('applies the cap to the server at start and logs the warning once when the limit lowered it', () => {
+    const warnings: unknown[][] = [];
+    const logger = { warn: (...args: unknown[]) => { warnings.push(args); } } as unknown as Logger;
+    const server = { maxConnections: 0 };
+    capConnections(server, loadConfig({}), logger, 1024);
+    assert.equal(server.maxConnections, 1024 - RESERVED_DESCRIPTORS - 10);
+    assert.equal(warnings.length, 1);
+    assert.match(String(warnings[0]![1]), /open-file limit of this process is 1024/);
+    capConnections(server, loadConfig({ GENJOBS_MAX_CONNECTIONS: '500' }), logger, 1024);
+    assert.equal(server.maxConnections, 500);
+    assert.equal(warnings.length, 1, 'no warning when the cap fits');
   });
 });
