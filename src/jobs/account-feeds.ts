@@ -4,6 +4,8 @@ import { AccountWatch, type LiveEvent } from './live.js';
 
 /** How many of an account's newest jobs a sweep reads. */
 const SWEEP_LIMIT = 50;
+/** How many older unfinished jobs a sweep reads one by one, the longest unread first. */
+const SWEEP_OLDER = 100;
 /** How many job ids a feed (statuses seen, unfinished jobs) and the router (owners) remember. */
 const REMEMBER = 5_000;
 /** Streams told of a change between two turns of the event loop. */
@@ -137,7 +139,9 @@ class Feed {
     const recent = (await this.deps.store.jobList({ userId: this.userId, limit: SWEEP_LIMIT })).reverse();
     const inRecent = new Set(recent.map((j) => j.id));
     const older: JobRecord[] = [];
-    for (const id of [...this.open.keys()].filter((i) => !inRecent.has(i))) {
+    // A read moves a job to the back of `open` (note), so a long queue is read a slice per sweep.
+    const unread = [...this.open.keys()].filter((i) => !inRecent.has(i)).slice(0, SWEEP_OLDER);
+    for (const id of unread) {
       const job = await this.deps.store.jobGetById({ id, userId: this.userId });
       if (job) older.push(job);
       else this.open.delete(id);
