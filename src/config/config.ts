@@ -68,7 +68,7 @@ export interface Config {
   headersTimeoutMs: number;
   /** Time a client has to send a whole request, head and body. (Default: 300000 ms) */
   requestTimeoutMs: number;
-  /** How long an idle keep-alive connection is kept open after an answer. (Default: 5000 ms) */
+  /** How long an idle keep-alive connection is kept open after an answer; above the 60 s idle timeout of common load balancers. (Default: 72000 ms) */
   keepAliveTimeoutMs: number;
   /** Connections the server holds at once; lowered to fit the open-file limit. (Default: 10000) */
   maxConnections: number;
@@ -193,7 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     mediaThreads: int(env, 'GENJOBS_MEDIA_THREADS', Math.max(1, availableParallelism() - 1), 1, 256),
     headersTimeoutMs,
     requestTimeoutMs,
-    keepAliveTimeoutMs: int(env, 'GENJOBS_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1, 600_000),
+    keepAliveTimeoutMs: int(env, 'GENJOBS_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 600_000),
     maxConnections: int(env, 'GENJOBS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     streamsPerKey: int(env, 'GENJOBS_STREAMS_PER_KEY', 20, 1, 1_000_000),
     streamsMax: int(env, 'GENJOBS_STREAMS_MAX', 2_000, 1, 1_000_000),
