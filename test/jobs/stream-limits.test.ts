@@ -105,7 +105,9 @@ describe('account stream fan-out', () => {
     assert.equal((during.changed ?? 0) - (before.changed ?? 0), 1, `one 'changed' subscription for 20 streams: ${JSON.stringify(during)}`);
     assert.equal((during.created ?? 0) - (before.created ?? 0), 1, `one 'created' subscription for 20 streams: ${JSON.stringify(during)}`);
 
-    const perChange = process.env.GENJOBS_TEST_STORE === 'postgres' ? 2 : 1;
+    // On PostgreSQL the store's own notification of the change comes too: when it comes before the
+    // in-process notice, its owner is not known yet and is looked up once more. A constant either way.
+    const perChange = process.env.GENJOBS_TEST_STORE === 'postgres' ? 3 : 1;
     // Count the reads of single jobs from here on.
     const reads = new Map<string, number>();
     const store = app.store as unknown as { jobGetById: (p: { id: string }) => Promise<unknown> };
@@ -116,8 +118,7 @@ describe('account stream fan-out', () => {
     };
     const jobA = await run(base, a.auth);
     await Promise.all(streamsA.map((s) => s.waitFor(hasStatus(jobA, 'pending'), 5000, 'the new job on every stream of its account')));
-    // Once for the ten streams of its account, none for the other account's (on PostgreSQL the
-    // store's own notification of the same change may come after the first read: one more).
+    // Once for the ten streams of its account, none for the other account's.
     const afterRun = reads.get(jobA) ?? 0;
     assert.ok(afterRun >= 1 && afterRun <= perChange, `the new job was read ${afterRun} times for 20 streams`);
     const cancel = await fetch(`${base}/api/v1/jobs/${jobA}/cancel`, { method: 'POST', headers: a.auth });
