@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
@@ -12,6 +12,11 @@ import { ProviderRegistry } from './providers/registry.js';
 import { MediaPool } from './providers/builtin/media-pool.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
+import { checkReadiness } from './health/readiness.js';
+import { createLogger } from './observability/logger.js';
+import { JobLog } from './observability/job-log.js';
+import { Metrics } from './observability/metrics.js';
+import { registerQueueProbe } from './observability/queue-probe.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -22,6 +27,8 @@ import type { Store } from './store/store.js';
 
 export interface App {
   config: Config;
+  /** This process's Prometheus metrics (served at GET /metrics). */
+  metrics: Metrics;
   logger: Logger;
   store: Store;
   catalog: Catalog;
@@ -45,7 +52,7 @@ export interface App {
 
 /** Wires one genjobs process together from its configuration. */
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
   // No thread starts here: the pool starts its threads on the first task, so a failed start leaks none.
   const media = new MediaPool(config.mediaThreads);
@@ -58,11 +65,16 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   }
   const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
+  const jobLog = new JobLog(logger);
+  const detachJobLog = jobLog.attach(events);
+  const metrics = new Metrics();
+  const detachMetrics = metrics.attach(events, () => jobLog.isRelaying);
+  registerQueueProbe(metrics, store);
   // Changes made by other processes (a shared store) reach this process's listeners too.
-  const unsubscribe = await store.subscribe((notice) => {
+  const unsubscribe = await store.subscribe((notice) => jobLog.relay(() => {
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
-  });
+  }));
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
@@ -71,7 +83,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  // The executor is made below; readiness is asked only once the server answers requests.
+  const readiness = () => checkReadiness({ store, executor, lifecycle });
+  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
@@ -84,6 +98,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new WebhookDispatcher({
       store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+      onAttempt: (outcome) => metrics.webhookAttempt(outcome),
     })
     : null;
 
@@ -110,7 +125,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     maintenance?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, media, startBackground,
+    config, metrics, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, media, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -127,6 +142,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         events.closing();
         await server.close();
         await unsubscribe();
+        detachJobLog();
+        detachMetrics();
         await store.close();
       })();
       return closing;
