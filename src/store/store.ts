@@ -27,6 +27,8 @@ export interface Store {
   /** Creates an account; a positive `credits` is written as a grant ledger entry. */
   userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord>;
   userGetById(p: { id: string }): Promise<UserRecord | null>;
+  /** Accounts in creation order (ids are time-ordered), `limit` of them after `afterId` when given. */
+  userList(p: { limit: number; afterId?: string }): Promise<UserRecord[]>;
   /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
    * the balance below zero: returns `insufficient` with what is available.

@@ -194,6 +194,13 @@ export class PgStore implements Store {
     return row ? toUser(row) : null;
   }
 
+  async userList(p: { limit: number; afterId?: string }): Promise<UserRecord[]> {
+    const rows = p.afterId === undefined
+      ? await this.q<UserRow>('SELECT * FROM users ORDER BY id LIMIT $1', [p.limit])
+      : await this.q<UserRow>('SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2', [p.afterId, p.limit]);
+    return rows.map(toUser);
+  }
+
   async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
     return this.tx(async (c) => {
       const row = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1 FOR UPDATE', [p.userId], c);

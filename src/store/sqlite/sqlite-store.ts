@@ -92,6 +92,13 @@ export class SqliteStore implements Store {
     return row ? toUser(row) : null;
   }
 
+  async userList(p: { limit: number; afterId?: string }): Promise<UserRecord[]> {
+    const rows = p.afterId === undefined
+      ? this.sql('SELECT * FROM users ORDER BY id LIMIT ?').all(p.limit)
+      : this.sql('SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?').all(p.afterId, p.limit);
+    return (rows as UserRow[]).map(toUser);
+  }
+
   async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
     return this.tx(() => {
       const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
