@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// `npm run build`: compiles @genjobs/sdk (sdk/), then the server, CLI and tests into dist/, and
+// marks the CLI executable. tsc writes new files without the execute bit, so without the last
+// step `npx genjobs` (a link to dist/src/cli/main.js) fails with "Permission denied" after any
+// rebuild. test/cli/bin.test.ts checks the bit after the build `npm test` runs.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const run = (...args) => execFileSync(process.execPath, [tsc, ...args], { cwd: root, stdio: 'inherit' });
+
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+fs.rmSync(path.join(root, 'sdk', 'dist'), { recursive: true, force: true });
+run('-p', 'sdk/tsconfig.json');
+run('-p', 'tsconfig.json');
+fs.chmodSync(path.join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
