@@ -13,7 +13,11 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const run = (...args) => execFileSync(process.execPath, [tsc, ...args], { cwd: root, stdio: 'inherit' });
 
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-fs.rmSync(path.join(root, 'sdk', 'dist'), { recursive: true, force: true });
+// sdk/dist is emptied, not removed: npm takes a change of the workspace folder's own entries
+// (sdk/dist appearing) for an outdated install, and `npx genjobs` would then reinstall and rebuild.
+const sdkDist = path.join(root, 'sdk', 'dist');
+fs.mkdirSync(sdkDist, { recursive: true });
+for (const entry of fs.readdirSync(sdkDist)) fs.rmSync(path.join(sdkDist, entry), { recursive: true, force: true });
 run('-p', 'sdk/tsconfig.json');
 run('-p', 'tsconfig.json');
 fs.chmodSync(path.join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
