@@ -3,6 +3,7 @@ export { Jobs, isTerminal, type WaitOptions, type EventsOptions } from './jobs.j
 export type { RunOptions } from './runs.js';
 export type { CallOptions } from './http.js';
 export { PagedList } from './paging.js';
+export { readEvents, type RawEvent } from './sse.js';
 export { verifyWebhook, type VerifyWebhookOptions } from './webhooks.js';
 export {
   ApiError, BadRequestError, AuthenticationError, InsufficientCreditsError, PermissionDeniedError, NotFoundError,
