@@ -9,6 +9,8 @@ import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { registerSchemas } from './schemas/index.js';
+import { serveReference } from './reference.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -22,6 +24,8 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     forceCloseConnections: 'idle',
   });
   acceptJsonBodies(app);
+  // Before any route: every route is given its schema as it is registered.
+  await registerSchemas(app, { publicUrl: ctx.config.publicUrl });
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.split('?')[0] ?? '';
@@ -48,6 +52,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     dotfiles: 'deny',
     immutable: true,
     maxAge: '365d',
+    // Documented in /openapi.json like every other route.
+    schemaHide: false,
   });
+  await serveReference(app);
   return app;
 }
