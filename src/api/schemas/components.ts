@@ -142,6 +142,7 @@ const appProperties: Record<string, Schema> = {
   id: str(), object: { const: 'app' }, name: str(), description: str(), icon: nullable('string'), thumbnail_url: nullable('string'),
   is_template: { type: 'boolean' }, tags: { type: 'array', items: str() }, inputs: { type: 'array', items: appInput },
   cost: int('Extension: credits per run.'),
+  node_count: int('Extension: how many model nodes a run goes through.'),
 };
 
 export const App: Schema = { $id: 'App', ...object(appProperties) };
