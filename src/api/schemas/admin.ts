@@ -31,6 +31,17 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     },
     response: { 201: { description: 'The user.', ...ref('User') }, ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'invalid_parameter']) },
   },
+  'GET /admin/v1/users': {
+    tags, security, summary: 'List the users', operationId: 'adminListUsers',
+    querystring: {
+      type: 'object',
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 100, description: '(Default: 20)' },
+        starting_after: { type: 'string', description: 'The last user id of the previous page.' },
+      },
+    },
+    response: { 200: { description: 'The users, newest first.', ...ref('UserList') }, ...errorResponses([...ADMIN_ERRORS, 'invalid_parameter']) },
+  },
   'GET /admin/v1/users/:id': {
     tags, security, summary: 'Get a user', operationId: 'adminGetUser', params: userParams,
     response: { 200: { description: 'The user.', ...ref('User') }, ...errorResponses(USER) },
@@ -49,7 +60,7 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     },
     response: {
       200: { description: 'The new balance.', type: 'object', properties: { user_id: { type: 'string' }, credits: { type: 'integer' } }, required: ['user_id', 'credits'] },
-      ...errorResponses(USER_WRITE),
+      ...errorResponses([...USER_WRITE, 'balance_limit']),
     },
   },
   'GET /admin/v1/users/:id/ledger': {
@@ -101,6 +112,11 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
       200: { description: 'The app.', ...ref('AdminApp') },
       ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'invalid_parameter', 'app_not_found', 'app_is_template']),
     },
+  },
+  'GET /admin/v1/queue': {
+    tags, security, summary: 'The queue at a glance', operationId: 'adminQueueSummary',
+    description: 'Pending and processing jobs by status and model (or app), largest first, and the oldest pending job\'s age.',
+    response: { 200: { description: 'The queue.', ...ref('QueueSummary') }, ...errorResponses(ADMIN_ERRORS) },
   },
   'POST /admin/v1/workers': {
     tags, security, summary: 'Issue a worker token', operationId: 'adminCreateWorker',

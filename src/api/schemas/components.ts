@@ -74,11 +74,27 @@ const jobExample = {
   webhook_delivered: false, started_at: '2026-03-26T12:30:00.120Z', cancelled_at: null, credits_refunded: 0, progress: null, retry_of: null,
 };
 
+/** The platform's app-job example, in genjobs' time format and with its extensions. */
+const appJobExample = {
+  id: '0fefb57b-a89a-46f3-b7f6-da24841722f4', object: 'job', run_type: 'app', model_id: null, app_id: 'cb2bbd2d-b538-4d34-a54e-a9158c2e0dbb',
+  status: 'completed',
+  input_data: {
+    app_id: 'cb2bbd2d-b538-4d34-a54e-a9158c2e0dbb',
+    inputs: { '93197f6b-0180-4da1-ad4a-87890d2c7d4a': ['https://example.com/reference-image.jpg'], 'ced4aa7b-a2a8-4b53-b9ea-1b3e7d9194b5': 'auto' },
+  },
+  output_data: {
+    app_id: 'cb2bbd2d-b538-4d34-a54e-a9158c2e0dbb', app_name: 'Sketch to Render',
+    node_outputs: { '6fa95504-bf6c-44e6-bdda-c418903abc8c': { outputImage: 'https://example.com/files/render.jpeg' } },
+  },
+  error_message: null, credits_charged: 200, created_at: '2026-04-06T11:15:14.964Z', completed_at: '2026-04-06T11:17:14.985Z',
+  webhook_delivered: false, started_at: '2026-04-06T11:15:15.020Z', cancelled_at: null, credits_refunded: 0, progress: null, retry_of: null,
+};
+
 export const Job: Schema = {
   $id: 'Job',
   description: 'A job: one run of a model or an app. The platform\'s fields first, then genjobs\' extensions.',
   ...object(jobProperties, jobRequired),
-  examples: [jobExample],
+  examples: [jobExample, appJobExample],
 };
 
 export const ModelRun: Schema = {
@@ -94,9 +110,12 @@ export const AppRun: Schema = {
   ...object({ ...jobProperties, app_name: str(), output: nullable('object', undefined, { additionalProperties: true }) }, [...jobRequired, 'app_name', 'output']),
 };
 
-export const JobList = list('JobList', 'Job', 'A page of jobs, newest first.', {
-  has_more: { type: 'boolean', description: 'Extension: another page follows; pass the last id as `starting_after`.' },
-});
+export const JobList: Schema = {
+  ...list('JobList', 'Job', 'A page of jobs, newest first.', {
+    has_more: { type: 'boolean', description: 'Extension: another page follows; pass the last id as `starting_after`.' },
+  }),
+  examples: [{ object: 'list', data: [jobExample], has_more: false }],
+};
 
 export const CancelledJob: Schema = {
   $id: 'CancelledJob',
@@ -120,6 +139,10 @@ const setting: Schema = object({
   defaultValue: { description: 'Used when a run leaves the setting out; null when it has none.' },
   options: { type: 'array', items: { type: ['string', 'number'] }, description: 'The allowed values of a `select`.' },
   min: { type: 'number' }, max: { type: 'number' }, required: { type: 'boolean' },
+  maxLength: int('Extension: the longest value of a `text` setting, when the catalog sets one.'),
+  multiple: { type: 'boolean', description: 'Extension: the value is a list of such values.' },
+  maxItems: int('Extension: the most values of a `multiple` setting.'),
+  accepts: str('Extension: what a `url` setting points at (`image`, `video`, `audio`).'),
 }, ['key', 'label', 'inputType', 'defaultValue']);
 
 export const Model: Schema = {
@@ -145,7 +168,7 @@ const appProperties: Record<string, Schema> = {
   node_count: int('Extension: how many model nodes a run goes through.'),
 };
 
-export const App: Schema = { $id: 'App', ...object(appProperties) };
+export const App: Schema = { $id: 'App', ...object(appProperties, Object.keys(appProperties).filter((k) => k !== 'node_count')) };
 export const AppList = list('AppList', 'App', 'The template apps, then the account\'s active private apps.');
 
 export const AppDefinition: Schema = {
@@ -198,6 +221,27 @@ export const User: Schema = {
   }),
 };
 
+export const UserList = list('UserList', 'User', 'The accounts, newest first.', {
+  has_more: { type: 'boolean', description: 'Another page follows: pass the last id as `starting_after`.' },
+});
+
+export const QueueSummary: Schema = {
+  $id: 'QueueSummary',
+  description: 'The pending and processing jobs of every account, counted by status and model (or app).',
+  ...object({
+    object: { const: 'queue_summary' }, pending: int(), processing: int(),
+    oldest_pending_created_at: nullableTime('When the oldest pending job was created; null when none is pending.'),
+    oldest_pending_age_seconds: nullable('integer', 'How long the oldest pending job has waited.'),
+    by_model: {
+      type: 'array',
+      items: object({
+        status: { type: 'string', enum: ['pending', 'processing'] }, run_type: { type: 'string', enum: ['model', 'app'] },
+        model_id: nullable('string'), app_id: nullable('string'), count: int(),
+      }),
+    },
+  }),
+};
+
 export const ApiKey: Schema = {
   $id: 'ApiKey',
   ...object({
@@ -241,6 +285,6 @@ export const WebhookDeliveryList = list('WebhookDeliveryList', 'WebhookDelivery'
 /** Every shared schema, in the order they are registered. */
 export const COMPONENTS: Schema[] = [
   ErrorBody, Job, ModelRun, AppRun, JobList, CancelledJob, BulkCancel, Model, ModelList, App, AppList, AppDefinition, AdminApp,
-  AdminAppList, Account, LedgerEntry, LedgerList, User, ApiKey, ApiKeyList, Worker, WorkerList, WebhookSecret, WebhookDelivery,
+  AdminAppList, Account, LedgerEntry, LedgerList, User, UserList, QueueSummary, ApiKey, ApiKeyList, Worker, WorkerList, WebhookSecret, WebhookDelivery,
   WebhookDeliveryList,
 ];

@@ -8,7 +8,8 @@ const { version } = createRequire(import.meta.url)('../../../../package.json') a
 const DESCRIPTION = [
   'genjobs serves the public jobs API of a hosted AI-generation platform: models and apps run as jobs, paid in credits.',
   'Fields and routes marked *extension* are genjobs\' own.',
-  'Every error is `{"error": "<message>", "code": "<stable code>"}`; an unknown route is a 404 `route_not_found`.',
+  'Every error is `{"error": "<message>", "code": "<stable code>"}`; each operation lists the codes it may answer with an example of each.',
+  'Any request may also get the codes answered before a route is found (an unknown route is a 404 `route_not_found`; a malformed request line or head has its own codes): the `Error` schema\'s examples show every code.',
   'This document is generated from the schemas the routes are registered with.',
 ].join('\n\n');
 

@@ -31,6 +31,20 @@ export function routeKey(method: string, url: string): string {
  */
 const documentOnly = () => () => true;
 
+/** A route as Fastify registered it, for the check that the document covers them all. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  hidden: boolean;
+}
+
+const seen = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on `app` since `registerSchemas` (HEAD routes as their GET). */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return seen.get(app) ?? [];
+}
+
 function attachSchema(route: RouteOptions): void {
   if (UNDOCUMENTED[route.url] !== undefined) {
     route.schema = { ...route.schema, hide: true } as FastifySchema;
@@ -51,7 +65,15 @@ function attachSchema(route: RouteOptions): void {
  */
 export async function registerSchemas(app: FastifyInstance, opts: { publicUrl: string }): Promise<void> {
   for (const schema of COMPONENTS) app.addSchema(schema);
-  app.addHook('onRoute', attachSchema);
+  const routes: RegisteredRoute[] = [];
+  seen.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    attachSchema(route);
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, hidden });
+    }
+  });
   await app.register(fastifySwagger, openApiOptions(opts.publicUrl));
 }
 

@@ -16,7 +16,7 @@ const ok = (description: string, body: Record<string, unknown>, headers: Record<
 const RUN_HEADERS = { ...PREFERENCE_APPLIED, ...IDEMPOTENT_REPLAYED };
 
 const runBodyExtras = {
-  webhook_url: { type: 'string', format: 'uri', description: 'An http(s) URL called when the job ends (docs/webhooks.md).' },
+  webhook_url: { type: 'string', format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', description: 'An http(s) URL called when the job ends (docs/webhooks.md).' },
 };
 
 const runModelBody = {
@@ -79,7 +79,7 @@ export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
     tags: ['Health'], summary: 'Liveness', description: 'No key needed.', operationId: 'health',
     response: {
       200: { description: 'The process serves requests.', type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] },
-      ...errorResponses(['unavailable']),
+      ...errorResponses(['internal_error', 'unavailable']),
     },
   },
   'GET /openapi.json': {
@@ -124,7 +124,7 @@ export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
   'GET /api/v1/jobs/events': {
     tags: ['Jobs'], summary: 'Stream the account\'s jobs', security, operationId: 'streamAccountEvents',
     description: 'Extension: a `status` event for each unfinished job, then one whenever a job of the account changes status. Stays open; a comment heartbeat every 15 s.',
-    response: { 200: eventStream('A server-sent event stream.'), ...errorResponses(API_KEY_ERRORS, { rateLimited: true }) },
+    response: { 200: eventStream('A server-sent event stream.'), ...errorResponses([...API_KEY_ERRORS, 'too_many_streams'], { rateLimited: true }) },
   },
   'GET /api/v1/jobs/:id': {
     tags: ['Jobs'], summary: 'Get a job', security, operationId: 'getJob',
@@ -140,7 +140,7 @@ export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
     response: {
       200: eventStream('A server-sent event stream.'),
       204: { description: 'The reconnect came after the terminal event: stop.', type: 'null', headers: RATE_LIMIT_HEADERS },
-      ...errorResponses([...API_KEY_ERRORS, 'job_not_found'], { rateLimited: true }),
+      ...errorResponses([...API_KEY_ERRORS, 'job_not_found', 'too_many_streams'], { rateLimited: true }),
     },
   },
   'POST /api/v1/jobs/:id/cancel': {

@@ -65,9 +65,12 @@ const STATUS_TEXT: Record<number, string> = {
  * per code. `rateLimited` adds the X-RateLimit-* headers to the statuses an authenticated
  * request can get (every one but 401 and 403, which come before the key is known).
  */
-export function errorResponses(codes: readonly ErrorCode[], opts: { rateLimited?: boolean } = {}): Record<string, Schema> {
+export function errorResponses(codes: readonly string[], opts: { rateLimited?: boolean } = {}): Record<string, Schema> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of new Set(codes)) {
+    // The lists are written against the whole code table; a build whose table lacks a code
+    // (one merged later from another line of work) leaves it out.
+    if (!isErrorCode(code)) continue;
     const status = ERROR_CODES[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -91,13 +94,24 @@ export function errorResponses(codes: readonly ErrorCode[], opts: { rateLimited?
   return out;
 }
 
+const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+
+/**
+ * Codes answered before any route is found, so that any request may get them: an unknown route,
+ * and requests Node's parser or Fastify's router refuse (a malformed URL or head, a path part too
+ * long, a head too large or too slow, an Expect header). The Error schema's examples show them.
+ */
+export const BEFORE_ROUTING: readonly string[] = [
+  'route_not_found', 'bad_url', 'url_too_long', 'malformed_request', 'request_timeout', 'headers_too_large', 'expectation_failed',
+];
+
 /** What any request may get: a 500, or a 503 while shutting down or when the database is out of reach. */
-export const ALWAYS: readonly ErrorCode[] = ['internal_error', 'unavailable'];
+export const ALWAYS: readonly string[] = ['internal_error', 'unavailable'];
 /** What a JSON body may get before any route sees it. */
-export const BODY_ERRORS: readonly ErrorCode[] = ['invalid_json', 'invalid_request', 'body_too_large', 'unsupported_media_type'];
+export const BODY_ERRORS: readonly string[] = ['invalid_json', 'json_too_deep', 'invalid_request', 'body_too_large', 'unsupported_media_type'];
 /** The answers of the `/api/v1` key check and rate limit. */
-export const API_KEY_ERRORS: readonly ErrorCode[] = ['missing_token', 'invalid_api_key', 'api_access_disabled', 'rate_limited', ...ALWAYS];
+export const API_KEY_ERRORS: readonly string[] = ['missing_token', 'invalid_api_key', 'api_access_disabled', 'rate_limited', ...ALWAYS];
 /** The answers of the admin token check (404 while the admin API is switched off). */
-export const ADMIN_ERRORS: readonly ErrorCode[] = ['admin_disabled', 'missing_token', 'invalid_admin_token', ...ALWAYS];
+export const ADMIN_ERRORS: readonly string[] = ['admin_disabled', 'missing_token', 'invalid_admin_token', ...ALWAYS];
 /** The answers of the worker token check. */
-export const WORKER_ERRORS: readonly ErrorCode[] = ['missing_token', 'invalid_worker_token', ...ALWAYS];
+export const WORKER_ERRORS: readonly string[] = ['missing_token', 'invalid_worker_token', ...ALWAYS];

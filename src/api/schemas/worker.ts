@@ -86,7 +86,7 @@ export const WORKER_SCHEMAS: Record<string, RouteSchema> = {
     body: { type: 'string', format: 'binary' },
     response: {
       201: { description: 'Where the file is served: put it in the output.', type: 'object', properties: { url: { type: 'string', format: 'uri' } }, required: ['url'] },
-      ...errorResponses(REPORT_ERRORS),
+      ...errorResponses([...REPORT_ERRORS, 'empty_upload', 'upload_too_large']),
     },
   },
   'POST /worker/v1/jobs/:id/complete': {
