@@ -1,7 +1,6 @@
-import type { JobStatus } from '../jobs/status.js';
+import type { DeliveryStatus, JobStatus, LedgerKind, Millis, RunType } from './vocabulary.js';
 
-/** Times are milliseconds since the epoch throughout the store; the API presents them as ISO 8601. */
-export type Millis = number;
+/** The rows of the store as the layers above see them, one interface per noun. */
 
 export interface UserRecord {
   id: string;
@@ -27,8 +26,6 @@ export interface ApiKeyRecord {
   isActive: boolean;
   createdAt: Millis;
 }
-
-export type RunType = 'model' | 'app';
 
 export interface JobRecord {
   id: string;
@@ -60,6 +57,11 @@ export interface JobRecord {
   cancelAfterAt: Millis | null;
   /** The job this one retries (POST /jobs/:id/retry). */
   retryOf: string | null;
+  /**
+   * What the job runs, fixed at acceptance (src/runs/spec.ts): stored and returned as given,
+   * never shown to clients. Null for jobs accepted before it was kept.
+   */
+  runSpec: unknown;
 }
 
 /** A private app of one account; its definition is checked against the catalog when read. */
@@ -96,8 +98,6 @@ export interface WebhookSecrets {
   previousUntil: Millis | null;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-
 export interface WebhookAttemptRecord {
   n: number;
   at: Millis;
@@ -123,8 +123,6 @@ export interface WebhookDeliveryRecord {
   createdAt: Millis;
   deliveredAt: Millis | null;
 }
-
-export type LedgerKind = 'grant' | 'charge' | 'refund';
 
 export interface LedgerEntryRecord {
   id: string;

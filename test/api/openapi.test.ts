@@ -241,7 +241,7 @@ describe('response schemas', () => {
   it('list every field of an app run and of its retry', async () => {
     const apps = await call('GET', '/api/v1/apps', auth);
     checker.assertValid('AppList', apps.body);
-    const resolved = await app.jobs.apps.listFor(userId);
+    const resolved = await app.runs.apps.listFor(userId);
     assert.deepEqual(apps.body.data, asSent(resolved.map((a) => presentApp(a, app.catalog))));
     const storyboard = '9b7a2e54-1c0d-4f6a-8e2b-3d5c7a9f1e22';
     const run = await call('POST', '/api/v1/apps/run', auth, { app_id: storyboard, inputs: { prompt: 'a fox in the snow' } });

@@ -1,5 +1,5 @@
 import type { ApiKeyRecord, AppRecord, JobRecord, WebhookDeliveryRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
-import type { JobStatus } from '../../jobs/status.js';
+import type { DeliveryStatus, JobStatus, LedgerKind, RunType } from '../vocabulary.js';
 
 /** Rows as node-postgres returns them (bigint read as number, jsonb parsed), mapped to records. */
 
@@ -11,15 +11,15 @@ export interface ApiKeyRow {
   expires_at: number | null; rate_limit_per_minute: number; is_active: boolean; created_at: number;
 }
 export interface JobRow {
-  id: string; user_id: string; run_type: 'model' | 'app'; model_id: string | null; app_id: string | null;
+  id: string; user_id: string; run_type: RunType; model_id: string | null; app_id: string | null;
   status: JobStatus; input_data: unknown; output_data: unknown; error_message: string | null;
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: boolean;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
   attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
-  cancel_after_at: number | null; retry_of: string | null;
+  cancel_after_at: number | null; retry_of: string | null; run_spec: unknown;
 }
 export interface LedgerRow {
-  id: string; user_id: string; job_id: string | null; kind: 'grant' | 'charge' | 'refund';
+  id: string; user_id: string; job_id: string | null; kind: LedgerKind;
   amount: number; balance_after: number; reason: string | null; created_at: number;
 }
 
@@ -39,6 +39,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   createdAt: r.created_at, startedAt: r.started_at, completedAt: r.completed_at, cancelledAt: r.cancelled_at,
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
   progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
+  runSpec: r.run_spec ?? null,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({
@@ -64,7 +65,7 @@ export const toWorker = (r: WorkerRow): WorkerRecord => ({
 
 export interface DeliveryRow {
   id: string; job_id: string; user_id: string; url: string; event: string; payload: string | null;
-  status: 'pending' | 'delivered' | 'failed'; attempts: number; next_attempt_at: number; last_status_code: number | null;
+  status: DeliveryStatus; attempts: number; next_attempt_at: number; last_status_code: number | null;
   last_error: string | null; created_at: number; delivered_at: number | null;
 }
 
