@@ -66,14 +66,18 @@ export async function startServer(env: Record<string, string>, args: string[] = 
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 15_000;
+  const until = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${out}`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > until) throw new Error(`server did not start: ${out}`);
+    if (Date.now() > until) {
+      // Not left behind: a server that starts after all would keep the test process alive.
+      child.kill('SIGKILL');
+      throw new Error(`server did not start within 30 s: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, url, output: () => out, exited };
