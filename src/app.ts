@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
@@ -9,8 +9,14 @@ import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
 import type { RunsDeps } from './runs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { MediaPool } from './providers/builtin/media-pool.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
+import { checkReadiness } from './health/readiness.js';
+import { createLogger } from './observability/logger.js';
+import { JobLog } from './observability/job-log.js';
+import { Metrics } from './observability/metrics.js';
+import { registerQueueProbe } from './observability/queue-probe.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -21,6 +27,8 @@ import type { Store } from './store/store.js';
 
 export interface App {
   config: Config;
+  /** This process's Prometheus metrics (served at GET /metrics). */
+  metrics: Metrics;
   logger: Logger;
   store: Store;
   catalog: Catalog;
@@ -32,6 +40,8 @@ export interface App {
   executor: Executor | null;
   webhooks: WebhookDispatcher | null;
   maintenance: MaintenanceService | null;
+  /** The worker threads of the built-in models' rendering; started on the first such job. */
+  media: MediaPool;
   /** Starts the work that runs beside the HTTP server: the executor, webhook delivery and maintenance, where enabled. */
   startBackground(): void;
   /** Starts the background work and listens; resolves with the base URL. */
@@ -42,22 +52,29 @@ export interface App {
 
 /** Wires one genjobs process together from its configuration. */
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
+  // No thread starts here: the pool starts its threads on the first task, so a failed start leaks none.
+  const media = new MediaPool(config.mediaThreads);
   let providers: ProviderRegistry;
   try {
-    providers = new ProviderRegistry(catalog.models);
+    providers = new ProviderRegistry(catalog.models, {}, media);
   } catch (err) {
     // A provider entry that cannot be built (unknown type, bad options) is a catalog mistake.
     throw new CatalogError(`${config.catalogPath}: ${(err as Error).message}`);
   }
   const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
+  const jobLog = new JobLog(logger);
+  const detachJobLog = jobLog.attach(events);
+  const metrics = new Metrics();
+  const detachMetrics = metrics.attach(events, () => jobLog.isRelaying);
+  registerQueueProbe(metrics, store);
   // Changes made by other processes (a shared store) reach this process's listeners too.
-  const unsubscribe = await store.subscribe((notice) => {
+  const unsubscribe = await store.subscribe((notice) => jobLog.relay(() => {
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
-  });
+  }));
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
@@ -66,7 +83,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  // The executor is made below; readiness is asked only once the server answers requests.
+  const readiness = () => checkReadiness({ store, executor, lifecycle });
+  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
@@ -79,6 +98,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new WebhookDispatcher({
       store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+      onAttempt: (outcome) => metrics.webhookAttempt(outcome),
     })
     : null;
 
@@ -105,7 +125,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     maintenance?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, startBackground,
+    config, metrics, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, media, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -115,11 +135,15 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         // New requests get 503 from now on (a load balancer moves on); running jobs get their grace.
         lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
+        // The executor aborted what outlived the grace period; tasks still on a thread end here.
+        await media.close();
         await webhooks?.stop();
         await maintenance?.stop();
         events.closing();
         await server.close();
         await unsubscribe();
+        detachJobLog();
+        detachMetrics();
         await store.close();
       })();
       return closing;
