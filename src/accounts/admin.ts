@@ -31,6 +31,13 @@ export async function createUser(store: Store, body: { name?: unknown; credits?:
   });
 }
 
+/** Accounts in creation order, `limit` (1 to 1000) of them after `afterId` when given. */
+export async function listUsers(store: Store, p: { limit?: number; afterId?: string } = {}): Promise<UserRecord[]> {
+  const limit = p.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit', 'must be a whole number from 1 to 1000');
+  return store.userList({ limit, ...(p.afterId ? { afterId: p.afterId } : {}) });
+}
+
 export async function getUser(store: Store, userId: string): Promise<UserRecord> {
   const user = await store.userGetById({ id: userId });
   if (!user) throw apiError('user_not_found');

@@ -28,6 +28,8 @@ export interface Store {
   /** Creates an account; a positive `credits` is written as a grant ledger entry. */
   userCreate(p: UserCreateParams): Promise<UserRecord>;
   userGetById(p: UserGetByIdParams): Promise<UserRecord | null>;
+  /** Accounts in creation order (ids are time-ordered), `limit` of them after `afterId` when given. */
+  userList(p: UserListParams): Promise<UserRecord[]>;
   /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
    * the balance below zero: returns `insufficient` with what is available.
@@ -177,6 +179,11 @@ export interface UserCreateParams {
   now: Millis;
 }
 export interface UserGetByIdParams { id: string }
+export interface UserListParams {
+  limit: number;
+  /** The last id of the previous page. */
+  afterId?: string;
+}
 export interface UserGrantCreditsParams {
   userId: string;
   /** Signed: a negative amount deducts. */

@@ -102,9 +102,9 @@ describe('GET /api/v1/apps', () => {
     const apps = res.body.data as Json[];
     assert.deepEqual(apps.map((a) => a.id), [RENDER, STORYBOARD, CONTACT]);
     for (const a of apps) {
-      // The platform's fields, plus the extensions `object` and `cost`.
+      // The platform's fields, plus the extensions `object`, `cost` and `node_count`.
       assert.deepEqual(Object.keys(a).sort(),
-        ['cost', 'description', 'icon', 'id', 'inputs', 'is_template', 'name', 'object', 'tags', 'thumbnail_url'], a.id);
+        ['cost', 'description', 'icon', 'id', 'inputs', 'is_template', 'name', 'node_count', 'object', 'tags', 'thumbnail_url'], a.id);
       assert.equal(a.object, 'app');
       assert.equal(a.is_template, true);
       assert.equal(typeof a.description, 'string');
@@ -115,8 +115,8 @@ describe('GET /api/v1/apps', () => {
     }
     const [render, storyboard, contact] = apps as [Json, Json, Json];
     assert.deepEqual(
-      { name: render.name, icon: render.icon, thumbnail_url: render.thumbnail_url, tags: render.tags, cost: render.cost },
-      { name: 'Render and Upscale', icon: '🖼️', thumbnail_url: null, tags: ['image', 'chain'], cost: 15 },
+      { name: render.name, icon: render.icon, thumbnail_url: render.thumbnail_url, tags: render.tags, cost: render.cost, node_count: render.node_count },
+      { name: 'Render and Upscale', icon: '🖼️', thumbnail_url: null, tags: ['image', 'chain'], cost: 15, node_count: 2 },
     );
     assert.deepEqual(render.inputs, [
       { id: 'prompt', type: 'text', label: 'Prompt', required: true, targetHandle: 'render:prompt', allowMultiple: false },
@@ -146,7 +146,7 @@ describe('private apps', () => {
     assert.deepEqual(mine.map((a) => a.id), [RENDER, STORYBOARD, CONTACT, created.id]);
     assert.deepEqual(mine[3], {
       id: created.id, object: 'app', name: 'Echo', description: 'One test node', icon: null, thumbnail_url: null,
-      is_template: false, tags: ['test'], inputs: [], cost: 1,
+      is_template: false, tags: ['test'], inputs: [], cost: 1, node_count: 1,
     });
     const job = await startApp(app, owner.auth, created.id as string);
     assert.equal(job.app_name, 'Echo');

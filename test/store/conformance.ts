@@ -64,6 +64,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await assertLedgerBalances(u.id);
       });
 
+      it('lists accounts in creation order, a page at a time', async () => {
+        const made = [await user(), await user(), await user()];
+        const all = await store.userList({ limit: 100 });
+        assert.deepEqual(all.map((u) => u.id), made.map((u) => u.id));
+        const page = await store.userList({ limit: 1, afterId: made[0]!.id });
+        assert.deepEqual(page.map((u) => u.id), [made[1]!.id]);
+      });
+
       it('switches API access', async () => {
         const u = await user();
         assert.equal((await store.userSetApiAccess({ userId: u.id, apiAccess: false }))?.apiAccess, false);

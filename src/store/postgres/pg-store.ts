@@ -65,6 +65,7 @@ export class PgStore implements port.Store {
   // ---- users and credits ----
   userCreate(p: port.UserCreateParams) { return users.create(this.db, p); }
   userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
+  userList(p: port.UserListParams) { return users.list(this.db, p); }
   userGrantCredits(p: port.UserGrantCreditsParams) { return users.grantCredits(this.db, p); }
   userSetApiAccess(p: port.UserSetApiAccessParams) { return users.setApiAccess(this.db, p); }
 

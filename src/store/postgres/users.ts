@@ -1,7 +1,7 @@
 import { newId } from '../../ids.js';
 import { grantAllowed, LedgerReason } from '../rules.js';
 import type {
-  UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserGrantCreditsResult, UserRecord, UserSetApiAccessParams,
+  UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserGrantCreditsResult, UserListParams, UserRecord, UserSetApiAccessParams,
 } from '../store.js';
 import type { PgDb, Sql } from './db.js';
 import * as ledger from './ledger.js';
@@ -21,6 +21,13 @@ export async function create(db: PgDb, p: UserCreateParams): Promise<UserRecord>
 export async function getById(sql: Sql, p: UserGetByIdParams): Promise<UserRecord | null> {
   const row = await sql.one<UserRow>('SELECT * FROM users WHERE id = $1', [p.id]);
   return row ? toUser(row) : null;
+}
+
+export async function list(sql: Sql, p: UserListParams): Promise<UserRecord[]> {
+  const rows = p.afterId === undefined
+    ? await sql.q<UserRow>('SELECT * FROM users ORDER BY id LIMIT $1', [p.limit])
+    : await sql.q<UserRow>('SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2', [p.afterId, p.limit]);
+  return rows.map(toUser);
 }
 
 export async function grantCredits(db: PgDb, p: UserGrantCreditsParams): Promise<UserGrantCreditsResult> {

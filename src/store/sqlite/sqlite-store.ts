@@ -36,6 +36,7 @@ export class SqliteStore implements port.Store {
   // ---- users and credits ----
   async userCreate(p: port.UserCreateParams) { return users.create(this.db, p); }
   async userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
+  async userList(p: port.UserListParams) { return users.list(this.db, p); }
   async userGrantCredits(p: port.UserGrantCreditsParams) { return users.grantCredits(this.db, p); }
   async userSetApiAccess(p: port.UserSetApiAccessParams) { return users.setApiAccess(this.db, p); }
 

@@ -1,7 +1,7 @@
 import { newId } from '../../ids.js';
 import { grantAllowed, LedgerReason } from '../rules.js';
 import type {
-  UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserGrantCreditsResult, UserRecord, UserSetApiAccessParams,
+  UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserGrantCreditsResult, UserListParams, UserRecord, UserSetApiAccessParams,
 } from '../store.js';
 import type { SqliteDb } from './db.js';
 import * as ledger from './ledger.js';
@@ -22,6 +22,13 @@ export function create(db: SqliteDb, p: UserCreateParams): UserRecord {
 export function getById(db: SqliteDb, p: UserGetByIdParams): UserRecord | null {
   const row = db.sql('SELECT * FROM users WHERE id = ?').get(p.id) as UserRow | undefined;
   return row ? toUser(row) : null;
+}
+
+export function list(db: SqliteDb, p: UserListParams): UserRecord[] {
+  const rows = p.afterId === undefined
+    ? db.sql('SELECT * FROM users ORDER BY id LIMIT ?').all(p.limit)
+    : db.sql('SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?').all(p.afterId, p.limit);
+  return (rows as UserRow[]).map(toUser);
 }
 
 export function grantCredits(db: SqliteDb, p: UserGrantCreditsParams): UserGrantCreditsResult {
