@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
+import { setOutputFileHeaders } from '../files/safety-headers.js';
 import type { ApiContext } from './context.js';
 import { makeErrorHandler } from './errors.js';
 import { acceptJsonBodies } from './json-body.js';
@@ -48,6 +49,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     dotfiles: 'deny',
     immutable: true,
     maxAge: '365d',
+    setHeaders: setOutputFileHeaders,
   });
   return app;
 }
