@@ -1,10 +1,11 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
 import { setOutputFileHeaders } from '../files/safety-headers.js';
 import type { ApiContext } from './context.js';
-import { makeErrorHandler } from './errors.js';
+import { clientErrorHandler, frameworkErrors, makeErrorHandler } from './errors.js';
 import { acceptJsonBodies } from './json-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
@@ -21,6 +22,19 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     // Closing is answered by our own hook below, in the error format of the contract.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Errors raised before any route or hook runs get the error format too (src/api/errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
+    // Node would answer a missing Host itself, outside the error format; the hook below does.
+    http: { requireHostHeader: false },
+  });
+  // Node answers an `Expect` it does not support with a bare 417; this answers in the format.
+  app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(apiError('expectation_failed').toBody());
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) throw apiError('malformed_request', { detail: 'an HTTP/1.1 request needs a Host header' });
   });
   acceptJsonBodies(app);
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
