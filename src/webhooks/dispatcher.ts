@@ -9,7 +9,7 @@ import type { Store, WebhookDeliveryRecord } from '../store/store.js';
 import { retryAfterMs } from '../providers/http/client.js';
 import { signingSecrets } from './secrets.js';
 import { signatureHeaders } from './signing.js';
-import { assertPublicLiteral, guardedLookup, PrivateTargetError } from './ssrf.js';
+import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../outbound/addresses.js';
 import { WakeLoop } from '../executor/wake-loop.js';
 
 export interface DispatcherOptions {
@@ -31,6 +31,9 @@ export interface DispatcherOptions {
 }
 
 const MAX_DELAY_MS = 6 * 3_600_000;
+
+/** What lets webhooks reach private addresses, named in the refusal. */
+const ALLOW_SETTING = 'GENJOBS_WEBHOOK_ALLOW_PRIVATE=true';
 
 /** The body of a delivery: the event and the job, which carries at least id, status, output and completed_at. */
 async function buildPayload(store: Store, d: WebhookDeliveryRecord): Promise<string> {
@@ -56,7 +59,7 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: DispatcherOptions) {
-    this.agent = new Agent({ connect: { timeout: o.timeoutMs, ...(o.allowPrivate ? {} : { lookup: guardedLookup }) } });
+    this.agent = new Agent({ connect: { timeout: o.timeoutMs, ...(o.allowPrivate ? {} : { lookup: guardedLookup(ALLOW_SETTING) }) } });
     this.loop = new WakeLoop(() => this.tick(), (err) => o.logger.error({ err }, 'webhooks: claiming deliveries failed'));
   }
 
@@ -99,7 +102,7 @@ export class WebhookDispatcher {
     let permanent = false;
     try {
       const url = new URL(d.url);
-      if (!this.o.allowPrivate) assertPublicLiteral(url);
+      if (!this.o.allowPrivate) assertPublicLiteral(url, ALLOW_SETTING);
       const secrets = await signingSecrets(store, d.userId, at);
       const res = await request(url, {
         method: 'POST',
