@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { MODALITIES, SETTING_TYPES, type ModelDefinition, type SettingDefinition } from './model.js';
+import { MAX_BALANCE } from '../store/limits.js';
 
 export class CatalogError extends Error {
   override name = 'CatalogError';
@@ -48,7 +49,7 @@ function parseModel(m: unknown, at: string, fail: Fail): ModelDefinition {
   const modality = str('modality');
   if (!(MODALITIES as readonly string[]).includes(modality)) fail(`${at}.modality`, `must be one of ${MODALITIES.join(', ')}`);
   const cost = m.cost;
-  if (!Number.isInteger(cost) || (cost as number) < 0) fail(`${at}.cost`, 'must be a whole number of credits, 0 or more');
+  if (!Number.isSafeInteger(cost) || (cost as number) < 0 || (cost as number) > MAX_BALANCE) fail(`${at}.cost`, `must be a whole number of credits from 0 to ${MAX_BALANCE}`);
   const positiveInt = (key: string, fallback: number | null): number | null => {
     const v = m[key];
     if (v === undefined || v === null) return fallback;

@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   missing_inputs: { status: 400, message: 'Missing required inputs: {labels}' },
   invalid_app_definition: { status: 400, message: 'The app definition is invalid: {detail}' },
   json_too_deep: { status: 400, message: 'The request body nests arrays and objects more than {limit} levels deep: send a flatter body' },
-  balance_limit: { status: 400, message: 'amount: would take the balance to {balance}, past the maximum balance of {max} credits (held by running jobs included)' },
+  balance_limit: { status: 400, message: 'amount: would take the account past the maximum balance of {max} credits (it has {current}, counting credits held by its unfinished jobs): grant at most {room}' },
   empty_upload: { status: 400, message: 'The upload is empty: send the file\'s bytes as the request body' },
   bad_url: { status: 400, message: 'The request URL is malformed: {detail}' },
   malformed_request: { status: 400, message: 'The HTTP request is malformed: {detail}' },

@@ -24,15 +24,18 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
 
   // ---- users and credits ----
-  /** Creates an account; a positive `credits` is written as a grant ledger entry. */
+  /** Creates an account; a positive `credits` (at most MAX_BALANCE) is written as a grant ledger entry. */
   userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord>;
   userGetById(p: { id: string }): Promise<UserRecord | null>;
   /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
-   * the balance below zero: returns `insufficient` with what is available.
+   * the balance below zero (`insufficient`, with what is available) or the balance plus the
+   * credits the account's unfinished jobs hold past MAX_BALANCE (`balance_limit`, with that sum
+   * now): see limits.ts.
    */
   userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }): Promise<
-    { ok: true; user: UserRecord } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'insufficient'; available: number }
+    | { ok: true; user: UserRecord } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'insufficient'; available: number }
+    | { ok: false; reason: 'balance_limit'; max: number; current: number }
   >;
   userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null>;
 

@@ -10,6 +10,7 @@ import { PgListener } from './listener.js';
 import { StoreUnavailableError } from '../errors.js';
 import { Batcher, settleEach, unwrap, type BatchItemError } from './batch.js';
 import { migratePostgres } from './migrate.js';
+import { assertCreditAmount, MAX_BALANCE } from '../limits.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import {
   toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
@@ -181,6 +182,8 @@ export class PgStore implements Store {
   // ---- users and credits ----
 
   async userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord> {
+    assertCreditAmount(p.credits, 'credits');
+    if (p.credits > MAX_BALANCE) throw new RangeError(`credits must be at most ${MAX_BALANCE}`);
     return this.tx(async (c) => {
       const id = newId();
       await this.q('INSERT INTO users (id, name, credits, api_access, created_at) VALUES ($1, $2, 0, $3, $4)', [id, p.name, p.apiAccess !== false, p.now], c);
@@ -195,10 +198,18 @@ export class PgStore implements Store {
   }
 
   async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
+    assertCreditAmount(p.amount, 'amount');
     return this.tx(async (c) => {
       const row = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1 FOR UPDATE', [p.userId], c);
       if (!row) return { ok: false as const, reason: 'not_found' as const };
       if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
+      if (p.amount > 0) {
+        // The account row's lock (above) orders this against runs, which debit that row first.
+        const { held } = (await this.one<{ held: number }>(`SELECT COALESCE(SUM(credits_charged - credits_refunded), 0)::bigint AS held FROM jobs
+                                                             WHERE user_id = $1 AND status IN ('pending', 'processing')`, [p.userId], c))!;
+        const current = row.credits + held;
+        if (current + p.amount > MAX_BALANCE) return { ok: false as const, reason: 'balance_limit' as const, max: MAX_BALANCE, current };
+      }
       if (p.amount !== 0) await this.ledgerAppend(c, { userId: p.userId, jobId: null, kind: 'grant', amount: p.amount, reason: p.reason, now: p.now });
       return { ok: true as const, user: toUser((await this.one<UserRow>('SELECT * FROM users WHERE id = $1', [p.userId], c))!) };
     });
@@ -283,6 +294,7 @@ export class PgStore implements Store {
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
+    assertCreditAmount(p.cost, 'cost');
     if (!p.idempotency) return unwrap(await this.creations.add(p));
     const key = p.idempotency;
     const rollback = new Error('rollback');

@@ -9,6 +9,7 @@ import { GroupCommit } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type { JobNotice } from '../../jobs/events.js';
+import { assertCreditAmount, MAX_BALANCE } from '../limits.js';
 import {
   newJobRecord, toApiKey, toApp, toDelivery, toJob, toLedger, toUser, toWorker,
   type ApiKeyRow, type AppRow, type DeliveryRow, type JobRow, type LedgerRow, type UserRow, type WorkerRow,
@@ -78,6 +79,8 @@ export class SqliteStore implements Store {
   // ---- users and credits ----
 
   async userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord> {
+    assertCreditAmount(p.credits, 'credits');
+    if (p.credits > MAX_BALANCE) throw new RangeError(`credits must be at most ${MAX_BALANCE}`);
     return this.tx(() => {
       const id = newId();
       this.sql('INSERT INTO users (id, name, credits, api_access, created_at) VALUES (?, ?, 0, ?, ?)')
@@ -93,10 +96,17 @@ export class SqliteStore implements Store {
   }
 
   async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
+    assertCreditAmount(p.amount, 'amount');
     return this.tx(() => {
       const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
       if (!row) return { ok: false as const, reason: 'not_found' as const };
       if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
+      if (p.amount > 0) {
+        const { held } = this.sql(`SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) AS held FROM jobs
+                                   WHERE user_id = ? AND status IN ('pending', 'processing')`).get(p.userId) as { held: number };
+        const current = row.credits + held;
+        if (current + p.amount > MAX_BALANCE) return { ok: false as const, reason: 'balance_limit' as const, max: MAX_BALANCE, current };
+      }
       if (p.amount !== 0) this.ledgerAppend({ userId: p.userId, jobId: null, kind: 'grant', amount: p.amount, reason: p.reason, now: p.now });
       return { ok: true as const, user: toUser(this.sql('SELECT * FROM users WHERE id = ?').get(p.userId) as UserRow) };
     });
@@ -174,6 +184,7 @@ export class SqliteStore implements Store {
     inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
     cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
   }) {
+    assertCreditAmount(p.cost, 'cost');
     return this.group.submit(() => {
       if (p.idempotency) {
         const seen = this.sql('SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?')
