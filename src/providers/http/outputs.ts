@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../../outbound/addresses.js';
-import type { FileStore } from '../../files/file-store.js';
+import { FileSizeError, type FileStore } from '../../files/file-store.js';
 import { ProviderError } from '../provider.js';
 
 /** Largest output file copied into genjobs' storage. */
@@ -78,33 +78,26 @@ export async function copyOutput(p: { url: string; jobId: string; files: FileSto
     return p.files.save({ jobId: p.jobId, extension: extensionOf(data[1], 'x'), data: bytes });
   }
   const fail = (problem: string) => new ProviderError(`could not copy the output ${shown(p.url)}: ${problem}`);
-  let bytes: Buffer;
-  let type: string | string[] | undefined;
   try {
     const res = await getFollowing(p.url, p, AbortSignal.any([p.signal, AbortSignal.timeout(p.timeoutMs)]));
-    type = res.headers['content-type'];
+    const type = res.headers['content-type'];
     // Only a 2xx carries the file: a 3xx left over (too many redirects, 304) has no usable body.
     if (res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump();
       throw fail(`the provider's storage answered ${res.statusCode}`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BYTES) throw fail(`it is larger than ${MAX_BYTES} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    bytes = Buffer.concat(chunks);
+    // Streamed to storage as it arrives: memory stays bounded whatever the file's size.
+    const extension = extensionOf(Array.isArray(type) ? type[0] : type, p.url);
+    return await p.files.saveStream({ jobId: p.jobId, extension, source: res.body, limit: MAX_BYTES });
   } catch (err) {
     if (p.signal.aborted) throw p.signal.reason;
     if (err instanceof ProviderError) throw err;
+    if (err instanceof FileSizeError) throw fail(err.reason === 'empty' ? 'it is empty' : `it is larger than ${MAX_BYTES} bytes`);
     const refused = err instanceof PrivateTargetError ? err : (err as { cause?: unknown }).cause;
     if (refused instanceof PrivateTargetError) throw fail(refused.message);
     // Otherwise the job would show undici's own words, such as "The operation was aborted due to timeout".
     throw fail((err as Error).name === 'TimeoutError' ? `no complete answer within ${p.timeoutMs} ms` : (err as Error).message);
   }
-  return p.files.save({ jobId: p.jobId, extension: extensionOf(Array.isArray(type) ? type[0] : type, p.url), data: bytes });
 }
 
 /** Copies every URL in an output value (a string, or an array of them), keeping its shape. */
