@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError } from '../errors/api-error.js';
@@ -84,16 +84,35 @@ export function clientErrorHandler(err: NodeJS.ErrnoException & { reason?: strin
     socket.destroy();
     return;
   }
-  const body = JSON.stringify(known.toBody());
+  answerOnSocket(socket, known);
+}
+
+/** Writes a coded error as a whole HTTP answer straight onto the socket, then closes it. */
+function answerOnSocket(socket: Duplex, err: ApiError): void {
+  const body = JSON.stringify(err.toBody());
   // Closed once the answer is flushed, or after a second for a peer that does not read it.
   const timer = setTimeout(() => socket.destroy(), 1_000).unref();
   socket.once('close', () => clearTimeout(timer));
   socket.end(
-    `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status] ?? 'Error'}\r\n`
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n`
     + 'Content-Type: application/json; charset=utf-8\r\n'
     + `Content-Length: ${Buffer.byteLength(body)}\r\n`
     + 'Connection: close\r\n\r\n'
     + body,
     () => socket.destroy(),
   );
+}
+
+/**
+ * Requests Node answers by itself unless told otherwise: an `Expect` other than 100-continue (a
+ * bare 417) and CONNECT (the socket dropped without a word). Both get the error format.
+ */
+export function answerWhatNodeWould(server: Server): void {
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(apiError('expectation_failed').toBody());
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  });
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    answerOnSocket(socket, apiError('route_not_found', { method: 'CONNECT', url: (req.url ?? '').slice(0, 200) }));
+  });
 }

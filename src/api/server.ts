@@ -1,11 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
 import { setOutputFileHeaders } from '../files/safety-headers.js';
 import type { ApiContext } from './context.js';
-import { clientErrorHandler, frameworkErrors, makeErrorHandler } from './errors.js';
+import { answerWhatNodeWould, clientErrorHandler, frameworkErrors, makeErrorHandler } from './errors.js';
 import { acceptJsonBodies } from './json-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
@@ -28,11 +27,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     // Node would answer a missing Host itself, outside the error format; the hook below does.
     http: { requireHostHeader: false },
   });
-  // Node answers an `Expect` it does not support with a bare 417; this answers in the format.
-  app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-    const body = JSON.stringify(apiError('expectation_failed').toBody());
-    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
-  });
+  answerWhatNodeWould(app.server);
   app.addHook('onRequest', async (request) => {
     if (request.raw.httpVersion === '1.1' && !request.headers.host) throw apiError('malformed_request', { detail: 'an HTTP/1.1 request needs a Host header' });
   });

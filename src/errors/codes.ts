@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   expectation_failed: { status: 417, message: 'The Expect header asks for something this server does not support: send the request without it, or with Expect: 100-continue' },
   url_too_long: { status: 414, message: 'A part of the request path is longer than {limit} characters: check the id in the URL' },
   upload_too_large: { status: 413, message: 'The upload is larger than the limit of {limit} bytes (GENJOBS_WORKER_UPLOAD_LIMIT)' },
-  headers_too_large: { status: 431, message: 'The request headers are larger than the server accepts: send fewer or shorter headers' },
+  headers_too_large: { status: 431, message: 'The request head (its URL and headers) is larger than the server accepts: send a shorter URL or fewer headers' },
   body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },
   // 429: rate limit

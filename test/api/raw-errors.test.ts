@@ -74,6 +74,9 @@ describe('answers from below the routes, sent raw over a socket', () => {
       ['an HTTP/1.1 request without Host', head(['GET /healthz HTTP/1.1', 'Connection: close']), 400, 'malformed_request'],
       ['an Expect the server does not support', `${head([...post, 'Expect: magic', 'Content-Length: 2', 'Connection: close'])}{}`, 417, 'expectation_failed'],
       ['a dot file under /files/', head(['GET /files/.x/y HTTP/1.1', 'Host: x', 'Connection: close']), 404, 'file_not_found'],
+      ['a URL longer than the head limit', head([`GET /${'a'.repeat(20_000)} HTTP/1.1`, 'Host: x']), 431, 'headers_too_large'],
+      ['a CONNECT, which no route serves', head(['CONNECT example.com:443 HTTP/1.1', 'Host: example.com:443']), 404, 'route_not_found'],
+      ['an HTTP/2 preface on the HTTP/1.1 port', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400, 'malformed_request'],
       ['a TLS handshake on the plain port', '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03', 400, 'malformed_request'],
     ];
     for (const [what, data, status, code, halfClose] of cases) {
