@@ -34,11 +34,16 @@ const filesIn = (c: Claimed) => (fs.existsSync(jobDir(c)) ? fs.readdirSync(jobDi
 /** Sends a raw request on a fresh connection; resolves with the status line and the JSON body. */
 function rawRequest(port: number, parts: Array<string | Buffer | (() => Promise<void>)>): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', async () => {
-      for (const part of parts) {
-        if (typeof part === 'function') await part();
-        else socket.write(part);
-      }
+    const socket = net.connect(port, '127.0.0.1', () => {
+      (async () => {
+        for (const part of parts) {
+          if (typeof part === 'function') await part();
+          else socket.write(part);
+        }
+      })().catch((err: unknown) => {
+        socket.destroy();
+        reject(err);
+      });
     });
     let text = '';
     socket.setEncoding('latin1');
