@@ -63,8 +63,10 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         const full = await grant(MAX_BALANCE);
         assert.ok(full.ok && full.user.credits === MAX_BALANCE);
         assert.deepEqual(await grant(1), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE });
-        // A pending job holds its charge: a refund would give it back, so it still counts.
+        // A pending or processing job holds its charge: a refund would give it back, so it still counts.
         const j = await job(u.id, { cost: 100 });
+        assert.deepEqual(await grant(1), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE });
+        assert.deepEqual((await claim()).map((x) => x.id), [j.id]);
         assert.deepEqual(await grant(1), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE });
         await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => 40 });
         assert.deepEqual(await grant(61), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE - 60 });

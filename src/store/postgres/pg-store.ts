@@ -205,8 +205,12 @@ export class PgStore implements Store {
       if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
       if (p.amount > 0) {
         // The account row's lock (above) orders this against runs, which debit that row first.
-        const { held } = (await this.one<{ held: number }>(`SELECT COALESCE(SUM(credits_charged - credits_refunded), 0)::bigint AS held FROM jobs
-                                                             WHERE user_id = $1 AND status IN ('pending', 'processing')`, [p.userId], c))!;
+        // One sum per status, so each uses its small partial index of unfinished jobs; one IN (…)
+        // walked the whole table (127 ms at 300,000 jobs of the account).
+        const { held } = (await this.one<{ held: number }>(`SELECT (
+            (SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) FROM jobs WHERE status = 'pending' AND user_id = $1)
+          + (SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) FROM jobs WHERE status = 'processing' AND user_id = $1)
+          )::bigint AS held`, [p.userId], c))!;
         const current = row.credits + held;
         if (current + p.amount > MAX_BALANCE) return { ok: false as const, reason: 'balance_limit' as const, max: MAX_BALANCE, current };
       }

@@ -102,8 +102,12 @@ export class SqliteStore implements Store {
       if (!row) return { ok: false as const, reason: 'not_found' as const };
       if (row.credits + p.amount < 0) return { ok: false as const, reason: 'insufficient' as const, available: row.credits };
       if (p.amount > 0) {
-        const { held } = this.sql(`SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) AS held FROM jobs
-                                   WHERE user_id = ? AND status IN ('pending', 'processing')`).get(p.userId) as { held: number };
+        // Through the small partial indexes of unfinished jobs: an account's own index would walk
+        // its whole history (0.45 s at 300,000 jobs, the write lock held).
+        const { held } = this.sql(`SELECT
+            (SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) FROM jobs INDEXED BY jobs_pending WHERE status = 'pending' AND user_id = ?)
+          + (SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) FROM jobs INDEXED BY jobs_leases WHERE status = 'processing' AND user_id = ?) AS held`)
+          .get(p.userId, p.userId) as { held: number };
         const current = row.credits + held;
         if (current + p.amount > MAX_BALANCE) return { ok: false as const, reason: 'balance_limit' as const, max: MAX_BALANCE, current };
       }
