@@ -1,0 +1,10 @@
+import { SqliteStore } from '/work/wt/harden-input/dist/src/store/sqlite/sqlite-store.js';
+const s = new SqliteStore({ filename: ':memory:' });
+const u = await s.userCreate({ name: null, credits: 1_000_000_000, now: 1 });
+const db = s.db ?? s['db'];
+const ins = db.prepare(`INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, credits_charged, created_at) VALUES (?, ?, 'model', 'm', 'completed', '{}', 1, ?)`);
+db.transaction(() => { for (let i = 0; i < 300000; i++) ins.run('j' + i, u.id, i); })();
+console.log(db.prepare(`EXPLAIN QUERY PLAN SELECT COALESCE(SUM(credits_charged - credits_refunded), 0) AS held FROM jobs WHERE user_id = ? AND status IN ('pending', 'processing')`).all(u.id));
+let t = performance.now();
+await s.userGrantCredits({ userId: u.id, amount: 5, reason: null, now: 2 });
+console.log('grant ms', performance.now() - t);
