@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { MODALITIES, SETTING_TYPES, type ModelDefinition, type SettingDefinition } from './model.js';
-import { MAX_BALANCE } from '../store/limits.js';
 
 export class CatalogError extends Error {
   override name = 'CatalogError';
@@ -49,7 +48,8 @@ function parseModel(m: unknown, at: string, fail: Fail): ModelDefinition {
   const modality = str('modality');
   if (!(MODALITIES as readonly string[]).includes(modality)) fail(`${at}.modality`, `must be one of ${MODALITIES.join(', ')}`);
   const cost = m.cost;
-  if (!Number.isSafeInteger(cost) || (cost as number) < 0 || (cost as number) > MAX_BALANCE) fail(`${at}.cost`, `must be a whole number of credits from 0 to ${MAX_BALANCE}`);
+  // Safe integers only: a cost past 2^53 is not an exact number of credits (one past the maximum balance is simply never affordable).
+  if (!Number.isSafeInteger(cost) || (cost as number) < 0) fail(`${at}.cost`, 'must be a whole number of credits, 0 or more');
   const positiveInt = (key: string, fallback: number | null): number | null => {
     const v = m[key];
     if (v === undefined || v === null) return fallback;
@@ -129,4 +129,9 @@ export class Catalog {
   get(id: string): ModelDefinition | undefined {
     return this.byId.get(id);
   }
+}
+
+/** Models that remote workers execute (provider type `worker`); the executor never runs them. */
+export function workerModels(catalog: Catalog): string[] {
+  return catalog.models.filter((m) => m.provider.type === 'worker').map((m) => m.id);
 }

@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../../outbound/addresses.js';
+import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../../http/addresses.js';
 import { FileSizeError, type FileStore } from '../../files/file-store.js';
 import { ProviderError } from '../provider.js';
 

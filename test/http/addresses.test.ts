@@ -5,7 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { isPrivateAddress } from '../../src/outbound/addresses.js';
+import { isPrivateAddress } from '../../src/http/addresses.js';
 import { copyOutput } from '../../src/providers/http/outputs.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { eventually, testApp } from '../helpers/app.js';
