@@ -5,7 +5,8 @@ import { CatalogError } from '../catalog/load.js';
 import { ApiError } from '../errors/api-error.js';
 import { runProcess } from './serve.js';
 import { adminCommands } from './admin.js';
-import pino from 'pino';
+import type { LevelWithSilent } from 'pino';
+import { createLogger } from '../observability/logger.js';
 import { ReferenceWorker, type ReferenceWorkerOptions } from '../workers/reference-worker.js';
 
 /** Runs the reference worker until SIGTERM or SIGINT. */
@@ -58,7 +59,7 @@ program
     const token = o.token ?? process.env.GENJOBS_WORKER_TOKEN;
     if (!token) throw new ConfigError('genjobs worker needs --token or GENJOBS_WORKER_TOKEN: the token POST /admin/v1/workers returned.');
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new ConfigError('--concurrency must be a whole number of at least 1.');
-    await runWorker({ url: o.url, token, models: o.model ?? [], exec: o.exec, concurrency: o.concurrency, shutdownGraceMs: o.graceMs, logger: pino({ level: process.env.LOG_LEVEL ?? 'info' }) });
+    await runWorker({ url: o.url, token, models: o.model ?? [], exec: o.exec, concurrency: o.concurrency, shutdownGraceMs: o.graceMs, logger: createLogger((process.env.LOG_LEVEL ?? 'info') as LevelWithSilent) });
   });
 
 adminCommands(program, config_);
