@@ -13,6 +13,8 @@ import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { registerSchemas } from './schemas/index.js';
+import { serveReference } from './reference.js';
 import { healthRoutes, PROBE_PATHS } from './routes/health.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
@@ -42,6 +44,8 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   capConnections(app.server, ctx.config, logger);
   observeRequests(app, ctx.metrics);
   acceptJsonBodies(app);
+  // Before any route: every route is given its schema as it is registered.
+  await registerSchemas(app, { publicUrl: ctx.config.publicUrl });
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.split('?')[0] ?? '';
@@ -71,6 +75,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     immutable: true,
     maxAge: '365d',
     setHeaders: setOutputFileHeaders,
+    // Documented in /openapi.json like every other route.
+    schemaHide: false,
   });
+  await serveReference(app);
   return app;
 }
