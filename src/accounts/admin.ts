@@ -50,13 +50,14 @@ export async function getUserLedger(store: Store, userId: string): Promise<Ledge
   return listLedger(store, userId);
 }
 
-/** Adds credits, or removes them with a negative amount; a balance never goes below zero. */
+/** Adds credits, or removes them with a negative amount; a balance never goes below zero nor past MAX_BALANCE. */
 export async function grantCredits(store: Store, userId: string, body: { amount?: unknown; reason?: unknown }, now = Date.now()): Promise<UserRecord> {
   if (body.amount === undefined) throw invalid('amount', 'is required');
   const amount = credits(body.amount, 'amount', true);
   const result = await store.userGrantCredits({ userId, amount, reason: optionalName(body.reason, 'reason'), now });
   if (result.ok) return result.user;
   if (result.reason === 'not_found') throw apiError('user_not_found');
+  if (result.reason === 'balance_limit') throw apiError('balance_limit', { max: result.max, current: result.current, room: Math.max(0, result.max - result.current) });
   throw invalid('amount', `would take the balance below zero (available ${result.available})`);
 }
 

@@ -2,8 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
+import { setOutputFileHeaders } from '../files/safety-headers.js';
 import type { ApiContext } from './context.js';
-import { makeErrorHandler } from './errors.js';
+import { answerWhatNodeWould, clientErrorHandler, frameworkErrors, makeErrorHandler } from './errors.js';
 import { capConnections, connectionOptions } from './connections.js';
 import { acceptJsonBodies } from './json-body.js';
 import { observeRequests, requestId } from '../observability/request-log.js';
@@ -18,6 +19,7 @@ import { healthRoutes, PROBE_PATHS } from './routes/health.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
+  const connections = connectionOptions(ctx.config);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.config.bodyLimitBytes,
@@ -28,7 +30,16 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     forceCloseConnections: 'idle',
     // The caller's X-Request-Id when usable, else a UUID; logged as reqId and echoed back.
     genReqId: requestId,
-    ...connectionOptions(ctx.config),
+    ...connections,
+    // Errors raised before any route or hook runs get the error format too (src/api/errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
+    // Node would answer a missing Host itself, outside the error format; the hook below does.
+    http: { ...connections.http, requireHostHeader: false },
+  });
+  answerWhatNodeWould(app.server);
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) throw apiError('malformed_request', { detail: 'an HTTP/1.1 request needs a Host header' });
   });
   capConnections(app.server, ctx.config, logger);
   observeRequests(app, ctx.metrics);
@@ -63,6 +74,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     dotfiles: 'deny',
     immutable: true,
     maxAge: '365d',
+    setHeaders: setOutputFileHeaders,
     // Documented in /openapi.json like every other route.
     schemaHide: false,
   });

@@ -102,7 +102,8 @@ export function parseAppDefinition(raw: unknown, catalog: Catalog, opts: { id?: 
   const positiveOrNull = (key: string, min: number): number | null => {
     const v = raw[key];
     if (v === undefined || v === null) return null;
-    return Number.isInteger(v) && (v as number) >= min ? (v as number) : fail(key, `must be a whole number of at least ${min}`);
+    // Safe integers only: a cost past 2^53 is not an exact number of credits.
+    return Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : fail(key, `must be a whole number of at least ${min}`);
   };
 
   // Nodes

@@ -48,7 +48,8 @@ function parseModel(m: unknown, at: string, fail: Fail): ModelDefinition {
   const modality = str('modality');
   if (!(MODALITIES as readonly string[]).includes(modality)) fail(`${at}.modality`, `must be one of ${MODALITIES.join(', ')}`);
   const cost = m.cost;
-  if (!Number.isInteger(cost) || (cost as number) < 0) fail(`${at}.cost`, 'must be a whole number of credits, 0 or more');
+  // Safe integers only: a cost past 2^53 is not an exact number of credits (one past the maximum balance is simply never affordable).
+  if (!Number.isSafeInteger(cost) || (cost as number) < 0) fail(`${at}.cost`, 'must be a whole number of credits, 0 or more');
   const positiveInt = (key: string, fallback: number | null): number | null => {
     const v = m[key];
     if (v === undefined || v === null) return fallback;

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { createApiKey, createUser, getUser, grantCredits, listApiKeys, listUsers, revokeApiKey } from '../accounts/admin.js';
 import { presentApiKey, presentUser } from '../accounts/present.js';
+import { invalid } from '../errors/api-error.js';
 import type { Store } from '../store/store.js';
 import { table } from './user/output.js';
 
@@ -19,10 +20,18 @@ export function adminCommands(program: Command, config: () => Config): void {
       await store.close();
     }
   };
-  const int = (v: string) => {
-    const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${v}" is not a whole number.`);
+  // Digits only: Number() would also read "" as 0, "0x10" as 16 and "1e3" as 1000, and round past 2^53.
+  const wholeNumber = (v: string, field: string) => {
+    const n = /^-?\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n)) throw invalid(field, `"${v}" is not a whole number (digits only, within ±9007199254740991)`);
     return n;
+  };
+  const int = (v: string) => {
+    try {
+      return wholeNumber(v, 'value');
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
   };
 
   const users = program.command('users').description('manage accounts');
@@ -56,7 +65,7 @@ export function adminCommands(program: Command, config: () => Config): void {
     .description('add credits to an account (a negative amount removes them; never below zero)')
     .option('--reason <text>', 'recorded in the ledger')
     .action((userId: string, amount: string, o: { reason?: string }) => withStore(async (store) => {
-      const user = await grantCredits(store, userId, { amount: int(amount), reason: o.reason });
+      const user = await grantCredits(store, userId, { amount: wholeNumber(amount, 'amount'), reason: o.reason });
       return { user_id: user.id, credits: user.credits };
     }));
 

@@ -13,6 +13,11 @@ export const ERROR_CODES = {
   invalid_input: { status: 400, message: '{detail}' },
   missing_inputs: { status: 400, message: 'Missing required inputs: {labels}' },
   invalid_app_definition: { status: 400, message: 'The app definition is invalid: {detail}' },
+  json_too_deep: { status: 400, message: 'The request body nests arrays and objects more than {limit} levels deep: send a flatter body' },
+  balance_limit: { status: 400, message: 'amount: would take the account past the maximum balance of {max} credits (it has {current}, counting credits held by its unfinished jobs): grant at most {room}' },
+  empty_upload: { status: 400, message: 'The upload is empty: send the file\'s bytes as the request body' },
+  bad_url: { status: 400, message: 'The request URL is malformed: {detail}' },
+  malformed_request: { status: 400, message: 'The HTTP request is malformed: {detail}' },
   // 401, 403: who is calling
   missing_token: { status: 401, message: 'Missing Authorization Bearer token' },
   invalid_api_key: { status: 401, message: 'Invalid API key' },
@@ -37,7 +42,12 @@ export const ERROR_CODES = {
   idempotency_conflict: { status: 409, message: 'Idempotency-Key "{key}" was used for a different request in the last 24 hours: send a new key for a new request' },
   lease_lost: { status: 409, message: 'This worker no longer holds the job: it is {status}{reason}. Stop working on it.' },
   app_is_template: { status: 409, message: 'App {id} is a template from the catalog file: change it there, not through the admin API' },
-  // 413, 415: the body's form
+  // 408, 413, 414, 415, 417, 431: the request's form
+  request_timeout: { status: 408, message: 'The request was not received in time: send the whole request head and body promptly' },
+  expectation_failed: { status: 417, message: 'The Expect header asks for something this server does not support: send the request without it, or with Expect: 100-continue' },
+  url_too_long: { status: 414, message: 'A part of the request path is longer than {limit} characters: check the id in the URL' },
+  upload_too_large: { status: 413, message: 'The upload is larger than the limit of {limit} bytes (GENJOBS_WORKER_UPLOAD_LIMIT)' },
+  headers_too_large: { status: 431, message: 'The request head (its URL and headers) is larger than the server accepts: send a shorter URL or fewer headers' },
   body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },
   // 429: rate limit

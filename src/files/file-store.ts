@@ -2,6 +2,17 @@ import fs from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Why a streamed file was not kept: it had no bytes, or more than the limit allowed. */
+export class FileSizeError extends Error {
+  override name = 'FileSizeError';
+  constructor(readonly reason: 'empty' | 'too_large', readonly limit: number) {
+    super(reason === 'empty' ? 'the file is empty' : `the file is larger than ${limit} bytes`);
+  }
+}
 
 /**
  * Output files of jobs, kept under `DATA_DIR/files/<job id>/` and served by the API at
@@ -33,14 +44,42 @@ export class FileStore {
 
   /** Writes one output file of a job and returns its absolute URL. */
   async save(p: { jobId: string; extension: string; data: Buffer | Uint8Array }): Promise<string> {
-    if (!/^[\w-]+$/.test(p.jobId) || !/^\w+$/.test(p.extension)) throw new Error('invalid file name');
-    const name = `${randomBytes(9).toString('base64url')}.${p.extension}`;
-    const dir = path.join(this.root, p.jobId);
+    return this.write(p.jobId, p.extension, (tmp) => fs.writeFile(tmp, p.data));
+  }
+
+  /**
+   * Writes a file as it streams in, with memory bounded by the stream's buffers whatever its
+   * size. More than `limit` bytes stops the copy; no byte at all is refused too. Either way the
+   * partial file is removed and a FileSizeError says which.
+   */
+  async saveStream(p: { jobId: string; extension: string; source: Readable; limit: number }): Promise<string> {
+    return this.write(p.jobId, p.extension, async (tmp) => {
+      let size = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          size += chunk.length;
+          callback(size > p.limit ? new FileSizeError('too_large', p.limit) : null, chunk);
+        },
+      });
+      await pipeline(p.source, counter, createWriteStream(tmp, { flags: 'wx' }));
+      if (size === 0) throw new FileSizeError('empty', p.limit);
+    });
+  }
+
+  /** Runs `fill` on a temporary file and renames it into place: a crash or a failure never leaves a half file at a served URL. */
+  private async write(jobId: string, extension: string, fill: (tmp: string) => Promise<void>): Promise<string> {
+    if (!/^[\w-]+$/.test(jobId) || !/^\w+$/.test(extension)) throw new Error('invalid file name');
+    const name = `${randomBytes(9).toString('base64url')}.${extension}`;
+    const dir = path.join(this.root, jobId);
     await fs.mkdir(dir, { recursive: true });
-    // Written under a temporary name and renamed, so a crash never leaves a half file at a served URL.
     const tmp = path.join(dir, `.${name}.tmp`);
-    await fs.writeFile(tmp, p.data);
+    try {
+      await fill(tmp);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
     await fs.rename(tmp, path.join(dir, name));
-    return `${this.publicUrl}/files/${p.jobId}/${name}`;
+    return `${this.publicUrl}/files/${jobId}/${name}`;
   }
 }

@@ -7,7 +7,8 @@ import type { JobsDeps } from './deps.js';
  * `percent` of it (the deployment's GENJOBS_CANCEL_REFUND_PERCENT), rounded down.
  */
 export function cancelRefund(percent: number): (job: JobRecord) => number {
-  return (job) => (job.status === 'pending' ? job.creditsCharged : Math.floor((job.creditsCharged * percent) / 100));
+  // In bigint: charge x percent can pass 2^53 (10^15 x 100), where a number would round.
+  return (job) => (job.status === 'pending' ? job.creditsCharged : Number((BigInt(job.creditsCharged) * BigInt(percent)) / 100n));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { JobRecord, WebhookDeliveryRecord } from './records.js';
 import type { DeliveryResult } from './store.js';
 import type { DeliveryStatus, JobStatus, Millis } from './vocabulary.js';
+import { MAX_BALANCE } from './limits.js';
 
 /**
  * The rules every adapter applies, written once. Each is a pure function of records and call
@@ -30,6 +31,14 @@ export function refundOnCancel(job: JobRecord, requested: number): number {
 /** Whether a grant of `amount` (negative: a deduction) may be made on a balance: never below zero. */
 export function grantAllowed(balance: number, amount: number): boolean {
   return balance + amount >= 0;
+}
+
+/**
+ * Whether a grant of `amount` keeps the account within MAX_BALANCE, counting the credits its
+ * unfinished jobs hold (`held`): a refund gives those back, so they count as balance already.
+ */
+export function grantWithinMax(balance: number, held: number, amount: number): boolean {
+  return amount <= 0 || balance + held + amount <= MAX_BALANCE;
 }
 
 /** The reasons written on the ledger entries the store makes itself. */

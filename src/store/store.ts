@@ -25,14 +25,16 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
 
   // ---- users and credits ----
-  /** Creates an account; a positive `credits` is written as a grant ledger entry. */
+  /** Creates an account; a positive `credits` (at most MAX_BALANCE) is written as a grant ledger entry. */
   userCreate(p: UserCreateParams): Promise<UserRecord>;
   userGetById(p: UserGetByIdParams): Promise<UserRecord | null>;
   /** Accounts in creation order (ids are time-ordered), `limit` of them after `afterId` when given. */
   userList(p: UserListParams): Promise<UserRecord[]>;
   /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
-   * the balance below zero: returns `insufficient` with what is available.
+   * the balance below zero (`insufficient`, with what is available) or the balance plus the
+   * credits the account's unfinished jobs hold past MAX_BALANCE (`balance_limit`, with that sum
+   * now): see limits.ts. An amount that is not a safe integer throws a RangeError.
    */
   userGrantCredits(p: UserGrantCreditsParams): Promise<UserGrantCreditsResult>;
   userSetApiAccess(p: UserSetApiAccessParams): Promise<UserRecord | null>;
@@ -194,7 +196,9 @@ export interface UserGrantCreditsParams {
 export type UserGrantCreditsResult =
   | { ok: true; user: UserRecord }
   | { ok: false; reason: 'not_found' }
-  | { ok: false; reason: 'insufficient'; available: number };
+  | { ok: false; reason: 'insufficient'; available: number }
+  /** `current`: the balance plus the credits held by the account's pending and processing jobs. */
+  | { ok: false; reason: 'balance_limit'; max: number; current: number };
 export interface UserSetApiAccessParams { userId: string; apiAccess: boolean }
 
 // ---- API keys ----

@@ -8,7 +8,7 @@ import { isTerminal, type Store, type WebhookDeliveryRecord } from '../store/sto
 import { retryAfterMs } from '../http/retry-after.js';
 import { signingSecrets } from './secrets.js';
 import { signatureHeaders } from './signing.js';
-import { assertPublicLiteral, guardedLookup, PrivateTargetError } from './ssrf.js';
+import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../http/addresses.js';
 import { WakeLoop } from '../background/wake-loop.js';
 
 export interface DispatcherOptions {
@@ -32,6 +32,9 @@ export interface DispatcherOptions {
 }
 
 const MAX_DELAY_MS = 6 * 3_600_000;
+
+/** What lets webhooks reach private addresses, named in the refusal. */
+const ALLOW_SETTING = 'GENJOBS_WEBHOOK_ALLOW_PRIVATE=true';
 
 /** The body of a delivery: the event and the job, which carries at least id, status, output and completed_at. */
 async function buildPayload(store: Store, d: WebhookDeliveryRecord): Promise<string> {
@@ -57,7 +60,7 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: DispatcherOptions) {
-    this.agent = new Agent({ connect: { timeout: o.timeoutMs, ...(o.allowPrivate ? {} : { lookup: guardedLookup }) } });
+    this.agent = new Agent({ connect: { timeout: o.timeoutMs, ...(o.allowPrivate ? {} : { lookup: guardedLookup(ALLOW_SETTING) }) } });
     this.loop = new WakeLoop(() => this.tick(), (err) => o.logger.error({ err }, 'webhooks: claiming deliveries failed'));
   }
 
@@ -100,7 +103,7 @@ export class WebhookDispatcher {
     let permanent = false;
     try {
       const url = new URL(d.url);
-      if (!this.o.allowPrivate) assertPublicLiteral(url);
+      if (!this.o.allowPrivate) assertPublicLiteral(url, ALLOW_SETTING);
       const secrets = await signingSecrets(store, d.userId, at);
       const res = await request(url, {
         method: 'POST',

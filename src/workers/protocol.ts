@@ -1,7 +1,8 @@
 import { hashApiKey } from '../accounts/api-keys.js';
 import { outputField } from '../catalog/model.js';
 import { apiError, invalid } from '../errors/api-error.js';
-import type { FileStore } from '../files/file-store.js';
+import type { Readable } from 'node:stream';
+import { FileSizeError, type FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
 import { modelRunInput } from '../runs/spec.js';
@@ -140,12 +141,31 @@ export async function heartbeat(deps: WorkerDeps, worker: WorkerRecord, jobId: s
   return { continue: false, status: latest.status, reason: latest.status === 'cancelled' ? 'cancelled' : 'lease_lost' };
 }
 
-/** Stores one output file of a job this worker holds; returns its URL for the output. */
-export async function uploadFile(deps: WorkerDeps, worker: WorkerRecord, jobId: string, query: { lease_token?: string; name?: string }, data: unknown): Promise<{ url: string }> {
+/** An output file as it arrives: the request's body stream (absent without a body) and its declared length. */
+export interface Upload {
+  body: Readable | undefined;
+  /** The Content-Length header, when the worker sent one. */
+  declaredLength: number | null;
+  /** Largest file accepted. (GENJOBS_WORKER_UPLOAD_LIMIT) */
+  limit: number;
+}
+
+/**
+ * Stores one output file of a job this worker holds, streamed to storage as it arrives (memory
+ * stays bounded whatever the file's size); returns its URL for the output. A declared length
+ * over the limit is refused before a byte is read.
+ */
+export async function uploadFile(deps: WorkerDeps, worker: WorkerRecord, jobId: string, query: { lease_token?: string; name?: string }, upload: Upload): Promise<{ url: string }> {
+  if (upload.declaredLength !== null && upload.declaredLength > upload.limit) throw apiError('upload_too_large', { limit: upload.limit });
   await assertHolds(deps, worker, jobId, query.lease_token === undefined ? undefined : Number(query.lease_token));
-  if (!Buffer.isBuffer(data) || data.length === 0) throw invalid('body', 'must be the file\'s bytes (any Content-Type but application/json)');
+  if (!upload.body || upload.declaredLength === 0) throw apiError('empty_upload');
   const extension = /\.(\w{1,10})$/.exec(query.name ?? '')?.[1]?.toLowerCase() ?? 'bin';
-  return { url: await deps.files.save({ jobId, extension, data }) };
+  try {
+    return { url: await deps.files.saveStream({ jobId, extension, source: upload.body, limit: upload.limit }) };
+  } catch (err) {
+    if (err instanceof FileSizeError) throw err.reason === 'empty' ? apiError('empty_upload') : apiError('upload_too_large', { limit: upload.limit });
+    throw err;
+  }
 }
 
 export async function completeJob(deps: WorkerDeps, worker: WorkerRecord, jobId: string, body: { lease_token?: unknown; output?: unknown }): Promise<JobRecord> {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { newId } from '../../src/ids.js';
 import { latestMigration } from '../../src/store/migrations.js';
 import { JOB_STATUSES, canMove, type JobRecord, type JobStatus, type Store } from '../../src/store/store.js';
+import { MAX_BALANCE } from '../../src/store/limits.js';
 
 /**
  * The storage conformance suite: written against the Store interface alone, so every adapter
@@ -70,6 +71,43 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         assert.deepEqual(all.map((u) => u.id), made.map((u) => u.id));
         const page = await store.userList({ limit: 1, afterId: made[0]!.id });
         assert.deepEqual(page.map((u) => u.id), [made[1]!.id]);
+      });
+
+      it('keeps the balance, with the credits unfinished jobs hold, at most MAX_BALANCE (10^15), exact to the credit', async () => {
+        const u = await user(0);
+        const grant = (amount: number) => store.userGrantCredits({ userId: u.id, amount, reason: null, now: now() });
+        const full = await grant(MAX_BALANCE);
+        assert.ok(full.ok && full.user.credits === MAX_BALANCE);
+        assert.deepEqual(await grant(1), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE });
+        // A pending or processing job holds its charge: a refund would give it back, so it still counts.
+        const j = await job(u.id, { cost: 100 });
+        assert.deepEqual(await grant(1), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE });
+        assert.deepEqual((await claim()).map((x) => x.id), [j.id]);
+        assert.deepEqual(await grant(1), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE });
+        await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => 40 });
+        assert.deepEqual(await grant(61), { ok: false, reason: 'balance_limit', max: MAX_BALANCE, current: MAX_BALANCE - 60 });
+        assert.ok((await grant(60)).ok);
+        // At the top, single credits still move: nothing is rounded away.
+        assert.ok((await grant(-1)).ok);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, MAX_BALANCE - 1);
+        assert.ok((await grant(1)).ok);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, MAX_BALANCE);
+        assert.ok((await grant(-MAX_BALANCE)).ok, 'taking credits away is never limited by the maximum');
+        await assertLedgerBalances(u.id);
+      });
+
+      it('refuses credit amounts that are not exact integers, writing nothing', async () => {
+        const u = await user(100);
+        for (const amount of [1.5, 2 ** 53, -(2 ** 53), Number.MAX_VALUE, Number.NaN, Number.POSITIVE_INFINITY]) {
+          await assert.rejects(store.userGrantCredits({ userId: u.id, amount, reason: null, now: now() }), RangeError, String(amount));
+        }
+        await assert.rejects(store.userCreate({ name: null, credits: MAX_BALANCE + 1, now: now() }), RangeError);
+        await assert.rejects(store.userCreate({ name: null, credits: 0.5, now: now() }), RangeError);
+        await assert.rejects(store.jobCreateCharged({
+          id: newId(), userId: u.id, runType: 'model', modelId: 'local/test', appId: null, inputData: {}, webhookUrl: null, cost: 2.5, now: now(),
+        }), RangeError);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 100);
+        assert.equal((await store.ledgerList({ userId: u.id, limit: 10 })).length, 1, 'only the initial grant');
       });
 
       it('switches API access', async () => {

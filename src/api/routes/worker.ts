@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors/api-error.js';
 import type { WorkerRecord } from '../../store/store.js';
@@ -23,8 +24,7 @@ export function workerRoutes(deps: WorkerDeps, uploadLimitBytes: number) {
     app.addHook('onRequest', async (request) => {
       request.worker = await authenticateWorker(deps, request.headers.authorization);
     });
-    // Output files arrive as raw bytes of any type; JSON stays JSON.
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: uploadLimitBytes }, (_req, body, done) => done(null, body));
+    await app.register(uploadRoute(deps, uploadLimitBytes));
 
     app.post('/jobs/claim', async (request, reply) => {
       // A client that hangs up ends the long poll, so no job is claimed for nobody.
@@ -42,11 +42,6 @@ export function workerRoutes(deps: WorkerDeps, uploadLimitBytes: number) {
 
     app.post<JobParams>('/jobs/:id/heartbeat', async (request) => heartbeat(deps, request.worker, request.params.id, objectBody<Body>(request.body)));
 
-    app.post<JobParams & { Querystring: { lease_token?: string; name?: string } }>('/jobs/:id/files', { bodyLimit: uploadLimitBytes }, async (request, reply) => {
-      const file = await uploadFile(deps, request.worker, request.params.id, request.query, request.body);
-      return reply.code(201).send(file);
-    });
-
     app.post<JobParams>('/jobs/:id/complete', async (request) => {
       const job = await completeJob(deps, request.worker, request.params.id, objectBody<Body>(request.body));
       return { id: job.id, status: job.status };
@@ -60,6 +55,30 @@ export function workerRoutes(deps: WorkerDeps, uploadLimitBytes: number) {
     app.post<JobParams>('/jobs/:id/release', async (request) => {
       await releaseJob(deps, request.worker, request.params.id, objectBody<Body>(request.body));
       return { id: request.params.id, released: true };
+    });
+  };
+}
+
+/**
+ * Output file uploads, in their own scope: the body of any type (JSON too: it is a file here) is
+ * handed over unread, as a stream, and copied to storage as it arrives. The upload limit is
+ * enforced while streaming, so the JSON body limit does not apply.
+ */
+function uploadRoute(deps: WorkerDeps, uploadLimitBytes: number) {
+  return async (app: FastifyInstance) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    app.post<JobParams & { Querystring: { lease_token?: string; name?: string } }>('/jobs/:id/files', async (request, reply) => {
+      const length = request.headers['content-length'];
+      const upload = { body: request.body as Readable | undefined, declaredLength: length === undefined ? null : Number(length), limit: uploadLimitBytes };
+      try {
+        const file = await uploadFile(deps, request.worker, request.params.id, request.query, upload);
+        return await reply.code(201).send(file);
+      } catch (err) {
+        // The rest of a refused body is not read: the connection closes after the answer.
+        if (!request.raw.complete) reply.header('connection', 'close');
+        throw err;
+      }
     });
   };
 }

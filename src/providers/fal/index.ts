@@ -3,7 +3,7 @@ import { outputField } from '../../catalog/model.js';
 import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson, upstreamDetail, UpstreamError } from '../http/client.js';
-import { httpOptions, mapInput, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
+import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
 import { copyOutputs } from '../http/outputs.js';
 import { createDetached, pause, redact } from '../http/lifecycle.js';
 
@@ -191,7 +191,7 @@ async function mapResult(o: FalOptions, ctx: RunContext, id: string, result: unk
     throw new ProviderError(`${SERVICE} request ${id} completed without an output file: ${JSON.stringify(result).slice(0, 200)}`);
   }
   if (o.copyOutputs) {
-    urls = (await copyOutputs(urls, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs })) as string[];
+    urls = (await copyOutputs(urls, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as string[];
   }
   return urls.length > 1 ? { [field]: urls[0], outputs: urls } : { [field]: urls[0] };
 }

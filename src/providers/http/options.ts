@@ -12,6 +12,11 @@ export interface HttpProviderOptions {
   staticInput: Record<string, unknown>;
   /** Copy output files into genjobs' own storage, so URLs do not expire with the provider's. (Default: true) */
   copyOutputs: boolean;
+  /**
+   * Let output copies (and their redirects) reach private or loopback addresses on hosts other
+   * than `baseUrl`'s origin, which is always trusted. (Default: false)
+   */
+  allowPrivateOutputs: boolean;
   /** Time to open a connection. (Default: 10000 ms) */
   connectTimeoutMs: number;
   /** Longest wait for one answer. (Default: 60000 ms) */
@@ -52,12 +57,14 @@ export function httpOptions(ref: ProviderRef, modelId: string, defaults: { baseU
   const inputMap = obj<string>('input_map');
   if (!Object.values(inputMap).every((v) => typeof v === 'string')) fail('input_map', 'must map input keys to strings');
   if (ref.copy_outputs !== undefined && typeof ref.copy_outputs !== 'boolean') fail('copy_outputs', 'must be true or false');
+  if (ref.allow_private_outputs !== undefined && typeof ref.allow_private_outputs !== 'boolean') fail('allow_private_outputs', 'must be true or false');
   return {
     baseUrl: (baseUrl as string).replace(/\/+$/, ''),
     tokenEnv: tokenEnv as string | null,
     inputMap,
     staticInput: obj<unknown>('static_input'),
     copyOutputs: ref.copy_outputs !== false,
+    allowPrivateOutputs: ref.allow_private_outputs === true,
     connectTimeoutMs: num('connect_timeout_ms', 10_000, 1),
     requestTimeoutMs: num('request_timeout_ms', 60_000, 1),
     retries: num('retries', 3, 0),
@@ -80,4 +87,9 @@ export function token(o: HttpProviderOptions, modelId: string): string | null {
   const value = process.env[o.tokenEnv];
   if (!value) throw new Error(`${modelId} cannot run: the environment variable ${o.tokenEnv} is not set on this server.`);
   return value;
+}
+
+/** Where this provider's output copies may connect (src/providers/http/outputs.ts). */
+export function outputOrigins(o: HttpProviderOptions): { trustedOrigin: string; allowPrivate: boolean } {
+  return { trustedOrigin: new URL(o.baseUrl).origin, allowPrivate: o.allowPrivateOutputs };
 }

@@ -1,5 +1,6 @@
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import type { FileStore } from '../../files/file-store.js';
+import { Agent, request, type Dispatcher } from 'undici';
+import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../../http/addresses.js';
+import { FileSizeError, type FileStore } from '../../files/file-store.js';
 import { ProviderError } from '../provider.js';
 
 /** Largest output file copied into genjobs' storage. */
@@ -8,13 +9,47 @@ const MAX_BYTES = 512 * 1024 * 1024;
 /** Time to open a connection to a provider's storage. (Default: 10000 ms) */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** Redirects followed per file: providers' file URLs often answer 302 to a signed storage URL. */
+const MAX_REDIRECTS = 5;
+
+/** Names what lets output copies reach private addresses, for the refusal's message. */
+const ALLOW_SETTING = 'provider.allow_private_outputs: true in the catalog';
+
 /**
- * Follows redirects: providers' file URLs often answer 302 to a signed storage URL, and without
- * this the empty body of the redirect was stored as the output.
+ * Two connection pools: one for the provider's own origin (the operator chose it, and a local
+ * provider may well live on a private address), and one for every other host, which must
+ * resolve to public addresses only, checked on the address actually connected to.
  */
-let downloader: Dispatcher | undefined;
-const dispatcher = (): Dispatcher =>
-  (downloader ??= new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } }).compose(interceptors.redirect({ maxRedirections: 5 })));
+let trustedPool: Dispatcher | undefined;
+let publicPool: Dispatcher | undefined;
+const trusted = (): Dispatcher => (trustedPool ??= new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } }));
+const publicOnly = (): Dispatcher => (publicPool ??= new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(ALLOW_SETTING) } }));
+
+/** Where a copy may connect: the provider's origin freely, anything else only if public. */
+export interface OutputOrigins {
+  /** The provider's API origin (its `base_url`), trusted like the provider itself. */
+  trustedOrigin?: string;
+  /** Whether other hosts may be private too (`allow_private_outputs`). (Default: false) */
+  allowPrivate?: boolean;
+}
+
+/**
+ * GETs `url`, following redirects by hand so that every hop is checked: a file on the provider's
+ * origin may redirect to storage elsewhere, and that hop must be public like any other.
+ */
+async function getFollowing(url: string, o: OutputOrigins, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  let target = new URL(url);
+  for (let hop = 0; ; hop++) {
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`a redirect leads to a ${target.protocol} URL, not http(s)`);
+    const own = o.allowPrivate === true || target.origin === o.trustedOrigin;
+    if (!own) assertPublicLiteral(target, ALLOW_SETTING);
+    const res = await request(target, { method: 'GET', dispatcher: own ? trusted() : publicOnly(), signal });
+    const location = res.headers.location;
+    if (res.statusCode < 300 || res.statusCode >= 400 || typeof location !== 'string' || hop >= MAX_REDIRECTS) return res;
+    await res.body.dump();
+    target = new URL(location, target);
+  }
+}
 
 /** A URL as shown in messages: without its query, which may hold a storage signature. */
 const shown = (url: string): string => url.split(/[?#]/)[0] ?? url;
@@ -36,42 +71,37 @@ function extensionOf(contentType: string | undefined, url: string): string {
  * Copies one output file into genjobs' storage and returns its URL there, so the job keeps
  * working links after the provider's expire. Accepts http(s) URLs and base64 `data:` URLs.
  */
-export async function copyOutput(p: { url: string; jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number }): Promise<string> {
+export async function copyOutput(p: { url: string; jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number } & OutputOrigins): Promise<string> {
   const data = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(p.url);
   if (data) {
     const bytes = data[2] ? Buffer.from(data[3] ?? '', 'base64') : Buffer.from(decodeURIComponent(data[3] ?? ''));
     return p.files.save({ jobId: p.jobId, extension: extensionOf(data[1], 'x'), data: bytes });
   }
   const fail = (problem: string) => new ProviderError(`could not copy the output ${shown(p.url)}: ${problem}`);
-  let bytes: Buffer;
-  let type: string | string[] | undefined;
   try {
-    const res = await request(p.url, { method: 'GET', dispatcher: dispatcher(), signal: AbortSignal.any([p.signal, AbortSignal.timeout(p.timeoutMs)]) });
-    type = res.headers['content-type'];
+    const res = await getFollowing(p.url, p, AbortSignal.any([p.signal, AbortSignal.timeout(p.timeoutMs)]));
+    const type = res.headers['content-type'];
     // Only a 2xx carries the file: a 3xx left over (too many redirects, 304) has no usable body.
     if (res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump();
       throw fail(`the provider's storage answered ${res.statusCode}`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BYTES) throw fail(`it is larger than ${MAX_BYTES} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    bytes = Buffer.concat(chunks);
+    // Streamed to storage as it arrives: memory stays bounded whatever the file's size.
+    const extension = extensionOf(Array.isArray(type) ? type[0] : type, p.url);
+    return await p.files.saveStream({ jobId: p.jobId, extension, source: res.body, limit: MAX_BYTES });
   } catch (err) {
     if (p.signal.aborted) throw p.signal.reason;
     if (err instanceof ProviderError) throw err;
+    if (err instanceof FileSizeError) throw fail(err.reason === 'empty' ? 'it is empty' : `it is larger than ${MAX_BYTES} bytes`);
+    const refused = err instanceof PrivateTargetError ? err : (err as { cause?: unknown }).cause;
+    if (refused instanceof PrivateTargetError) throw fail(refused.message);
     // Otherwise the job would show undici's own words, such as "The operation was aborted due to timeout".
     throw fail((err as Error).name === 'TimeoutError' ? `no complete answer within ${p.timeoutMs} ms` : (err as Error).message);
   }
-  return p.files.save({ jobId: p.jobId, extension: extensionOf(Array.isArray(type) ? type[0] : type, p.url), data: bytes });
 }
 
 /** Copies every URL in an output value (a string, or an array of them), keeping its shape. */
-export async function copyOutputs(value: unknown, p: { jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number }): Promise<unknown> {
+export async function copyOutputs(value: unknown, p: { jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number } & OutputOrigins): Promise<unknown> {
   if (typeof value === 'string' && /^(https?:|data:)/.test(value)) return copyOutput({ ...p, url: value });
   if (Array.isArray(value)) return Promise.all(value.map((v) => copyOutputs(v, p)));
   return value;

@@ -3,7 +3,7 @@ import { outputField } from '../../catalog/model.js';
 import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson } from '../http/client.js';
-import { httpOptions, mapInput, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
+import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
 import { copyOutputs } from '../http/outputs.js';
 
 /**
@@ -87,7 +87,7 @@ async function storeImages(items: ImageDatum[], ctx: RunContext, o: HttpProvider
     }
     if (typeof item.url === 'string' && /^(https?:|data:)/.test(item.url)) {
       if (!o.copyOutputs) return item.url;
-      return (await copyOutputs(item.url, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs })) as string;
+      return (await copyOutputs(item.url, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as string;
     }
     throw new ProviderError(`${service} answered without b64_json or url for image ${i + 1}`);
   }));

@@ -3,7 +3,7 @@ import type { ModelDefinition, ProviderRef } from '../../catalog/model.js';
 import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson } from '../http/client.js';
-import { httpOptions, mapInput, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
+import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
 import { copyOutputs } from '../http/outputs.js';
 
 /**
@@ -135,7 +135,7 @@ async function finish(job: UpstreamJob, ctx: RunContext, o: HttpProviderOptions,
     throw new ProviderError(`${service} completed the job ${job.id} without output data`);
   }
   if (!o.copyOutputs) return output as Record<string, unknown>;
-  return (await copyFiles(output, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs })) as Record<string, unknown>;
+  return (await copyFiles(output, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as Record<string, unknown>;
 }
 
 /**

@@ -1,10 +1,19 @@
 import pg from 'pg';
 import { StoreUnavailableError } from '../errors.js';
 
-/** bigint columns (times in ms, credits) are read as numbers: they stay far below 2^53. */
+/**
+ * bigint columns (times in ms, credits, lease tokens) are read as numbers: they stay far below
+ * 2^53 (credits by MAX_BALANCE). One that does not is refused rather than silently rounded.
+ */
+export function parseBigint(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`a bigint column holds ${value}, beyond the exact integers of a JavaScript number`);
+  return n;
+}
+
 export const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20) return (value: string) => Number(value);
+    if (oid === 20) return parseBigint;
     return pg.types.getTypeParser(oid, format);
   },
 } as unknown as pg.CustomTypesConfig;

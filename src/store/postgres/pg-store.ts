@@ -1,6 +1,7 @@
 import type { LeasedLimiter } from '../../ratelimit/leased-window.js';
 import type * as port from '../store.js';
 import type { JobNotice } from '../vocabulary.js';
+import { assertCreditAmount } from '../limits.js';
 import { PgDb } from './db.js';
 import { PgBatched } from './batched.js';
 import { PgListener } from './listener.js';
@@ -84,7 +85,8 @@ export class PgStore implements port.Store {
 
   // ---- jobs: creation and reads ----
   /** Without an Idempotency-Key, creations of one turn share a statement; with one, each takes its key in its own transaction. */
-  jobCreateCharged(p: port.JobCreateChargedParams): Promise<port.JobCreateChargedResult> {
+  async jobCreateCharged(p: port.JobCreateChargedParams): Promise<port.JobCreateChargedResult> {
+    assertCreditAmount(p.cost, 'cost');
     return p.idempotency ? jobs.createIdempotent(this.db, { ...p, idempotency: p.idempotency }) : this.batched.jobCreate(p);
   }
   jobGetById(p: port.JobGetByIdParams) { return this.batched.jobGetById(p); }

@@ -1,6 +1,7 @@
 import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type * as port from '../store.js';
 import type { JobNotice } from '../vocabulary.js';
+import { assertCreditAmount } from '../limits.js';
 import { SqliteDb } from './db.js';
 import * as apps from './apps.js';
 import * as jobs from './jobs.js';
@@ -54,7 +55,10 @@ export class SqliteStore implements port.Store {
   async appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
   // ---- jobs: creation and reads ----
-  async jobCreateCharged(p: port.JobCreateChargedParams) { return jobs.createCharged(this.db, p); }
+  async jobCreateCharged(p: port.JobCreateChargedParams) {
+    assertCreditAmount(p.cost, 'cost');
+    return jobs.createCharged(this.db, p);
+  }
   async jobGetById(p: port.JobGetByIdParams) { return jobs.getById(this.db, p); }
   async jobList(p: port.JobListParams) { return jobs.list(this.db, p); }
   async jobQueuePosition(p: port.JobQueuePositionParams) { return jobs.queuePosition(this.db, p); }
