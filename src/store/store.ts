@@ -2,7 +2,7 @@ import type { JobStatus } from '../jobs/status.js';
 import type { JobNotice } from '../jobs/events.js';
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, Millis, RunType, UserRecord,
+  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, Millis, QueueSummaryRecord, RunType, UserRecord,
 } from './records.js';
 
 export * from './records.js';
@@ -35,6 +35,8 @@ export interface Store {
     { ok: true; user: UserRecord } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'insufficient'; available: number }
   >;
   userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null>;
+  /** Accounts, newest first (by id, which is time-ordered); `startingAfter` is the last id of the previous page. */
+  userList(p: { limit: number; startingAfter?: string }): Promise<UserRecord[]>;
 
   // ---- API keys ----
   apiKeyCreate(p: {
@@ -78,6 +80,8 @@ export interface Store {
   jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]>;
   /** How many pending jobs (of every account) were created before this one, counted up to QUEUE_POSITION_CAP. */
   jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number>;
+  /** Pending and processing jobs of every account, counted by status and model (or app), and the oldest pending job's age. */
+  jobQueueSummary(): Promise<QueueSummaryRecord>;
 
   // ---- jobs: moves ----
   /**

@@ -4,7 +4,7 @@ import { newId } from '../../ids.js';
 import type { JobNotice } from '../../jobs/events.js';
 import { LeasedLimiter } from '../../ratelimit/leased-window.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, RunType, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, QueueSummaryRecord, RunType, UserRecord } from '../records.js';
 import { connectionConfig, isConnectionError, wrapError } from './connection.js';
 import { PgListener } from './listener.js';
 import { StoreUnavailableError } from '../errors.js';
@@ -694,6 +694,28 @@ export class PgStore implements Store {
   async workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null> {
     const row = await this.one<WorkerRow>('UPDATE workers SET last_seen_at = $2 WHERE token_hash = $1 AND is_active RETURNING *', [p.tokenHash, p.now]);
     return row ? toWorker(row) : null;
+  }
+
+  // ---- operator views ----
+
+  async userList(p: { limit: number; startingAfter?: string }): Promise<UserRecord[]> {
+    const rows = p.startingAfter === undefined
+      ? await this.q<UserRow>('SELECT * FROM users ORDER BY id DESC LIMIT $1', [p.limit])
+      : await this.q<UserRow>('SELECT * FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2', [p.startingAfter, p.limit]);
+    return rows.map(toUser);
+  }
+
+  async jobQueueSummary(): Promise<QueueSummaryRecord> {
+    const rows = await this.q<{ status: 'pending' | 'processing'; run_type: RunType; model_id: string | null; app_id: string | null; n: number }>(
+      `SELECT status, run_type, model_id, app_id, COUNT(*)::int AS n FROM jobs WHERE status = 'pending' GROUP BY status, run_type, model_id, app_id
+       UNION ALL
+       SELECT status, run_type, model_id, app_id, COUNT(*)::int AS n FROM jobs WHERE status = 'processing' GROUP BY status, run_type, model_id, app_id
+       ORDER BY status, n DESC`);
+    const oldest = await this.one<{ t: string | number | null }>(`SELECT MIN(created_at) AS t FROM jobs WHERE status = 'pending'`);
+    return {
+      groups: rows.map((r) => ({ status: r.status, runType: r.run_type, modelId: r.model_id, appId: r.app_id, count: r.n })),
+      oldestPendingCreatedAt: oldest?.t == null ? null : Number(oldest.t),
+    };
   }
 
   async workerList(): Promise<WorkerRecord[]> {

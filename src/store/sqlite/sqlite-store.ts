@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newId } from '../../ids.js';
 import { QUEUE_POSITION_CAP, type JobListFilter, type Store } from '../store.js';
-import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, UserRecord } from '../records.js';
+import type { ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerKind, Millis, QueueSummaryRecord, RunType, UserRecord } from '../records.js';
 import { migrateSqlite } from './migrate.js';
 import { GroupCommit } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, webhookEvent } from '../webhook-outbox.js';
@@ -467,6 +467,25 @@ export class SqliteStore implements Store {
   async workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null> {
     const row = this.sql('UPDATE workers SET last_seen_at = ? WHERE token_hash = ? AND is_active = 1 RETURNING *').get(p.now, p.tokenHash) as WorkerRow | undefined;
     return row ? toWorker(row) : null;
+  }
+
+  // ---- operator views ----
+
+  async userList(p: { limit: number; startingAfter?: string }): Promise<UserRecord[]> {
+    const rows = (p.startingAfter === undefined
+      ? this.sql('SELECT * FROM users ORDER BY id DESC LIMIT ?').all(p.limit)
+      : this.sql('SELECT * FROM users WHERE id < ? ORDER BY id DESC LIMIT ?').all(p.startingAfter, p.limit)) as UserRow[];
+    return rows.map(toUser);
+  }
+
+  async jobQueueSummary(): Promise<QueueSummaryRecord> {
+    // One statement per status, so each reads only its partial index's jobs.
+    const group = (status: 'pending' | 'processing') => (this.sql(
+      `SELECT run_type, model_id, app_id, COUNT(*) AS n FROM jobs WHERE status = '${status}' GROUP BY run_type, model_id, app_id ORDER BY n DESC`,
+    ).all() as { run_type: RunType; model_id: string | null; app_id: string | null; n: number }[])
+      .map((r) => ({ status, runType: r.run_type, modelId: r.model_id, appId: r.app_id, count: r.n }));
+    const oldest = this.sql(`SELECT MIN(created_at) AS t FROM jobs WHERE status = 'pending'`).get() as { t: number | null };
+    return { groups: [...group('pending'), ...group('processing')], oldestPendingCreatedAt: oldest.t };
   }
 
   async workerList(): Promise<WorkerRecord[]> {
