@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { registerDashboard, type Dashboard } from './dashboard.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -23,7 +24,10 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   });
   acceptJsonBodies(app);
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
+  let dashboard: Dashboard | null = null;
   app.setNotFoundHandler((request, reply) => {
+    // The dashboard routes on the client: each of its addresses, loaded directly, gets its page.
+    if (dashboard?.wantsPage(request)) return dashboard.sendPage(reply);
     const url = request.url.split('?')[0] ?? '';
     const err = url.startsWith('/files/') ? apiError('file_not_found') : apiError('route_not_found', { method: request.method, url });
     return reply.code(err.status).send(err.toBody());
@@ -49,5 +53,6 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     immutable: true,
     maxAge: '365d',
   });
+  if (ctx.config.dashboardEnabled) dashboard = await registerDashboard(app, { publicUrl: ctx.config.publicUrl, logger: app.log });
   return app;
 }
