@@ -30,6 +30,13 @@ export async function createUser(store: Store, body: { name?: unknown; credits?:
   });
 }
 
+/** Accounts in creation order, `limit` (1 to 1000) of them after `afterId` when given. */
+export async function listUsers(store: Store, p: { limit?: number; afterId?: string } = {}): Promise<UserRecord[]> {
+  const limit = p.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit', 'must be a whole number from 1 to 1000');
+  return store.userList({ limit, ...(p.afterId ? { afterId: p.afterId } : {}) });
+}
+
 export async function getUser(store: Store, userId: string): Promise<UserRecord> {
   const user = await store.userGetById({ id: userId });
   if (!user) throw apiError('user_not_found');
@@ -92,8 +99,8 @@ export async function revokeApiKey(store: Store, userId: string, keyId: string):
   return key;
 }
 
-/** The accounts, newest first, a page at a time (`limit` 1–100, default 20; `starting_after` an account id). */
-export async function listUsers(store: Store, query: { limit?: unknown; starting_after?: unknown }): Promise<{ users: UserRecord[]; hasMore: boolean }> {
+/** GET /admin/v1/users: the accounts, newest first, a page at a time (`limit` 1–100, default 20; `starting_after` an account id). */
+export async function listAccountsPage(store: Store, query: { limit?: unknown; starting_after?: unknown }): Promise<{ users: UserRecord[]; hasMore: boolean }> {
   const raw = query.limit;
   const limit = raw === undefined ? 20 : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalid('limit', 'must be a whole number from 1 to 100');
@@ -101,6 +108,6 @@ export async function listUsers(store: Store, query: { limit?: unknown; starting
   if (after !== undefined && (typeof after !== 'string' || after.length === 0 || after.length > 100)) {
     throw invalid('starting_after', 'must be the id of an account from the previous page');
   }
-  const rows = await store.userList({ limit: limit + 1, ...(after !== undefined ? { startingAfter: after } : {}) });
+  const rows = await store.userList({ limit: limit + 1, order: 'desc', ...(after !== undefined ? { afterId: after } : {}) });
   return { users: rows.slice(0, limit), hasMore: rows.length > limit };
 }

@@ -2,7 +2,7 @@ import type { Catalog } from '../catalog/load.js';
 import { appCost, type AppDefinition } from './definition.js';
 import type { ResolvedApp } from './directory.js';
 
-/** An app as `GET /api/v1/apps` shows it: the platform's fields, then `cost` (extension). */
+/** An app as `GET /api/v1/apps` shows it: the platform's fields, then `cost` and `node_count` (extensions). */
 export function presentApp(app: ResolvedApp, catalog: Catalog): Record<string, unknown> {
   const d = app.definition;
   return {
@@ -16,6 +16,7 @@ export function presentApp(app: ResolvedApp, catalog: Catalog): Record<string, u
     tags: d.tags,
     inputs: d.inputs.map((i) => ({ id: i.id, type: i.type, label: i.label, required: i.required, targetHandle: i.targetHandle, allowMultiple: i.allowMultiple })),
     cost: appCost(d, catalog),
+    node_count: d.nodes.length,
   };
 }
 

@@ -1,14 +1,16 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/config.js';
-import { createApiKey, createUser, getUser, grantCredits, listApiKeys, revokeApiKey } from '../accounts/admin.js';
+import { createApiKey, createUser, getUser, grantCredits, listApiKeys, listUsers, revokeApiKey } from '../accounts/admin.js';
 import { presentApiKey, presentUser } from '../accounts/present.js';
-import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { table } from './user/output.js';
 
 /** The operator's commands: the same use cases as the admin API, run on the store directly. */
 export function adminCommands(program: Command, config: () => Config): void {
   const withStore = async (fn: (store: Store, cfg: Config) => Promise<unknown>) => {
     const cfg = config();
+    // Loaded here, not at start: the user's commands never open a store.
+    const { openStore } = await import('../store/open.js');
     const store = await openStore(cfg);
     try {
       const out = await fn(store, cfg);
@@ -19,7 +21,7 @@ export function adminCommands(program: Command, config: () => Config): void {
   };
   const int = (v: string) => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n)) throw new Error(`"${v}" is not a whole number`);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${v}" is not a whole number.`);
     return n;
   };
 
@@ -33,6 +35,17 @@ export function adminCommands(program: Command, config: () => Config): void {
     .action((o: { name?: string; credits: number; apiAccess: boolean; quiet?: boolean }) => withStore(async (store) => {
       const user = await createUser(store, { name: o.name, credits: o.credits, api_access: o.apiAccess });
       return o.quiet ? user.id : presentUser(user);
+    }));
+  users.command('list')
+    .description('list the accounts, oldest first')
+    .option('--limit <n>', 'how many (1 to 1000)', int, 100)
+    .option('--after <userId>', 'start after this account (the last id of the previous page)')
+    .option('--json', 'print them as JSON')
+    .action((o: { limit: number; after?: string; json?: boolean }) => withStore(async (store) => {
+      const list = await listUsers(store, { limit: o.limit, afterId: o.after });
+      if (o.json) return list.map(presentUser);
+      if (list.length === 0) return 'no accounts';
+      return table(['USER', 'NAME', 'CREDITS', 'API ACCESS', 'CREATED'], list.map((u) => [u.id, u.name, u.credits, u.apiAccess ? 'yes' : 'no', new Date(u.createdAt).toISOString()]));
     }));
   users.command('show <userId>')
     .description('show an account and its balance')
@@ -64,6 +77,6 @@ export function adminCommands(program: Command, config: () => Config): void {
     .description('list an account\'s keys (prefixes only)')
     .action((userId: string) => withStore(async (store) => (await listApiKeys(store, userId)).map((k) => presentApiKey(k))));
   keys.command('revoke <userId> <keyId>')
-    .description('deactivate a key at once')
+    .description('deactivate a key; a running server refuses it within GENJOBS_AUTH_CACHE_MS (5 s) of its last use (the admin API revokes at once)')
     .action((userId: string, keyId: string) => withStore(async (store) => presentApiKey(await revokeApiKey(store, userId, keyId))));
 }

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
-import { CatalogError } from '../catalog/load.js';
-import { ApiError } from '../errors/api-error.js';
-import { runProcess } from './serve.js';
+import { packageRoot } from '../paths.js';
 import { adminCommands } from './admin.js';
-import pino from 'pino';
-import { ReferenceWorker, type ReferenceWorkerOptions } from '../workers/reference-worker.js';
+import { userCommands } from './user/commands.js';
+import { describeFailure } from './exit.js';
+import type { ReferenceWorkerOptions } from '../workers/reference-worker.js';
 
 /** Runs the reference worker until SIGTERM or SIGINT. */
 async function runWorker(options: ReferenceWorkerOptions): Promise<void> {
+  const { ReferenceWorker } = await import('../workers/reference-worker.js');
   const worker = new ReferenceWorker(options);
   let stopping = false;
   const stop = () => {
@@ -24,10 +26,20 @@ async function runWorker(options: ReferenceWorkerOptions): Promise<void> {
   options.logger.info({ url: options.url, models: options.models, concurrency: options.concurrency }, 'genjobs worker is running');
 }
 
-/** `genjobs`: the server and the operator's commands, which work on the store directly. */
+const { version } = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+
+/**
+ * `genjobs`: the server, the operator's commands (which work on the store directly) and the
+ * user's commands (which reach a server over HTTP with an API key). Every failure ends as one
+ * line on stderr and an exit code from EXIT (docs/cli.md).
+ */
 const program = new Command('genjobs')
   .description('Self-hosted server for AI-generation jobs')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version')
+  .exitOverride()
+  .configureOutput({
+    outputError: (text, write) => write(`genjobs: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`),
+  });
 
 program
   .command('serve')
@@ -35,6 +47,7 @@ program
   .addOption(new Option('--no-executor', 'serve the API only; executors run elsewhere'))
   .action(async (opts: { executor: boolean }) => {
     const config = config_();
+    const { runProcess } = await import('./serve.js');
     await runProcess({ ...config, executorEnabled: config.executorEnabled && opts.executor }, 'serve');
   });
 
@@ -42,6 +55,7 @@ program
   .command('executor')
   .description('run only the executor: claim and run jobs from the shared store, no HTTP')
   .action(async () => {
+    const { runProcess } = await import('./serve.js');
     await runProcess({ ...config_(), executorEnabled: true }, 'executor');
   });
 
@@ -58,20 +72,19 @@ program
     const token = o.token ?? process.env.GENJOBS_WORKER_TOKEN;
     if (!token) throw new ConfigError('genjobs worker needs --token or GENJOBS_WORKER_TOKEN: the token POST /admin/v1/workers returned.');
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new ConfigError('--concurrency must be a whole number of at least 1.');
-    await runWorker({ url: o.url, token, models: o.model ?? [], exec: o.exec, concurrency: o.concurrency, shutdownGraceMs: o.graceMs, logger: pino({ level: process.env.LOG_LEVEL ?? 'info' }) });
+    await runWorker({ url: o.url, token, models: o.model ?? [], exec: o.exec, concurrency: o.concurrency, shutdownGraceMs: o.graceMs, logger: (await import('pino')).pino({ level: process.env.LOG_LEVEL ?? 'info' }) });
   });
 
 adminCommands(program, config_);
+userCommands(program);
 
 function config_(): Config {
   return loadConfig(process.env);
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof CatalogError || err instanceof ApiError) {
-    process.stderr.write(`genjobs: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`genjobs: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  const { line, code } = describeFailure(err);
+  if (line !== null) process.stderr.write(`genjobs: ${line}\n`);
+  if (process.env.GENJOBS_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exit(code);
 });

@@ -28,6 +28,11 @@ export interface Store {
   userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord>;
   userGetById(p: { id: string }): Promise<UserRecord | null>;
   /**
+   * Accounts in creation order (ids are time-ordered), or newest first with `order: 'desc'`;
+   * `limit` of them after `afterId` (in that order) when given.
+   */
+  userList(p: { limit: number; afterId?: string; order?: 'asc' | 'desc' }): Promise<UserRecord[]>;
+  /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
    * the balance below zero: returns `insufficient` with what is available.
    */
@@ -35,8 +40,6 @@ export interface Store {
     { ok: true; user: UserRecord } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'insufficient'; available: number }
   >;
   userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null>;
-  /** Accounts, newest first (by id, which is time-ordered); `startingAfter` is the last id of the previous page. */
-  userList(p: { limit: number; startingAfter?: string }): Promise<UserRecord[]>;
 
   // ---- API keys ----
   apiKeyCreate(p: {

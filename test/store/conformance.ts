@@ -56,6 +56,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await assertLedgerBalances(u.id);
       });
 
+      it('lists accounts in creation order, a page at a time', async () => {
+        const made = [await user(), await user(), await user()];
+        const all = await store.userList({ limit: 100 });
+        assert.deepEqual(all.map((u) => u.id), made.map((u) => u.id));
+        const page = await store.userList({ limit: 1, afterId: made[0]!.id });
+        assert.deepEqual(page.map((u) => u.id), [made[1]!.id]);
+      });
+
       it('switches API access', async () => {
         const u = await user();
         assert.equal((await store.userSetApiAccess({ userId: u.id, apiAccess: false }))?.apiAccess, false);
@@ -121,10 +129,10 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         const made = [];
         for (let i = 0; i < 5; i++) made.push(await user(i));
         const newestFirst = made.map((u) => u.id).reverse();
-        const first = await store.userList({ limit: 3 });
+        const first = await store.userList({ limit: 3, order: 'desc' });
         assert.deepEqual(first.map((u) => u.id), newestFirst.slice(0, 3));
         assert.equal(first[0]?.credits, 4);
-        const rest = await store.userList({ limit: 3, startingAfter: first[2]?.id as string });
+        const rest = await store.userList({ limit: 3, order: 'desc', afterId: first[2]?.id as string });
         assert.deepEqual(rest.map((u) => u.id), newestFirst.slice(3));
       });
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  createApiKey, createUser, getUser, grantCredits, listApiKeys, listUsers, revokeApiKey, setApiAccess,
+  createApiKey, createUser, getUser, grantCredits, listAccountsPage, listApiKeys, revokeApiKey, setApiAccess,
 } from '../../accounts/admin.js';
 import { presentApiKey, presentUser } from '../../accounts/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
@@ -32,7 +32,7 @@ export function adminRoutes(ctx: ApiContext) {
     });
 
     app.get<{ Querystring: Record<string, unknown> }>('/users', async (request) => {
-      const page = await listUsers(store, request.query);
+      const page = await listAccountsPage(store, request.query);
       return { object: 'list', data: page.users.map(presentUser), has_more: page.hasMore };
     });
 

@@ -194,6 +194,14 @@ export class PgStore implements Store {
     return row ? toUser(row) : null;
   }
 
+  async userList(p: { limit: number; afterId?: string; order?: 'asc' | 'desc' }): Promise<UserRecord[]> {
+    const [after, order] = p.order === 'desc' ? ['<', 'DESC'] : ['>', 'ASC'];
+    const rows = p.afterId === undefined
+      ? await this.q<UserRow>(`SELECT * FROM users ORDER BY id ${order} LIMIT $1`, [p.limit])
+      : await this.q<UserRow>(`SELECT * FROM users WHERE id ${after} $1 ORDER BY id ${order} LIMIT $2`, [p.afterId, p.limit]);
+    return rows.map(toUser);
+  }
+
   async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
     return this.tx(async (c) => {
       const row = await this.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1 FOR UPDATE', [p.userId], c);
@@ -697,13 +705,6 @@ export class PgStore implements Store {
   }
 
   // ---- operator views ----
-
-  async userList(p: { limit: number; startingAfter?: string }): Promise<UserRecord[]> {
-    const rows = p.startingAfter === undefined
-      ? await this.q<UserRow>('SELECT * FROM users ORDER BY id DESC LIMIT $1', [p.limit])
-      : await this.q<UserRow>('SELECT * FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2', [p.startingAfter, p.limit]);
-    return rows.map(toUser);
-  }
 
   async jobQueueSummary(): Promise<QueueSummaryRecord> {
     const rows = await this.q<{ status: 'pending' | 'processing'; run_type: RunType; model_id: string | null; app_id: string | null; n: number }>(

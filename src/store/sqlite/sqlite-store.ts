@@ -92,6 +92,14 @@ export class SqliteStore implements Store {
     return row ? toUser(row) : null;
   }
 
+  async userList(p: { limit: number; afterId?: string; order?: 'asc' | 'desc' }): Promise<UserRecord[]> {
+    const [after, order] = p.order === 'desc' ? ['<', 'DESC'] : ['>', 'ASC'];
+    const rows = p.afterId === undefined
+      ? this.sql(`SELECT * FROM users ORDER BY id ${order} LIMIT ?`).all(p.limit)
+      : this.sql(`SELECT * FROM users WHERE id ${after} ? ORDER BY id ${order} LIMIT ?`).all(p.afterId, p.limit);
+    return (rows as UserRow[]).map(toUser);
+  }
+
   async userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }) {
     return this.tx(() => {
       const row = this.sql('SELECT credits FROM users WHERE id = ?').get(p.userId) as { credits: number } | undefined;
@@ -470,13 +478,6 @@ export class SqliteStore implements Store {
   }
 
   // ---- operator views ----
-
-  async userList(p: { limit: number; startingAfter?: string }): Promise<UserRecord[]> {
-    const rows = (p.startingAfter === undefined
-      ? this.sql('SELECT * FROM users ORDER BY id DESC LIMIT ?').all(p.limit)
-      : this.sql('SELECT * FROM users WHERE id < ? ORDER BY id DESC LIMIT ?').all(p.startingAfter, p.limit)) as UserRow[];
-    return rows.map(toUser);
-  }
 
   async jobQueueSummary(): Promise<QueueSummaryRecord> {
     // One statement per status, so each reads only its partial index's jobs.
