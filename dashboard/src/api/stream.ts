@@ -1,4 +1,4 @@
-import { createParser } from 'eventsource-parser';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { ApiError, fieldOf } from './http.js';
 import type { JobEvent } from './types.js';
 
@@ -12,59 +12,37 @@ export interface Follow {
   onError?: (err: ApiError) => void;
 }
 
+/** One connection's events; `lastEventId` resumes after a drop. Ends when the connection does. */
+export type EventSource = (lastEventId: string | undefined, signal: AbortSignal, opened: () => void) => AsyncIterable<JobEvent & { id?: string | undefined }>;
+
+const final = (err: unknown): err is ApiError => err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429;
+
 /**
- * Follows a server-sent-event stream of the API until `stop()`. EventSource cannot send an
- * Authorization header, so this reads the answer with fetch and a stream reader and parses it
- * with eventsource-parser. A dropped connection is opened again (with Last-Event-ID) after a
- * growing pause; a job stream that sent its last event is over.
+ * Follows a stream of events until `stop()`: a dropped connection is opened again (with the
+ * last event id) after a growing pause; a refusal that cannot mend stops it; a job stream that
+ * sent its last event is over.
  */
-export function followEvents(path: string, token: string, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
+export function followStream(source: EventSource, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
   const abort = new AbortController();
   let lastId: string | undefined;
   let stopped = false;
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
   const run = async () => {
     let delay = 1000;
     while (!stopped) {
       try {
-        const res = await fetch(path, {
-          headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
-          signal: abort.signal,
-        });
-        if (res.status === 204) return;
-        if (!res.ok || !res.body) {
-          const body = await res.json().catch(() => ({})) as { error?: string; code?: string };
-          const message = body.error ?? `The event stream answered ${res.status}`;
-          const err = new ApiError(res.status, body.code ?? `http_${res.status}`, message, fieldOf(message));
-          if (res.status >= 400 && res.status < 500 && res.status !== 429) {
-            opts.onError?.(err);
-            return;
-          }
-          throw err;
-        }
-        opts.onOpen?.();
-        delay = 1000;
-        const parser = createParser({
-          onEvent(message) {
-            if (message.id !== undefined) lastId = message.id;
-            if (!message.event) return;
-            try {
-              onEvent({ event: message.event, data: JSON.parse(message.data) } as JobEvent);
-            } catch {
-              // A malformed event is skipped; the next status event carries the whole job again.
-            }
-          },
-        });
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parser.feed(value);
+        for await (const e of source(lastId, abort.signal, () => { delay = 1000; opts.onOpen?.(); })) {
+          if (stopped) return;
+          if (e.id !== undefined) lastId = e.id;
+          onEvent(e);
         }
         if (lastId === END_ID) return;
-      } catch {
+      } catch (err) {
         if (stopped) return;
+        if (final(err)) {
+          opts.onError?.(err);
+          return;
+        }
       }
       await pause(delay);
       delay = Math.min(delay * 2, 15_000);
@@ -75,4 +53,50 @@ export function followEvents(path: string, token: string, onEvent: (e: JobEvent)
     stopped = true;
     abort.abort();
   };
+}
+
+/**
+ * A server-sent-event stream of the API read with fetch: EventSource cannot send the
+ * Authorization header. eventsource-parser splits the body into events. A 204 (a job stream
+ * that has ended) yields nothing.
+ */
+export function fetchEvents(path: string, token: string): EventSource {
+  return async function* (lastEventId, signal, opened) {
+    const res = await fetch(path, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      signal,
+    });
+    if (res.status === 204) return;
+    if (!res.ok || !res.body) {
+      const body = await res.json().catch(() => ({})) as { error?: string; code?: string };
+      const message = body.error ?? `The event stream answered ${res.status}`;
+      throw new ApiError(res.status, body.code ?? `http_${res.status}`, message, fieldOf(message));
+    }
+    opened();
+    let ready: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (m) => ready.push(m) });
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      parser.feed(value);
+      const batch = ready;
+      ready = [];
+      for (const m of batch) {
+        if (!m.event) continue;
+        let data: unknown;
+        try {
+          data = JSON.parse(m.data);
+        } catch {
+          continue; // A malformed event is skipped; the next status event carries the whole job again.
+        }
+        yield { id: m.id, event: m.event, data } as JobEvent & { id?: string };
+      }
+    }
+  };
+}
+
+/** Follows one of the API's event streams read with fetch; returns `stop`. */
+export function followEvents(path: string, token: string, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
+  return followStream(fetchEvents(path, token), onEvent, opts);
 }

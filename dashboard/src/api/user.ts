@@ -1,5 +1,6 @@
-import { requestJson } from './http.js';
-import { followEvents, type Follow } from './stream.js';
+import { ApiError as SdkApiError, GenJobs, type JobListQuery } from '@genjobs/sdk';
+import { ApiError, fieldOf, requestJson } from './http.js';
+import { followEvents, followStream, type Follow } from './stream.js';
 import type { Account, App, Job, JobEvent, LedgerEntry, List, Model, WebhookDelivery, WebhookSecret } from './types.js';
 
 /** What a run sends besides its input: the run headers and body fields of docs/api.md. */
@@ -15,83 +16,103 @@ export interface JobFilter {
   starting_after?: string;
 }
 
-const query = (q: Record<string, string | number | undefined>) => {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.set(k, String(v));
-  const s = params.toString();
-  return s ? `?${s}` : '';
-};
+/** An SDK error as the dashboard's pages read errors: status, code, message and the field it names. */
+function translate(err: unknown): unknown {
+  if (!(err instanceof SdkApiError)) return err;
+  const message = err.status === null
+    ? 'The server could not be reached. Check your connection and try again.'
+    : err.status === 429 && err.retryAfter !== null ? `${err.message}: try again in ${Math.ceil(err.retryAfter)} s` : err.message;
+  return new ApiError(err.status ?? 0, err.code ?? (err.status === null ? 'network_error' : `http_${err.status}`), message, fieldOf(err.message));
+}
+
+async function sdk<T>(call: () => Promise<unknown>): Promise<T> {
+  try {
+    return await call() as T;
+  } catch (err) {
+    throw translate(err);
+  }
+}
 
 /**
  * The public API (`/api/v1`) as the signed-in user calls it: every user-side request of the
- * dashboard goes through here, so swapping in another client touches only this module.
+ * dashboard goes through here. Runs, jobs, models, apps and the account use @genjobs/sdk (which
+ * adds an idempotency key to each run, retries what is safe to repeat, and honours Retry-After);
+ * what the SDK does not cover (the account's event stream, webhook deliveries and secret) uses
+ * the same fetch helper as the admin API.
  */
 export class UserApi {
+  private client: GenJobs | undefined;
+
   constructor(private readonly key: string) {}
 
-  private get<T>(path: string, signal?: AbortSignal) {
-    return requestJson<T>(`/api/v1${path}`, this.key, signal ? { signal } : {});
-  }
-
-  private post<T>(path: string, body?: unknown) {
-    return requestJson<T>(`/api/v1${path}`, this.key, { method: 'POST', body: body ?? {} });
+  private get sdk(): GenJobs {
+    this.client ??= new GenJobs({ baseUrl: location.origin, apiKey: this.key, maxRetries: 2, timeoutMs: 30_000 });
+    return this.client;
   }
 
   account(): Promise<Account> {
-    return this.get('/account');
+    return sdk(() => this.sdk.account.get());
   }
 
   ledger(): Promise<List<LedgerEntry>> {
-    return this.get('/account/ledger');
+    return sdk(() => this.sdk.account.ledger());
   }
 
   models(): Promise<List<Model>> {
-    return this.get('/models');
+    return sdk(() => this.sdk.models.list());
   }
 
   apps(): Promise<List<App>> {
-    return this.get('/apps');
+    return sdk(() => this.sdk.apps.list());
   }
 
   listJobs(filter: JobFilter, signal?: AbortSignal): Promise<List<Job>> {
-    return this.get(`/jobs${query({ ...filter })}`, signal);
+    return sdk(async () => this.sdk.jobs.list(filter as JobListQuery, signal ? { signal } : {}));
   }
 
   job(id: string): Promise<Job> {
-    return this.get(`/jobs/${encodeURIComponent(id)}`);
+    return sdk(() => this.sdk.jobs.get(id));
   }
 
   cancel(id: string): Promise<{ status: string; credits_refunded: number }> {
-    return this.post(`/jobs/${encodeURIComponent(id)}/cancel`);
+    return sdk(() => this.sdk.jobs.cancel(id));
   }
 
   retry(id: string): Promise<Job> {
-    return this.post(`/jobs/${encodeURIComponent(id)}/retry`);
+    return sdk(() => this.sdk.jobs.retry(id));
   }
 
   runModel(model: string, input: Record<string, unknown>, extras: RunExtras = {}): Promise<Job> {
-    return this.post('/models/run', { model, input, ...(extras.webhookUrl ? { webhook_url: extras.webhookUrl } : {}) });
+    return sdk(() => this.sdk.run(model, input, extras.webhookUrl ? { webhookUrl: extras.webhookUrl } : {}));
   }
 
   runApp(appId: string, inputs: Record<string, unknown>, extras: RunExtras = {}): Promise<Job> {
-    return this.post('/apps/run', { app_id: appId, inputs, ...(extras.webhookUrl ? { webhook_url: extras.webhookUrl } : {}) });
+    return sdk(() => this.sdk.apps.run(appId, inputs, extras.webhookUrl ? { webhookUrl: extras.webhookUrl } : {}));
   }
 
   webhookDeliveries(jobId: string): Promise<List<WebhookDelivery>> {
-    return this.get(`/jobs/${encodeURIComponent(jobId)}/webhook_deliveries`);
+    return requestJson(`/api/v1/jobs/${encodeURIComponent(jobId)}/webhook_deliveries`, this.key);
   }
 
   webhookSecret(): Promise<WebhookSecret> {
-    return this.get('/webhooks/secret');
+    return requestJson('/api/v1/webhooks/secret', this.key);
   }
 
   rotateWebhookSecret(): Promise<WebhookSecret> {
-    return this.post('/webhooks/secret/rotate');
+    return requestJson('/api/v1/webhooks/secret/rotate', this.key, { method: 'POST', body: {} });
   }
 
-  /** One job's live events; returns `stop`. */
-  followJob(id: string, onEvent: (e: JobEvent) => void, opts?: Follow): () => void {
-    return followEvents(`/api/v1/jobs/${encodeURIComponent(id)}/events`, this.key, onEvent, opts);
+  /** One job's live events, through the SDK's event iterator, opened again after a drop; returns `stop`. */
+  followJob(id: string, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
+    const client = this.sdk;
+    return followStream(async function* (lastEventId, signal, opened) {
+      try {
+        opened();
+        for await (const e of client.jobs.events(id, { signal, ...(lastEventId ? { lastEventId } : {}) })) yield e as unknown as JobEvent & { id?: string };
+      } catch (err) {
+        throw translate(err);
+      }
+    }, onEvent, opts);
   }
 
   /** Status changes of every job of the account; returns `stop`. */
