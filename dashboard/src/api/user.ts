@@ -46,7 +46,7 @@ export class UserApi {
   constructor(private readonly key: string) {}
 
   private get sdk(): GenJobs {
-    this.client ??= new GenJobs({ baseUrl: location.origin, apiKey: this.key, maxRetries: 2, timeoutMs: 30_000 });
+    this.client ??= new GenJobs({ baseUrl: location.origin, apiKey: this.key, maxRetries: 2, timeoutMs: 30_000, maxRetryAfterMs: 5_000 });
     return this.client;
   }
 
