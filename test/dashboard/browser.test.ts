@@ -331,9 +331,11 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const found: string[] = [];
     await visitAll(page, async (name) => {
       for (const colorScheme of ['light', 'dark'] as const) {
+        // The last scheme checked stays on for the screenshot.
         await page.emulateMedia({ colorScheme });
         for (const v of await axeViolations(page)) found.push(`${name} (${colorScheme}): ${v}`);
       }
+      await shot(page, `dark-${name}`);
       await page.emulateMedia({ colorScheme: 'light' });
     });
     assert.deepEqual(found, []);

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { useSession } from '../session.js';
 
@@ -11,6 +12,16 @@ export function Shell({ children }: { children: ComponentChildren }) {
   const { path, route } = useLocation();
   const links = session?.role === 'user' ? USER_LINKS : session?.role === 'operator' ? OPERATOR_LINKS : [];
   const current = (href: string) => path === href || path.startsWith(`${href}/`);
+  // After a move to another page, focus goes to its content, so keyboard and screen-reader users
+  // start there (the link they followed may be gone). Not on the first page load.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: false });
+  }, [path]);
   return (
     <>
       <a class="skip-link" href="#main">Skip to content</a>
