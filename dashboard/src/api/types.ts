@@ -4,6 +4,16 @@ export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'can
 
 export const TERMINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
+/**
+ * Of two states of one job read at different moments (an answer and a stream event that crossed
+ * on the wire), the one further along: statuses only move forward, so a pending state that
+ * arrives after a processing one is the older. On a tie, `later` wins.
+ */
+export function newer(earlier: Job, later: Job): Job {
+  const rank = (s: JobStatus) => (s === 'pending' ? 0 : s === 'processing' ? 1 : 2);
+  return rank(earlier.status) > rank(later.status) ? earlier : { ...earlier, ...later };
+}
+
 export type Output = Record<string, unknown>;
 
 export interface Job {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { TERMINAL, type Job, type WebhookDelivery } from '../api/types.js';
+import { newer, TERMINAL, type Job, type WebhookDelivery } from '../api/types.js';
 import { ErrorNote, Loading, Section, StatusBadge, Time } from '../components/common.js';
 import { OutputPreview } from '../components/output-preview.js';
 import { formatCredits, shortId } from '../format.js';
@@ -56,26 +56,36 @@ export function JobPage({ id }: { id: string }) {
   useTitle(`Job ${shortId(id)}`);
   const api = useUserApi();
   const { route } = useLocation();
-  const loaded = useLoad(() => api.job(id), [api, id]);
+  const [job, setJob] = useState<Job | undefined>(undefined);
+  const [loadError, setLoadError] = useState<Error | null>(null);
   const [logs, setLogs] = useState<{ seq: number; line: string }[]>([]);
   const [actionError, setActionError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
-  const job = loaded.data;
+  const update = (change: (j: Job) => Job) => setJob((j) => (j ? change(j) : j));
 
   useEffect(() => {
+    setJob(undefined);
     setLogs([]);
-    return api.followJob(id, (e) => {
-      if (e.event === 'status') loaded.set(() => e.data);
-      else if (e.event === 'progress') loaded.set((j) => (j ? { ...j, progress: e.data.progress } : j));
+    setLoadError(null);
+    let gone = false;
+    // The stream's first event is the job as it is; the plain read shows it sooner. Whichever
+    // comes second must not put an older state back (they can cross on the wire).
+    api.job(id).then((j) => { if (!gone) setJob((old) => (old ? newer(j, old) : j)); }, (err: Error) => { if (!gone) setLoadError(err); });
+    const stop = api.followJob(id, (e) => {
+      if (e.event === 'status') setJob((old) => (old ? newer(old, e.data) : e.data));
+      else if (e.event === 'progress') update((j) => ({ ...j, progress: e.data.progress }));
       else if (e.event === 'log') setLogs((l) => (l.some((x) => x.seq === e.data.seq) ? l : [...l, { seq: e.data.seq, line: e.data.line }]));
       else if (e.event === 'node') {
-        loaded.set((j) => {
-          if (!j) return j;
+        update((j) => {
           const data = j.output_data ?? {};
           return { ...j, output_data: { ...data, node_outputs: { ...(data.node_outputs ?? {}), [e.data.node_id]: e.data.output } } };
         });
       }
-    });
+    }, { onError: (err) => { if (!gone) setLoadError(err); } });
+    return () => {
+      gone = true;
+      stop();
+    };
   }, [api, id]);
 
   const act = async (what: () => Promise<void>) => {
@@ -90,7 +100,7 @@ export function JobPage({ id }: { id: string }) {
     }
   };
 
-  if (loaded.error && !job) return <><h1>Job {shortId(id)}</h1><ErrorNote error={loaded.error} /><p><a href="/jobs">Back to the jobs</a></p></>;
+  if (loadError && !job) return <><h1>Job {shortId(id)}</h1><ErrorNote error={loadError} /><p><a href="/jobs">Back to the jobs</a></p></>;
   if (!job) return <Loading what="the job" />;
   const cancellable = job.status === 'pending' || job.status === 'processing';
   const nodes = Object.entries(job.output_data?.node_outputs ?? {});
@@ -107,7 +117,7 @@ export function JobPage({ id }: { id: string }) {
         {cancellable && (
           <button type="button" class="danger" disabled={busy} onClick={() => act(async () => {
             const r = await api.cancel(job.id);
-            loaded.set((j) => (j ? { ...j, status: 'cancelled', credits_refunded: r.credits_refunded } : j));
+            update((j) => newer(j, { ...j, status: 'cancelled', credits_refunded: r.credits_refunded }));
           })}>Cancel job</button>
         )}
         <button type="button" class="secondary" disabled={busy} onClick={() => act(async () => {

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { Job, JobStatus } from '../api/types.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { newer, type Job, type JobStatus } from '../api/types.js';
 import type { JobFilter } from '../api/user.js';
 import { ErrorNote, Loading, StatusBadge, Time } from '../components/common.js';
 import { formatCredits, shortId } from '../format.js';
@@ -36,15 +36,20 @@ export function Jobs() {
   const models = useLoad(() => api.models(), [api]);
   const apps = useLoad(() => api.apps(), [api]);
 
+  // The latest state the stream told of each job: a page read while the stream runs may carry an
+  // older one (they cross on the wire), so the page shows whichever is further along.
+  const heard = useRef(new Map<string, Job>());
   useEffect(() => api.followAccount((e) => {
     if (e.event !== 'status') return;
     const job = e.data;
+    const before = heard.current.get(job.id);
+    heard.current.set(job.id, before ? newer(before, job) : job);
     list.set((old) => {
       if (!old) return old;
-      const at = old.data.findIndex((j) => j.id === job.id);
-      if (at >= 0) {
-        if (old.data[at]?.status !== job.status) setAnnouncement(`Job ${shortId(job.id)} is now ${job.status}`);
-        return { ...old, data: old.data.map((j) => (j.id === job.id ? { ...j, ...job } : j)) };
+      const shown = old.data.find((j) => j.id === job.id);
+      if (shown) {
+        if (shown.status !== job.status) setAnnouncement(`Job ${shortId(job.id)} is now ${job.status}`);
+        return { ...old, data: old.data.map((j) => (j.id === job.id ? newer(j, job) : j)) };
       }
       // A job new to this list shows up at the top of the newest page when the filter takes it.
       const newest = old.data[0];
@@ -59,7 +64,10 @@ export function Jobs() {
     setCursors([]);
     setFilter((f) => ({ ...f, [key]: value || undefined }));
   };
-  const jobs = list.data?.data ?? [];
+  const jobs = (list.data?.data ?? []).map((j) => {
+    const told = heard.current.get(j.id);
+    return told ? newer(j, told) : j;
+  });
   const last = jobs[jobs.length - 1];
 
   return (
