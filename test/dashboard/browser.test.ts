@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { ADMIN_TOKEN, testApp, type TestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/process.js';
 import { testStoreKind } from '../helpers/store.js';
-import { packageRoot } from '../../src/paths.js';
+import { defaultCatalogPath, packageRoot } from '../../src/paths.js';
 
 /**
  * The dashboard in Debian's Chromium, driven by playwright-core against a live server: one
@@ -39,6 +39,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
   let browser: Browser;
   let hook: http.Server;
   let hookUrl: string;
+  let catalogFile: string;
   const hooksReceived: string[] = [];
   // Filled in by the operator's scenario, used by the user's.
   let userId = '';
@@ -49,7 +50,12 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     fs.mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    app = await testApp({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base });
+    // The bundled catalog plus a model served by self-hosted workers (none runs: its jobs wait).
+    const catalog = JSON.parse(fs.readFileSync(defaultCatalogPath, 'utf8')) as { models: unknown[] };
+    catalog.models.push({ id: 'gpu/echo', name: 'GPU echo', modality: 'image', cost: 3, outputType: 'image', provider: { type: 'worker' } });
+    catalogFile = path.join(SHOTS, 'catalog.json');
+    fs.writeFileSync(catalogFile, JSON.stringify(catalog));
+    app = await testApp({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, GENJOBS_CATALOG: catalogFile });
     await app.listen();
     hook = http.createServer((req, res) => {
       req.resume();
@@ -284,6 +290,62 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.getByLabel('Model').selectOption('local/image');
     await page.waitForFunction(() => [...document.querySelectorAll('tr[data-job-id]')].every((tr: any) => tr.textContent?.includes('local/image')), undefined, WAIT);
     await shot(page, 'jobs');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
+  it('lets the operator grant and remove credits, switch API access, revoke keys, manage workers and watch the queue', async () => {
+    const { page, problems } = await open();
+    await signInAsOperator(page);
+    await page.goto(`${base}/operator/accounts/${userId}`);
+    const credits = page.getByTestId('credits');
+    await credits.waitFor(WAIT);
+    const before = Number((await credits.innerText()).replace(/\D/g, ''));
+    await page.getByLabel('Amount').fill('50');
+    await page.getByLabel('Reason').fill('bonus');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByTestId('ledger').getByText('bonus').waitFor(WAIT);
+    assert.equal(await credits.innerText(), `${before + 50} credits`);
+    // Removing more than the balance: refused, the reason shown under the amount.
+    await page.getByLabel('Amount').fill('-1000000');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('#grant-amount-error').waitFor(WAIT);
+    assert.match(await page.locator('#grant-amount-error').innerText(), /below zero/);
+    assert.equal(await credits.innerText(), `${before + 50} credits`);
+    // API access off: the user's key is refused; on again: accepted.
+    await page.getByRole('button', { name: 'Disable API access' }).click();
+    await page.getByRole('button', { name: 'Enable API access' }).waitFor(WAIT);
+    assert.equal((await api('/api/v1/account')).status, 403);
+    await page.getByRole('button', { name: 'Enable API access' }).click();
+    await page.getByRole('button', { name: 'Disable API access' }).waitFor(WAIT);
+    assert.equal((await api('/api/v1/account')).status, 200);
+    // A second key, shown once, then revoked.
+    await page.locator('#key-name').fill('spare');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const spare = (await page.getByTestId('secret').innerText()).trim();
+    assert.equal((await api('/api/v1/account', { token: spare })).status, 200);
+    const spareRow = page.getByRole('row', { name: /spare/ });
+    await spareRow.getByRole('button', { name: /^Revoke key/ }).click();
+    await spareRow.getByText('revoked').waitFor(WAIT);
+    assert.equal((await api('/api/v1/account', { token: spare })).status, 401);
+    // Workers: created with its models (the token shown once), then revoked.
+    await page.getByRole('link', { name: 'Workers' }).click();
+    await page.getByLabel('Name').fill('gpu-box');
+    await page.getByLabel('Models').fill('gpu/echo');
+    await page.getByRole('button', { name: 'Create worker' }).click();
+    assert.match((await page.getByTestId('secret').innerText()).trim(), /\S{20,}/);
+    const worker = page.getByRole('row', { name: /gpu-box/ });
+    await worker.getByText('gpu/echo').waitFor(WAIT);
+    await shot(page, 'operator-workers');
+    await worker.getByRole('button', { name: 'Revoke worker gpu-box' }).click();
+    await worker.getByText('revoked').waitFor(WAIT);
+    // The queue: a job of the worker model waits, and shows up by model.
+    const waiting = await api('/api/v1/models/run', { method: 'POST', body: { model: 'gpu/echo', input: {} } });
+    assert.equal(waiting.status, 202, JSON.stringify(waiting.body));
+    await page.getByRole('link', { name: 'Queue' }).click();
+    await page.getByRole('row', { name: /gpu\/echo/ }).waitFor(WAIT);
+    assert.ok(Number(await page.getByTestId('pending').innerText()) >= 1);
+    await shot(page, 'operator-queue');
     assert.deepEqual(problems, []);
     await page.context().close();
   });
