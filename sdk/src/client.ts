@@ -1,7 +1,8 @@
 import { Transport, type CallOptions } from './http.js';
 import { Jobs } from './jobs.js';
 import { runRequest, type RunOptions } from './runs.js';
-import type { Account, App, LedgerEntry, ListResponse, Model, RunResult } from './types.js';
+import { route } from './routes.js';
+import type { Account, AppList, AppRun, LedgerList, ModelList, ModelRun, RunAppBody, RunModelBody, WebhookSecret } from './types.js';
 
 export interface GenJobsOptions {
   /** The server, such as `https://genjobs.example.com` (a trailing `/api/v1` is fine too). (Default: http://localhost:8080) */
@@ -28,16 +29,22 @@ export interface GenJobsOptions {
  */
 export class GenJobs {
   readonly jobs: Jobs;
-  readonly models: { list(options?: CallOptions): Promise<ListResponse<Model>> };
+  readonly models: { list(options?: CallOptions): Promise<ModelList> };
   readonly apps: {
-    list(options?: CallOptions): Promise<ListResponse<App>>;
+    list(options?: CallOptions): Promise<AppList>;
     /** Runs an app with `inputs` (keyed by the app's input ids); options as `client.run`'s. */
-    run(appId: string, inputs?: Record<string, unknown>, options?: RunOptions): Promise<RunResult>;
+    run(appId: string, inputs?: Record<string, unknown>, options?: RunOptions): Promise<AppRun>;
   };
   readonly account: {
     get(options?: CallOptions): Promise<Account>;
     /** The account's last 100 ledger entries, newest first. */
-    ledger(options?: CallOptions): Promise<ListResponse<LedgerEntry>>;
+    ledger(options?: CallOptions): Promise<LedgerList>;
+  };
+  /** The account's webhook secret, for `verifyWebhook` (made on first use). */
+  readonly webhooks: {
+    secret(options?: CallOptions): Promise<WebhookSecret>;
+    /** A new secret; the previous one keeps signing for the server's grace period. */
+    rotateSecret(options?: CallOptions): Promise<WebhookSecret>;
   };
   private readonly http: Transport;
 
@@ -58,19 +65,23 @@ export class GenJobs {
     const http = this.http;
     const get = async <T>(path: string, call?: CallOptions) => (await http.json<T>({ method: 'GET', path, repeatable: true }, call)).data;
     this.jobs = new Jobs(http);
-    this.models = { list: (call) => get('/models', call) };
+    this.models = { list: (call) => get(route('/api/v1/models'), call) };
     this.apps = {
-      list: (call) => get('/apps', call),
-      run: (appId, inputs = {}, options = {}) => runRequest(http, this.jobs, '/apps/run', { app_id: appId, inputs }, options),
+      list: (call) => get(route('/api/v1/apps'), call),
+      run: (appId, inputs = {}, options = {}) => runRequest(http, this.jobs, route('/api/v1/apps/run'), { app_id: appId, inputs } satisfies RunAppBody, options),
     };
     this.account = {
-      get: (call) => get('/account', call),
-      ledger: (call) => get('/account/ledger', call),
+      get: (call) => get(route('/api/v1/account'), call),
+      ledger: (call) => get(route('/api/v1/account/ledger'), call),
+    };
+    this.webhooks = {
+      secret: (call) => get(route('/api/v1/webhooks/secret'), call),
+      rotateSecret: async (call) => (await http.json<WebhookSecret>({ method: 'POST', path: route('/api/v1/webhooks/secret/rotate'), repeatable: false }, call)).data,
     };
   }
 
   /** Runs a model. Resolves once the run is accepted (synchronous models have finished by then), or, with `wait`, once its job has ended. */
-  run(model: string, input: Record<string, unknown> = {}, options: RunOptions = {}): Promise<RunResult> {
-    return runRequest(this.http, this.jobs, '/models/run', { model, input }, options);
+  run(model: string, input: Record<string, unknown> = {}, options: RunOptions = {}): Promise<ModelRun> {
+    return runRequest(this.http, this.jobs, route('/api/v1/models/run'), { model, input } satisfies RunModelBody, options);
   }
 }

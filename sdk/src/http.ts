@@ -72,7 +72,7 @@ export class Transport {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
-    return `${this.options.baseUrl}/api/v1${path}${qs ? `?${qs}` : ''}`;
+    return `${this.options.baseUrl}${path}${qs ? `?${qs}` : ''}`;
   }
 
   /** Sends `req`, retrying where that is safe, and parses the JSON answer; a non-2xx is thrown as ApiError. */

@@ -3,8 +3,9 @@ import type { CallOptions, Transport } from './http.js';
 import { sleep } from './http.js';
 import { PagedList } from './paging.js';
 import { readEvents } from './sse.js';
+import { route } from './routes.js';
 import type {
-  AppOutput, BulkCancelResult, CancelManyFilter, CancelResult, Job, JobEvent, JobListQuery, ListResponse, RunResult,
+  AppOutput, BulkCancelResult, CancelManyFilter, CancelResult, Job, JobEvent, JobList, JobListQuery, RunResult, WebhookDeliveryList,
 } from './types.js';
 import { runRequest, type RunOptions } from './runs.js';
 
@@ -44,39 +45,57 @@ export class Jobs {
     const { holdSeconds, ...call } = options;
     const hold = holdSeconds && holdSeconds > 0 ? Math.min(60, Math.ceil(holdSeconds)) : 0;
     const headers = hold ? { ...call.headers, prefer: `wait=${hold}` } : call.headers;
-    const res = await this.http.json<Job>({ method: 'GET', path: `/jobs/${enc(id)}`, repeatable: true, holdMs: hold * 1000 }, { ...call, headers });
+    const res = await this.http.json<Job>({ method: 'GET', path: route('/api/v1/jobs/{id}', { id }), repeatable: true, holdMs: hold * 1000 }, { ...call, headers });
     return res.data;
   }
 
   /** `await` for one page (newest first); `for await` for every job that matches, page after page. */
   list(query: JobListQuery = {}, options: CallOptions = {}): PagedList<Job, JobListQuery> {
-    return new PagedList(async (q) => (await this.http.json<ListResponse<Job>>({ method: 'GET', path: '/jobs', query: { ...q }, repeatable: true }, options)).data, query);
+    return new PagedList(async (q) => (await this.http.json<JobList>({ method: 'GET', path: route('/api/v1/jobs'), query: { ...q }, repeatable: true }, options)).data, query);
   }
 
   /** Cancels a pending or processing job; a job that has already ended is a ConflictError. */
   async cancel(id: string, options: CallOptions = {}): Promise<CancelResult> {
-    return (await this.http.json<CancelResult>({ method: 'POST', path: `/jobs/${enc(id)}/cancel`, repeatable: true }, options)).data;
+    return (await this.http.json<CancelResult>({ method: 'POST', path: route('/api/v1/jobs/{id}/cancel', { id }), repeatable: true }, options)).data;
   }
 
   /** Cancels every pending or processing job matching `filter` (`{}`: all of them). */
   async cancelMany(filter: CancelManyFilter = {}, options: CallOptions = {}): Promise<BulkCancelResult> {
-    return (await this.http.json<BulkCancelResult>({ method: 'POST', path: '/jobs/cancel', body: filter, repeatable: true }, options)).data;
+    return (await this.http.json<BulkCancelResult>({ method: 'POST', path: route('/api/v1/jobs/cancel'), body: filter, repeatable: true }, options)).data;
   }
 
   /** Runs a job again as a new job (charged like a new run); options as `client.run`'s. */
   retry(id: string, options: RunOptions = {}): Promise<RunResult> {
-    return runRequest(this.http, this, `/jobs/${enc(id)}/retry`, undefined, options);
+    return runRequest(this.http, this, route('/api/v1/jobs/{id}/retry', { id }), undefined, options);
+  }
+
+  /** The webhook deliveries of a job, each with every attempt. */
+  async deliveries(id: string, options: CallOptions = {}): Promise<WebhookDeliveryList> {
+    return (await this.http.json<WebhookDeliveryList>({ method: 'GET', path: route('/api/v1/jobs/{id}/webhook_deliveries', { id }), repeatable: true }, options)).data;
+  }
+
+  /**
+   * Every job of the account as it changes: a `status` event for each unfinished job first, then
+   * one whenever any of its jobs (new ones too) changes status. It stays open until `signal`
+   * aborts or the loop breaks out.
+   */
+  stream(options: EventsOptions = {}): AsyncGenerator<JobEvent> {
+    return this.follow(route('/api/v1/jobs/events'), options);
   }
 
   /** The job's server-sent events, parsed: `status` first, then progress, log, node and status events; ends when the job does. */
-  async *events(id: string, options: EventsOptions = {}): AsyncGenerator<JobEvent> {
+  events(id: string, options: EventsOptions = {}): AsyncGenerator<JobEvent> {
+    return this.follow(route('/api/v1/jobs/{id}/events', { id }), options);
+  }
+
+  private async *follow(path: string, options: EventsOptions): AsyncGenerator<JobEvent> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(options.signal?.reason);
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const headers: Record<string, string> = options.lastEventId ? { 'last-event-id': options.lastEventId } : {};
-      const res = await this.http.stream({ method: 'GET', path: `/jobs/${enc(id)}/events`, repeatable: true }, { signal: controller.signal, headers, timeoutMs: options.timeoutMs });
+      const res = await this.http.stream({ method: 'GET', path, repeatable: true }, { signal: controller.signal, headers, timeoutMs: options.timeoutMs });
       if (res.status === 204 || !res.body) return;
       try {
         for await (const raw of readEvents(res.body)) {
@@ -153,10 +172,9 @@ export function applyEvent(job: Job | undefined, event: JobEvent): Job | undefin
   if (!job) return undefined;
   if (event.event === 'progress') return { ...job, progress: event.data.progress };
   if (event.event === 'node') {
-    const out = (job.output_data ?? { app_id: job.app_id ?? '', app_name: '', node_outputs: {} }) as AppOutput;
+    const out = (job.output_data ?? { app_id: job.app_id ?? '', app_name: '', node_outputs: {} }) as unknown as AppOutput;
     return { ...job, output_data: { ...out, node_outputs: { ...out.node_outputs, [event.data.node_id]: event.data.output } } };
   }
   return job;
 }
 
-const enc = encodeURIComponent;

@@ -1,6 +1,6 @@
 import type { CallOptions, Transport } from './http.js';
 import type { Jobs, WaitOptions } from './jobs.js';
-import type { Job, RunResult } from './types.js';
+import type { Job, RunAppBody, RunModelBody, RunResult } from './types.js';
 
 export interface RunOptions extends CallOptions {
   /** Wait until the job ends before resolving (`true`, or how to wait). (Default: false: resolve once the run is accepted) */
@@ -18,14 +18,14 @@ export interface RunOptions extends CallOptions {
 }
 
 /** Sends a run (model, app or retry) and, when asked, waits for its job to end. */
-export async function runRequest(http: Transport, jobs: Jobs, path: string, body: Record<string, unknown> | undefined, options: RunOptions): Promise<RunResult> {
+export async function runRequest<T extends RunResult>(http: Transport, jobs: Jobs, path: string, body: RunModelBody | RunAppBody | undefined, options: RunOptions): Promise<T> {
   const { wait, webhookUrl, idempotencyKey, cancelAfter, ...call } = options;
   const key = idempotencyKey === undefined ? randomKey() : idempotencyKey;
   const headers: Record<string, string> = { ...call.headers };
   if (key !== null) headers['idempotency-key'] = key;
   if (cancelAfter !== undefined) headers['cancel-after'] = String(cancelAfter);
-  const payload = body && webhookUrl !== undefined ? { ...body, webhook_url: webhookUrl } : body;
-  const res = await http.json<RunResult>({ method: 'POST', path, body: payload, repeatable: key !== null }, { ...call, headers });
+  const payload: RunModelBody | RunAppBody | undefined = body && webhookUrl !== undefined ? { ...body, webhook_url: webhookUrl } : body;
+  const res = await http.json<T>({ method: 'POST', path, body: payload, repeatable: key !== null }, { ...call, headers });
   const accepted = res.data;
   if (!wait || accepted.status === 'completed' || accepted.status === 'failed' || accepted.status === 'cancelled') return accepted;
   const waitOptions: WaitOptions = wait === true ? { signal: call.signal } : { signal: call.signal, ...wait };
@@ -33,14 +33,9 @@ export async function runRequest(http: Transport, jobs: Jobs, path: string, body
   return asRunResult(done, accepted);
 }
 
-/** A job read after its run, shaped like the run's answer (`model`, `output`, and `app_name` for apps). */
-function asRunResult(job: Job, accepted: RunResult): RunResult {
-  return {
-    ...job,
-    output: job.output_data,
-    ...(accepted.model !== undefined ? { model: job.model_id } : {}),
-    ...(accepted.app_name !== undefined ? { app_name: accepted.app_name } : {}),
-  };
+/** A job read after its run, shaped like the run's answer (`model` or `app_name`, and `output`). */
+function asRunResult<T extends RunResult>(job: Job, accepted: T): T {
+  return { ...accepted, ...job, output: job.output_data };
 }
 
 /** A random UUID: Web Crypto's where it is offered (secure contexts, Node), else one from random bytes. */

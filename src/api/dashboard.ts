@@ -82,6 +82,7 @@ export async function registerDashboard(app: FastifyInstance, opts: { publicUrl:
       return reply.code(200).headers({ ...security, 'cache-control': 'no-cache' }).type('text/html; charset=utf-8').send(html);
     },
   };
-  app.get('/', (_request, reply) => dashboard.sendPage(reply));
+  // Pages are not part of the API: left out of /openapi.json, as the static files are (schemaHide).
+  app.get('/', { schema: { hide: true } }, (_request, reply) => dashboard.sendPage(reply));
   return dashboard;
 }

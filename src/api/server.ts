@@ -9,6 +9,8 @@ import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { registerSchemas } from './schemas/index.js';
+import { serveReference } from './reference.js';
 import { registerDashboard, type Dashboard } from './dashboard.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
@@ -23,6 +25,8 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     forceCloseConnections: 'idle',
   });
   acceptJsonBodies(app);
+  // Before any route: every route is given its schema as it is registered.
+  await registerSchemas(app, { publicUrl: ctx.config.publicUrl });
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
   let dashboard: Dashboard | null = null;
   app.setNotFoundHandler((request, reply) => {
@@ -52,7 +56,10 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     dotfiles: 'deny',
     immutable: true,
     maxAge: '365d',
+    // Documented in /openapi.json like every other route.
+    schemaHide: false,
   });
+  await serveReference(app);
   if (ctx.config.dashboardEnabled) dashboard = await registerDashboard(app, { publicUrl: ctx.config.publicUrl, logger: app.log });
   return app;
 }

@@ -196,6 +196,22 @@ describe('the OpenAI-compatible images adapter', () => {
     }
   });
 
+  it('fails at once, in OpenAI\'s words, on a 429 that means the quota is exhausted', async () => {
+    const api = await fakeApi((call, res) => json(res, 429, {
+      error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', code: 'insufficient_quota' },
+    }, { 'retry-after': '1' }));
+    try {
+      await assert.rejects(run({ base_url: api.base, retries: 3, backoff_ms: 10 }).result, (err: Error) => {
+        assert.equal(err.name, 'UpstreamError');
+        assert.equal(err.message, 'the images API at ' + new URL(api.base).host + ' answered 429: You exceeded your current quota, please check your plan and billing details.');
+        return true;
+      });
+      assert.equal(api.calls.length, 1, 'not retried: waiting cannot refill a quota');
+    } finally {
+      await api.close();
+    }
+  });
+
   it('gives up on a service that does not answer within request_timeout_ms, without generating twice', async () => {
     const api = await fakeApi(() => { /* never answers */ });
     try {

@@ -62,6 +62,25 @@ describe('@genjobs/sdk: paging, and waiting with a timeout or an abort', { timeo
     await client.jobs.cancel(run.id);
   });
 
+  it('streams every job of the account as it changes, until the signal aborts', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    let runId = '';
+    const listening = (async () => {
+      for await (const e of client.jobs.stream({ signal: controller.signal })) {
+        if (e.event !== 'status') continue;
+        seen.push(`${e.data.id}:${e.data.status}`);
+        if (runId === '') runId = (await client.run('local/test', { duration_ms: 100 })).id;
+        if (e.data.id === runId && e.data.status === 'completed') controller.abort(new Error('seen enough'));
+      }
+    })();
+    // A first status event comes for every unfinished job; make one so the stream has something to say.
+    const first = await client.run('local/test', { duration_ms: 30_000 });
+    await assert.rejects(listening, /seen enough/);
+    assert.ok(seen.includes(`${runId}:completed`), seen.join(' '));
+    await client.jobs.cancel(first.id);
+  });
+
   it('ends an event stream when the loop breaks out of it', async () => {
     const run = await client.run('local/test', { duration_ms: 30_000 });
     let first: string | undefined;

@@ -11,14 +11,16 @@ describe('verifyWebhook on real deliveries', { timeout: 60_000 }, () => {
   let receiver: Awaited<ReturnType<typeof scriptedServer>>;
   let delivery: FakeRequest;
   let secret: string;
+  let client: GenJobs;
+  let jobId: string;
 
   before(async () => {
     app = await liveApp();
     receiver = await scriptedServer([(_req, res) => { res.writeHead(204); res.end(); }]);
     const { key } = await app.account();
-    const client = new GenJobs({ baseUrl: app.url, apiKey: key });
-    secret = (await (await fetch(`${app.url}/api/v1/webhooks/secret`, { headers: { authorization: `Bearer ${key}` } })).json() as { secret: string }).secret;
-    await client.run('local/image', { prompt: 'signed' }, { webhookUrl: `${receiver.url}/hook` });
+    client = new GenJobs({ baseUrl: app.url, apiKey: key });
+    secret = (await client.webhooks.secret()).secret;
+    jobId = (await client.run('local/image', { prompt: 'signed' }, { webhookUrl: `${receiver.url}/hook` })).id;
     delivery = await eventually(() => receiver.requests[0], 10_000, 'a webhook delivery');
   });
   after(async () => {
@@ -46,6 +48,17 @@ describe('verifyWebhook on real deliveries', { timeout: 60_000 }, () => {
     await assert.rejects(verifyWebhook({ body: delivery.body, headers: standard, secret: 'whsec_' + Buffer.alloc(24, 1).toString('base64') }), WebhookVerificationError);
     await assert.rejects(verifyWebhook({ body: delivery.body, headers: standard, secret, now: Date.now() + 3_600_000 }), /too far/);
     await assert.rejects(verifyWebhook({ body: delivery.body, headers: {}, secret }), /No signature headers/);
+  });
+
+  it('lists the job\'s deliveries and rotates the secret', async () => {
+    const deliveries = await eventually(async () => {
+      const list = await client.jobs.deliveries(jobId);
+      return list.data[0]?.status === 'delivered' ? list : undefined;
+    }, 10_000, 'a delivered webhook');
+    assert.equal(deliveries.data[0]?.event, 'job.completed');
+    const rotated = await client.webhooks.rotateSecret();
+    assert.notEqual(rotated.secret, secret);
+    assert.ok(rotated.previous_secret_expires_at, 'the old secret keeps signing for a while');
   });
 
   it('accepts a delivery signed with any of the secrets given (a rotation)', async () => {

@@ -5,13 +5,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
+import { PNG } from 'pngjs';
 import { CLI } from '../helpers/process.js';
 import { defaultCatalogPath, packageRoot } from '../../src/paths.js';
+
+/** The worker model docs/workers.md sets up (acme/sdxl), read from its first JSON block. */
+function documentedWorkerModel(): unknown {
+  const doc = fs.readFileSync(path.join(packageRoot, 'docs', 'workers.md'), 'utf8');
+  const block = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(block, 'docs/workers.md has a JSON block with the model');
+  return JSON.parse(block);
+}
 
 /** The bundled catalog plus worker-served models. */
 function catalogWithWorkerModels(dir: string): string {
   const catalog = JSON.parse(fs.readFileSync(defaultCatalogPath, 'utf8')) as { models: unknown[] };
   catalog.models.push(
+    documentedWorkerModel(),
     { id: 'gpu/echo', name: 'GPU echo', modality: 'image', cost: 7, outputType: 'image', provider: { type: 'worker' }, settings: [{ key: 'text', label: 'Text', inputType: 'text' }] },
     { id: 'gpu/other', name: 'GPU other', modality: 'image', cost: 3, outputType: 'image', provider: { type: 'worker' } },
   );
@@ -29,9 +39,9 @@ interface Env {
   children: ChildProcess[];
 }
 
-async function setup(leaseMs = 1500): Promise<Env> {
+async function setup(leaseMs = 1500, env: Record<string, string> = {}): Promise<Env> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-workers-'));
-  const app = await testApp({ GENJOBS_CATALOG: catalogWithWorkerModels(dir), GENJOBS_WORKER_LEASE_MS: String(leaseMs), GENJOBS_SHUTDOWN_GRACE_MS: '0' });
+  const app = await testApp({ GENJOBS_CATALOG: catalogWithWorkerModels(dir), GENJOBS_WORKER_LEASE_MS: String(leaseMs), GENJOBS_SHUTDOWN_GRACE_MS: '0', ...env });
   const address = await app.server.listen({ port: 0, host: '127.0.0.1' });
   const { auth, userId } = await app.account({ credits: 100 });
   return { app, url: address, auth, userId, dir, children: [] };
@@ -217,17 +227,37 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
 });
 
 describe('the Python worker of docs/examples', { timeout: 60_000 }, () => {
-  it('claims, reports progress and completes a job with only the standard library', async (t) => {
+  const script = path.join(packageRoot, 'docs', 'examples', 'worker.py');
+  const startPython = (env: Env, token: string) => {
+    // Run as documented: python3 docs/examples/worker.py acme/sdxl
+    const child = spawn('python3', [script, 'acme/sdxl'], { env: { ...process.env, GENJOBS_URL: env.url, GENJOBS_WORKER_TOKEN: token }, stdio: 'ignore', detached: true });
+    env.children.push(child);
+  };
+
+  it('completes a job of the documented model (acme/sdxl) with a PNG, reporting its steps', async (t) => {
     const env = await setup();
     t.after(() => teardown(env));
-    const token = await issueWorker(env, ['gpu/echo']);
-    const script = path.join(packageRoot, 'docs', 'examples', 'worker.py');
-    const child = spawn('python3', [script, 'gpu/echo'], { env: { ...process.env, GENJOBS_URL: env.url, GENJOBS_WORKER_TOKEN: token }, stdio: 'ignore', detached: true });
-    env.children.push(child);
-    const id = await run(env, 'gpu/echo', { text: 'stdlib only' });
-    const done = await eventually(async () => { const j = await job(env, id); return j.status === 'completed' ? j : undefined; }, 20_000, 'the Python worker to complete the job');
+    const token = await issueWorker(env, ['acme/sdxl']);
+    startPython(env, token);
+    const id = await run(env, 'acme/sdxl', { prompt: 'a lighthouse at dusk', steps: 5 });
+    const done = await eventually(async () => { const j = await job(env, id); return j.status === 'completed' || j.status === 'failed' ? j : undefined; }, 20_000, 'the Python worker to finish the job');
+    assert.equal(done.status, 'completed', done.error_message);
     const file = await env.app.server.inject({ method: 'GET', url: new URL(done.output_data.outputImage as string).pathname });
-    assert.equal(file.body, 'ylno bildts');
+    const image = PNG.sync.read(file.rawPayload);
+    assert.deepEqual([image.width, image.height], [128, 128]);
     assert.ok((await env.app.store.jobLogList({ id, limit: 10 })).some((l) => l.line === 'step 1 of 5'), 'its log lines arrived');
+  });
+
+  it('fails (and so refunds) a job whose upload the server refuses, instead of leaving it to expire', async (t) => {
+    const env = await setup(60_000, { GENJOBS_WORKER_UPLOAD_LIMIT: '1024' });
+    t.after(() => teardown(env));
+    const token = await issueWorker(env, ['acme/sdxl']);
+    startPython(env, token);
+    const id = await run(env, 'acme/sdxl', { prompt: 'too big to upload', steps: 1 });
+    // The lease is a minute long: only the worker's own fail call ends the job within the wait.
+    const done = await eventually(async () => { const j = await job(env, id); return j.status === 'processing' || j.status === 'pending' ? undefined : j; }, 20_000, 'the job to end');
+    assert.equal(done.status, 'failed');
+    assert.match(done.error_message, /upload was refused \(4\d\d\)/);
+    assert.equal(done.credits_refunded, done.credits_charged);
   });
 });

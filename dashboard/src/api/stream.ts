@@ -1,5 +1,4 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { ApiError, fieldOf } from './http.js';
+import { ApiError } from './http.js';
 import type { JobEvent } from './types.js';
 
 /** The `id:` of a job stream's last event: the server ends the stream after it. */
@@ -53,50 +52,4 @@ export function followStream(source: EventSource, onEvent: (e: JobEvent) => void
     stopped = true;
     abort.abort();
   };
-}
-
-/**
- * A server-sent-event stream of the API read with fetch: EventSource cannot send the
- * Authorization header. eventsource-parser splits the body into events. A 204 (a job stream
- * that has ended) yields nothing.
- */
-export function fetchEvents(path: string, token: string): EventSource {
-  return async function* (lastEventId, signal, opened) {
-    const res = await fetch(path, {
-      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-      signal,
-    });
-    if (res.status === 204) return;
-    if (!res.ok || !res.body) {
-      const body = await res.json().catch(() => ({})) as { error?: string; code?: string };
-      const message = body.error ?? `The event stream answered ${res.status}`;
-      throw new ApiError(res.status, body.code ?? `http_${res.status}`, message, fieldOf(message));
-    }
-    opened();
-    let ready: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (m) => ready.push(m) });
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      parser.feed(value);
-      const batch = ready;
-      ready = [];
-      for (const m of batch) {
-        if (!m.event) continue;
-        let data: unknown;
-        try {
-          data = JSON.parse(m.data);
-        } catch {
-          continue; // A malformed event is skipped; the next status event carries the whole job again.
-        }
-        yield { id: m.id, event: m.event, data } as JobEvent & { id?: string };
-      }
-    }
-  };
-}
-
-/** Follows one of the API's event streams read with fetch; returns `stop`. */
-export function followEvents(path: string, token: string, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
-  return followStream(fetchEvents(path, token), onEvent, opts);
 }

@@ -1,6 +1,6 @@
 import { ApiError as SdkApiError, GenJobs, type JobListQuery } from '@genjobs/sdk';
-import { ApiError, fieldOf, requestJson } from './http.js';
-import { followEvents, followStream, type Follow } from './stream.js';
+import { ApiError, fieldOf } from './http.js';
+import { followStream, type EventSource, type Follow } from './stream.js';
 import type { Account, App, Job, JobEvent, LedgerEntry, List, Model, WebhookDelivery, WebhookSecret } from './types.js';
 
 /** What a run sends besides its input: the run headers and body fields of docs/api.md. */
@@ -35,10 +35,8 @@ async function sdk<T>(call: () => Promise<unknown>): Promise<T> {
 
 /**
  * The public API (`/api/v1`) as the signed-in user calls it: every user-side request of the
- * dashboard goes through here. Runs, jobs, models, apps and the account use @genjobs/sdk (which
- * adds an idempotency key to each run, retries what is safe to repeat, and honours Retry-After);
- * what the SDK does not cover (the account's event stream, webhook deliveries and secret) uses
- * the same fetch helper as the admin API.
+ * dashboard goes through here, and all of it through @genjobs/sdk (which adds an idempotency key
+ * to each run, retries what is safe to repeat, and honours Retry-After).
  */
 export class UserApi {
   private client: GenJobs | undefined;
@@ -91,32 +89,37 @@ export class UserApi {
   }
 
   webhookDeliveries(jobId: string): Promise<List<WebhookDelivery>> {
-    return requestJson(`/api/v1/jobs/${encodeURIComponent(jobId)}/webhook_deliveries`, this.key);
+    return sdk(() => this.sdk.jobs.deliveries(jobId));
   }
 
   webhookSecret(): Promise<WebhookSecret> {
-    return requestJson('/api/v1/webhooks/secret', this.key);
+    return sdk(() => this.sdk.webhooks.secret());
   }
 
   rotateWebhookSecret(): Promise<WebhookSecret> {
-    return requestJson('/api/v1/webhooks/secret/rotate', this.key, { method: 'POST', body: {} });
+    return sdk(() => this.sdk.webhooks.rotateSecret());
   }
 
-  /** One job's live events, through the SDK's event iterator, opened again after a drop; returns `stop`. */
-  followJob(id: string, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
+  /** An SDK event iterator as a source for followStream: its errors in the dashboard's terms. */
+  private source(open: (client: GenJobs, options: { signal: AbortSignal; lastEventId?: string }) => AsyncIterable<unknown>): EventSource {
     const client = this.sdk;
-    return followStream(async function* (lastEventId, signal, opened) {
+    return async function* (lastEventId, signal, opened) {
       try {
         opened();
-        for await (const e of client.jobs.events(id, { signal, ...(lastEventId ? { lastEventId } : {}) })) yield e as unknown as JobEvent & { id?: string };
+        for await (const e of open(client, { signal, ...(lastEventId ? { lastEventId } : {}) })) yield e as JobEvent & { id?: string };
       } catch (err) {
         throw translate(err);
       }
-    }, onEvent, opts);
+    };
+  }
+
+  /** One job's live events, opened again after a drop; returns `stop`. */
+  followJob(id: string, onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
+    return followStream(this.source((client, o) => client.jobs.events(id, o)), onEvent, opts);
   }
 
   /** Status changes of every job of the account; returns `stop`. */
-  followAccount(onEvent: (e: JobEvent) => void, opts?: Follow): () => void {
-    return followEvents('/api/v1/jobs/events', this.key, onEvent, opts);
+  followAccount(onEvent: (e: JobEvent) => void, opts: Follow = {}): () => void {
+    return followStream(this.source((client, o) => client.jobs.stream(o)), onEvent, opts);
   }
 }

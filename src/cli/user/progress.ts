@@ -42,7 +42,14 @@ export function progressView(stream: NodeJS.WriteStream, ctx: ProgressContext, s
       stop() {},
     };
   }
-  const live = createLogUpdate(stream, { showCursor: false });
+  // A terminal that reports no size (0 columns or rows, as some pseudo-terminals do) would get
+  // nothing drawn at all: fall back to 80x24.
+  const sized = {
+    write: (text: string) => stream.write(text),
+    get columns() { return stream.columns || 80; },
+    get rows() { return stream.rows || 24; },
+  } as unknown as NodeJS.WriteStream;
+  const live = createLogUpdate(sized, { showCursor: false });
   let frame = 0;
   const render = () => {
     if (!last) return;

@@ -124,6 +124,11 @@ export async function callJson(p: {
   service: string;
   /** Whether repeating the call is harmless. (Default: true except for POST) */
   idempotent?: boolean;
+  /**
+   * Whether a 429 or 5xx answer says retrying cannot help (an exhausted quota, not a busy
+   * moment): such an answer fails the call at once, with the service's words. (Default: never)
+   */
+  final?: (answer: { status: number; body: unknown }) => boolean;
 }): Promise<JsonAnswer> {
   const o = p.options;
   const idempotent = p.idempotent ?? p.method !== 'POST';
@@ -149,6 +154,7 @@ export async function callJson(p: {
       const detail = upstreamDetail(body);
       lastProblem = `${p.service} answered ${res.statusCode}${detail ? `: ${detail}` : ''}`;
       if (res.statusCode !== 429 && res.statusCode < 500) throw new UpstreamError(lastProblem, res.statusCode, body);
+      if (p.final?.({ status: res.statusCode, body })) throw new UpstreamError(lastProblem, res.statusCode, body);
       if (res.statusCode !== 429 && !idempotent) throw new UpstreamError(lastProblem, res.statusCode, body);
       const hinted = res.statusCode === 429 ? retryAfterMs(res.headers['retry-after']) : null;
       waitMs = hinted ?? backoff(o, attempt);

@@ -52,11 +52,21 @@ export function openaiImagesProvider(ref: ProviderRef, model: ModelDefinition): 
         signal: ctx.signal,
         options,
         service,
+        final: quotaExhausted,
       });
       const urls = await storeImages(images(answer.body, service), ctx, options, service);
       return { [field]: urls[0], ...(urls.length > 1 ? { outputs: urls } : {}) };
     },
   };
+}
+
+/**
+ * OpenAI answers 429 both for a busy moment and for an account out of credit
+ * (`insufficient_quota`): waiting helps the first, never the second, so that one fails at once.
+ */
+function quotaExhausted(answer: { status: number; body: unknown }): boolean {
+  const error = (answer.body as { error?: { code?: unknown; type?: unknown } } | null)?.error;
+  return answer.status === 429 && (error?.code === 'insufficient_quota' || error?.type === 'insufficient_quota');
 }
 
 /** The answer's `data` items; an answer without any image is the service's failure, not ours. */
