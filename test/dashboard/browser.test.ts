@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -75,10 +75,20 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await app?.dispose();
   });
 
+  // A scenario closes its page when it passes; one still open after it failed is photographed.
+  let current: Page | undefined;
+  afterEach(async (t) => {
+    if (current && !current.isClosed()) {
+      await shot(current, `failed-${t.name.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      await current.context().close();
+    }
+  });
+
   /** A fresh browser context (its own sessionStorage); records CSP violations and page errors. */
   async function open(viewport = { width: 1200, height: 900 }): Promise<Hooked> {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
+    current = page;
     const problems: string[] = [];
     page.on('console', (msg) => {
       if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(`CSP: ${msg.text()}`);
@@ -164,6 +174,44 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.getByRole('link', { name: 'Account' }).click();
     await page.getByTestId('credits').waitFor(WAIT);
     assert.equal(await page.getByTestId('credits').innerText(), '500 credits');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
+  it('is usable with the keyboard alone: sign in, move between pages, run a model', async () => {
+    const { page, problems } = await open();
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement;
+      return { id: el?.id ?? '', text: (el?.textContent ?? '').trim(), tag: el?.tagName ?? '' };
+    });
+    /** Presses Tab until the focused element matches, at most `max` times. */
+    const tabTo = async (match: (f: { id: string; text: string; tag: string }) => boolean, what: string, max = 40) => {
+      for (let i = 0; i < max; i++) {
+        await page.keyboard.press('Tab');
+        if (match(await focused())) return;
+      }
+      assert.fail(`Tab never reached ${what}`);
+    };
+    await page.goto(`${base}/sign-in`);
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).text, 'Skip to content', 'the first stop is the skip link');
+    await tabTo((f) => f.id === 'user-secret', 'the API key field');
+    await page.keyboard.type(userKey);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/jobs`, WAIT);
+    await tabTo((f) => f.tag === 'A' && f.text === 'Run', 'the Run link');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/run`, WAIT);
+    assert.equal((await focused()).id, 'main', 'after a move, focus is on the page content');
+    await tabTo((f) => f.tag === 'A' && f.text.startsWith('Local Text'), 'the Local Text link');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/run/model/local/text`, WAIT);
+    await tabTo((f) => f.id === 'run-prompt', 'the prompt');
+    await page.keyboard.type('typed without a mouse');
+    await tabTo((f) => f.tag === 'BUTTON' && f.text.startsWith('Run for'), 'the run button');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, WAIT);
+    await page.getByTestId('job-status').getByText('completed').waitFor(WAIT);
     assert.deepEqual(problems, []);
     await page.context().close();
   });
