@@ -25,7 +25,8 @@ type Img = { complete: boolean; naturalWidth: number };
 const CHROMIUM = process.env.GENJOBS_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = path.join(packageRoot, 'test-artifacts', 'dashboard');
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WAIT = { timeout: 20_000 };
+// Generous: the machine may be busy, and every wait ends as soon as its event happens.
+const WAIT = { timeout: 30_000 };
 
 interface Hooked { page: Page; problems: string[] }
 
@@ -87,6 +88,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
   /** A fresh browser context (its own sessionStorage); records CSP violations and page errors. */
   async function open(viewport = { width: 1200, height: 900 }): Promise<Hooked> {
     const context = await browser.newContext({ viewport });
+    context.setDefaultTimeout(WAIT.timeout);
     const page = await context.newPage();
     current = page;
     const problems: string[] = [];
@@ -302,6 +304,36 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.context().close();
   });
 
+  it('runs an app whose input is a list from its form, after showing which required input is missing', async () => {
+    const jobs = (await api('/api/v1/jobs?model_id=local/image&status=completed')).body.data as { output_data: { outputImage: string } }[];
+    const picture = jobs[0]?.output_data.outputImage;
+    assert.ok(picture, 'an image from the earlier run');
+    const { page, problems } = await open();
+    await signInWithKey(page, userKey);
+    await page.waitForURL(`${base}/jobs`, WAIT);
+    await page.goto(`${base}/run/app/c3f1a8d2-7b4e-4e19-a6c5-0f2d8b3e4a33`);
+    const run = page.getByRole('button', { name: /^Run for 5 credits$/ });
+    await run.click();
+    await page.locator('#run-images-error').waitFor(WAIT);
+    assert.match(await page.getByRole('alert').first().innerText(), /Missing required inputs: Images/);
+    await page.locator('#run-images').fill(picture);
+    await page.getByRole('button', { name: 'Add images' }).click();
+    await page.locator('#run-images-1').fill(picture);
+    await shot(page, 'run-app-list');
+    await run.click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, WAIT);
+    await page.locator('[data-node="sheet"] img').waitFor(WAIT);
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-node="sheet"] img') as Img | null;
+      return img !== null && img.complete && img.naturalWidth > 0;
+    }, undefined, WAIT);
+    // The 640×360 picture twice, side by side at the default height of 256 (each about 455 wide).
+    const width = await page.locator('[data-node="sheet"] img').evaluate((img) => (img as unknown as Img).naturalWidth);
+    assert.ok(width >= 2 * Math.floor((640 * 256) / 360), `collage ${width} px wide`);
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   it('lists a job\'s webhook delivery', async () => {
     const { page, problems } = await open();
     await signInWithKey(page, userKey);
@@ -414,6 +446,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
       ['job-app', `/jobs/${appJob?.id}`, '[data-node]'],
       ['run', '/run', '.choices a'],
       ['run-model', '/run/model/local/collage', '#run-images'],
+      ['run-app', '/run/app/c3f1a8d2-7b4e-4e19-a6c5-0f2d8b3e4a33', '#run-images'],
       ['account', '/account', '[data-testid="ledger"]'],
       ['not-found', '/no/such/page', 'h1'],
     ] as const) {
