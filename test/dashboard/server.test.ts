@@ -97,7 +97,7 @@ describe('the dashboard build', () => {
   });
 });
 
-describe('what the run forms are built from', () => {
+describe('what the dashboard reads from the API', () => {
   it('lists each model setting with the bounds a form needs: multiple with maxItems, maxLength, accepts', async (t) => {
     const app = await testApp();
     t.after(() => app.dispose());
@@ -109,5 +109,21 @@ describe('what the run forms are built from', () => {
     });
     assert.equal(setting('local/test', 'error_message')?.maxLength, 2000);
     assert.equal(setting('local/image', 'seed')?.multiple, undefined);
+  });
+
+  it('lists pending jobs with their queue position, for the jobs table', async (t) => {
+    // No executor: the runs stay pending, one behind the other.
+    const app = await testApp({ GENJOBS_EXECUTOR: 'false' });
+    t.after(() => app.dispose());
+    const { auth } = await app.account();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/audio', input: { prompt: `p${i}` } } });
+      ids.push(res.json().id);
+    }
+    const cancelled = await app.server.inject({ method: 'POST', url: `/api/v1/jobs/${ids[1]}/cancel`, headers: auth });
+    assert.equal(cancelled.statusCode, 200);
+    const list = (await app.server.inject({ method: 'GET', url: '/api/v1/jobs', headers: auth })).json().data as { id: string; queue_position?: number }[];
+    assert.deepEqual(list.map((j) => [j.id, j.queue_position]), [[ids[2], 1], [ids[1], undefined], [ids[0], 0]]);
   });
 });
