@@ -101,10 +101,12 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-  async function signInWithKey(page: Page, key: string): Promise<void> {
+  /** Signs in with `key`; unless it is expected to be refused, waits for the jobs page. */
+  async function signInWithKey(page: Page, key: string, refused = false): Promise<void> {
     await page.goto(`${base}/sign-in`);
     await page.locator('#user-secret').fill(key);
     await page.locator('form', { has: page.getByRole('heading', { name: 'With an API key' }) }).getByRole('button', { name: 'Sign in' }).click();
+    if (!refused) await page.waitForURL(`${base}/jobs`, WAIT);
   }
 
   async function signInAsOperator(page: Page): Promise<void> {
@@ -134,7 +136,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
 
   it('refuses a wrong key with a clear message', async () => {
     const { page, problems } = await open();
-    await signInWithKey(page, 'sk_live_not-a-real-key');
+    await signInWithKey(page, 'sk_live_not-a-real-key', true);
     const message = page.locator('#user-error');
     await message.waitFor(WAIT);
     assert.match(await message.innerText(), /API key was not accepted \(Invalid API key\)/);
@@ -264,6 +266,13 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await status.getByText('cancelled').waitFor(WAIT);
     assert.equal(await page.getByTestId('refunded').innerText(), '1 credit');
+    // Retry makes a new job of the same input, which links back; it is cancelled in turn.
+    await page.getByRole('button', { name: 'Retry as a new job' }).click();
+    await page.waitForURL((url) => /\/jobs\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(jobId), WAIT);
+    await page.locator(`a[href="/jobs/${jobId}"]`).waitFor(WAIT);
+    await status.getByText(/pending|processing/).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await status.getByText('cancelled').waitFor(WAIT);
     await page.getByRole('link', { name: 'Account', exact: true }).click();
     const refund = page.locator(`tr[data-kind="refund"]`, { has: page.locator(`a[href="/jobs/${jobId}"]`) });
     await refund.waitFor(WAIT);
@@ -271,6 +280,14 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const account = await api('/api/v1/account');
     assert.equal(await page.getByTestId('credits').innerText(), `${account.body.credits} credits`);
     await shot(page, 'account-refund');
+    // The webhook secret: hidden until shown, and rotated on request.
+    const secret = page.getByTestId('webhook-secret');
+    await page.getByRole('button', { name: 'Show secret' }).click();
+    const first = await secret.innerText();
+    assert.match(first, /^whsec_/);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.waitForFunction((old) => document.querySelector('[data-testid="webhook-secret"]')?.textContent !== old, first, WAIT);
+    assert.match(await secret.innerText(), /^whsec_/);
     assert.deepEqual(problems, []);
     await page.context().close();
   });
