@@ -1,13 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { JobRecord, Store } from '../store/store.js';
-import { isTerminal, type JobStatus } from './status.js';
-
-/** What is said about a job change: enough to decide whether to look closer. */
-export interface JobNotice {
-  id: string;
-  status: JobStatus;
-  modelId: string | null;
-}
+import { isTerminal, type JobNotice, type JobRecord, type Store } from '../store/store.js';
 
 /**
  * News of job changes inside one process: the API tells the executor about new and cancelled

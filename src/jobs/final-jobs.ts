@@ -1,5 +1,4 @@
-import type { JobRecord } from '../store/store.js';
-import { isTerminal } from './status.js';
+import { isTerminal, type JobRecord } from '../store/store.js';
 
 /**
  * True once nothing can change a job any more: it is terminal, and it owes no webhook delivery

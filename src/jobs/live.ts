@@ -1,7 +1,6 @@
-import type { JobRecord, UserRecord } from '../store/store.js';
+import { isTerminal, type JobRecord, type JobStatus, type UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
 import { presentJob } from './present.js';
-import { isTerminal, type JobStatus } from './status.js';
 
 /**
  * What the event streams tell (GET /jobs/:id/events, GET /jobs/events): the use cases that

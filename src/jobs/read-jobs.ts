@@ -1,7 +1,6 @@
 import { apiError, invalid } from '../errors/api-error.js';
-import type { JobListFilter, JobRecord, UserRecord } from '../store/store.js';
+import { isJobStatus, JOB_STATUSES, type JobListFilter, type JobRecord, type UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
-import { isJobStatus, JOB_STATUSES } from './status.js';
 import { waitForTerminal } from './events.js';
 
 export type ListQuery = Record<string, unknown>;

@@ -1,10 +1,9 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import { resolveInput } from '../catalog/validate-input.js';
 import { newId } from '../ids.js';
-import type { JobRecord, UserRecord } from '../store/store.js';
+import { isTerminal, type JobRecord, type UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
 import { waitForTerminal } from './events.js';
-import { isTerminal } from './status.js';
 import type { RunOptions } from './run-options.js';
 
 export interface RunModelBody {

@@ -1,7 +1,6 @@
-import type { JobStatus } from '../jobs/status.js';
+import type { DeliveryStatus, JobStatus, LedgerKind, Millis, RunType } from './vocabulary.js';
 
-/** Times are milliseconds since the epoch throughout the store; the API presents them as ISO 8601. */
-export type Millis = number;
+/** The rows of the store as the layers above see them, one interface per noun. */
 
 export interface UserRecord {
   id: string;
@@ -34,8 +33,6 @@ export interface ApiKeyRecord {
   isActive: boolean;
   createdAt: Millis;
 }
-
-export type RunType = 'model' | 'app';
 
 export interface JobRecord {
   id: string;
@@ -103,8 +100,6 @@ export interface WebhookSecrets {
   previousUntil: Millis | null;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-
 export interface WebhookAttemptRecord {
   n: number;
   at: Millis;
@@ -130,8 +125,6 @@ export interface WebhookDeliveryRecord {
   createdAt: Millis;
   deliveredAt: Millis | null;
 }
-
-export type LedgerKind = 'grant' | 'charge' | 'refund';
 
 export interface LedgerEntryRecord {
   id: string;

@@ -1,10 +1,10 @@
-import type { JobStatus } from '../jobs/status.js';
-import type { JobNotice } from '../jobs/events.js';
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, Millis, QueueSummaryRecord, RunType, UserRecord,
+  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, QueueSummaryRecord, UserRecord,
 } from './records.js';
+import type { JobNotice, JobStatus, Millis, RunType } from './vocabulary.js';
 
+export * from './vocabulary.js';
 export * from './records.js';
 
 /** Queue positions are counted up to this many jobs ahead: beyond it the exact number costs a scan and tells nobody more. */
@@ -12,8 +12,9 @@ export const QUEUE_POSITION_CAP = 10_000;
 
 /**
  * The storage port. Every query genjobs makes goes through this interface; each database has
- * one adapter (`store/sqlite/`, later `store/postgres/`) and both must pass the conformance
- * suite in `test/store/conformance.ts`.
+ * one adapter (`store/sqlite/`, `store/postgres/`) and both must pass the conformance suite in
+ * `test/store/conformance.ts`. Each call takes one parameter object, whose type is named below
+ * the interface and shared by both adapters.
  *
  * Every state change is a guarded update: a method that moves a job names the statuses (and, for
  * executors, the lease token) it may move from, and returns `null` when the database refused.
@@ -25,41 +26,36 @@ export interface Store {
 
   // ---- users and credits ----
   /** Creates an account; a positive `credits` is written as a grant ledger entry. */
-  userCreate(p: { name: string | null; credits: number; apiAccess?: boolean; now: Millis }): Promise<UserRecord>;
-  userGetById(p: { id: string }): Promise<UserRecord | null>;
+  userCreate(p: UserCreateParams): Promise<UserRecord>;
+  userGetById(p: UserGetByIdParams): Promise<UserRecord | null>;
   /**
    * Accounts in creation order (ids are time-ordered), or newest first with `order: 'desc'`;
    * `limit` of them after `afterId` (in that order) when given.
    */
-  userList(p: { limit: number; afterId?: string; order?: 'asc' | 'desc' }): Promise<UserRecord[]>;
+  userList(p: UserListParams): Promise<UserRecord[]>;
   /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
    * the balance below zero: returns `insufficient` with what is available.
    */
-  userGrantCredits(p: { userId: string; amount: number; reason: string | null; now: Millis }): Promise<
-    { ok: true; user: UserRecord } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'insufficient'; available: number }
-  >;
-  userSetApiAccess(p: { userId: string; apiAccess: boolean }): Promise<UserRecord | null>;
+  userGrantCredits(p: UserGrantCreditsParams): Promise<UserGrantCreditsResult>;
+  userSetApiAccess(p: UserSetApiAccessParams): Promise<UserRecord | null>;
 
   // ---- API keys ----
-  apiKeyCreate(p: {
-    userId: string; name: string | null; keyPrefix: string; keyHash: string;
-    expiresAt: Millis | null; rateLimitPerMinute: number; now: Millis;
-  }): Promise<ApiKeyRecord>;
+  apiKeyCreate(p: ApiKeyCreateParams): Promise<ApiKeyRecord>;
   /** The key with this hash and its account, whatever its state: the caller decides what is valid. */
-  apiKeyGetByHash(p: { keyHash: string }): Promise<{ key: ApiKeyRecord; user: UserRecord } | null>;
-  apiKeyListByUser(p: { userId: string }): Promise<ApiKeyRecord[]>;
+  apiKeyGetByHash(p: ApiKeyGetByHashParams): Promise<ApiKeyWithUser | null>;
+  apiKeyListByUser(p: ApiKeyListByUserParams): Promise<ApiKeyRecord[]>;
   /** Sets `is_active` false. Returns null when the key does not exist or belongs to another account. */
-  apiKeyRevoke(p: { userId: string; keyId: string }): Promise<ApiKeyRecord | null>;
+  apiKeyRevoke(p: ApiKeyRevokeParams): Promise<ApiKeyRecord | null>;
 
   // ---- private apps ----
-  appCreate(p: { id: string; userId: string; definition: unknown; now: Millis }): Promise<AppRecord>;
+  appCreate(p: AppCreateParams): Promise<AppRecord>;
   /** Replaces the definition; null when there is no such app. */
-  appUpdate(p: { id: string; definition: unknown; now: Millis }): Promise<AppRecord | null>;
-  appSetActive(p: { id: string; isActive: boolean; now: Millis }): Promise<AppRecord | null>;
-  appGetById(p: { id: string }): Promise<AppRecord | null>;
+  appUpdate(p: AppUpdateParams): Promise<AppRecord | null>;
+  appSetActive(p: AppSetActiveParams): Promise<AppRecord | null>;
+  appGetById(p: AppGetByIdParams): Promise<AppRecord | null>;
   /** The account's apps, active or not, oldest first. */
-  appListByUser(p: { userId: string }): Promise<AppRecord[]>;
+  appListByUser(p: AppListByUserParams): Promise<AppRecord[]>;
 
   // ---- jobs: creation and reads ----
   /**
@@ -68,107 +64,89 @@ export interface Store {
    * in the last 24 hours returns that key's job (`replayed`) and charges nothing, or, when the
    * request differs, a conflict.
    */
-  jobCreateCharged(p: {
-    id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null;
-    inputData: unknown; webhookUrl: string | null; cost: number; now: Millis;
-    cancelAfterAt?: Millis | null; retryOf?: string | null; idempotency?: { key: string; requestHash: string };
-  }): Promise<
-    | { ok: true; job: JobRecord; balance: number; replayed: boolean }
-    | { ok: false; reason: 'insufficient'; available: number }
-    | { ok: false; reason: 'idempotency_conflict'; jobId: string }
-  >;
+  jobCreateCharged(p: JobCreateChargedParams): Promise<JobCreateChargedResult>;
   /** With `userId`, only that account's job is found. */
-  jobGetById(p: { id: string; userId?: string }): Promise<JobRecord | null>;
+  jobGetById(p: JobGetByIdParams): Promise<JobRecord | null>;
   /** The account's jobs, newest first (created_at, then id, descending). */
-  jobList(p: JobListFilter & { userId: string; limit: number; startingAfter?: { createdAt: Millis; id: string } }): Promise<JobRecord[]>;
+  jobList(p: JobListParams): Promise<JobRecord[]>;
   /** How many pending jobs (of every account) were created before this one, counted up to QUEUE_POSITION_CAP. */
-  jobQueuePosition(p: { id: string; createdAt: Millis }): Promise<number>;
+  jobQueuePosition(p: JobQueuePositionParams): Promise<number>;
   /** Pending and processing jobs of every account, counted by status and model (or app), and the oldest pending job's age. */
   jobQueueSummary(): Promise<QueueSummaryRecord>;
 
   // ---- jobs: moves ----
   /**
-   * pending|processing -> cancelled, refunding `refund(job)` credits in the same transaction.
-   * A terminal job is left alone and returned with `changed: false`.
+   * pending|processing -> cancelled, refunding `refundFor(job)` credits (see `refundOnCancel`) in
+   * the same transaction. A terminal job is left alone and returned with `changed: false`.
    */
-  jobCancel(p: { id: string; userId: string; now: Millis; refundFor: (job: JobRecord) => number }): Promise<
-    { changed: true; job: JobRecord; previousStatus: JobStatus } | { changed: false; job: JobRecord } | null
-  >;
+  jobCancel(p: JobCancelParams): Promise<JobCancelResult | null>;
   /**
    * Claims up to `limit` jobs, oldest first: pending ones, and processing ones whose lease ran
-   * out (their holder died). Each claim bumps `attempts` and the lease token. `excludeModels`
-   * skips models (at their concurrency limit here, or served by workers); `onlyModels` takes
-   * jobs of those models only (a worker's).
+   * out (their holder died). Each claim bumps `attempts` and the lease token.
    */
-  jobClaim(p: { owner: string; limit: number; leaseMs: number; now: Millis; excludeModels?: string[]; onlyModels?: string[]; maxAttempts: number }): Promise<JobRecord[]>;
+  jobClaim(p: JobClaimParams): Promise<JobRecord[]>;
   /** Renews leases still held by `owner`; returns the ids it still holds (the others were lost or cancelled). */
-  jobLeaseExtend(p: { owner: string; ids: string[]; leaseMs: number; now: Millis }): Promise<string[]>;
+  jobLeaseExtend(p: JobLeaseExtendParams): Promise<string[]>;
   /** processing -> completed, only for the current lease. */
-  jobComplete(p: { id: string; leaseToken: number; outputData: unknown; now: Millis }): Promise<JobRecord | null>;
+  jobComplete(p: JobCompleteParams): Promise<JobRecord | null>;
   /** processing -> failed with a full refund in the same transaction, only for the current lease. */
-  jobFail(p: { id: string; leaseToken: number; errorMessage: string; now: Millis }): Promise<JobRecord | null>;
+  jobFail(p: JobFailParams): Promise<JobRecord | null>;
   /** Stores partial output of a processing job (app node outputs, progress), only for the current lease. */
-  jobSetOutput(p: { id: string; leaseToken: number; outputData: unknown }): Promise<boolean>;
+  jobSetOutput(p: JobSetOutputParams): Promise<boolean>;
   /**
    * Gives a processing job back without counting the attempt: its lease ends now, so the next
-   * claim takes it. Used at shutdown.
+   * claim takes it. Used at shutdown. The job stays `processing`: nothing moves it back to pending.
    */
-  jobRelease(p: { id: string; leaseToken: number; now: Millis }): Promise<boolean>;
+  jobRelease(p: JobReleaseParams): Promise<boolean>;
   /**
    * Fails and refunds every processing job whose lease ran out after `maxAttempts` claims:
    * its executors keep dying on it, so it is not run again.
    */
-  jobFailAbandoned(p: { now: Millis; maxAttempts: number }): Promise<JobRecord[]>;
-
+  jobFailAbandoned(p: JobFailAbandonedParams): Promise<JobRecord[]>;
   /** Unfinished jobs whose Cancel-After deadline has passed (each is then cancelled with `jobCancel`). */
-  jobListPastDeadline(p: { now: Millis; limit: number }): Promise<{ id: string; userId: string }[]>;
+  jobListPastDeadline(p: JobListPastDeadlineParams): Promise<JobPastDeadline[]>;
   /** Records a lease holder's progress (0 to 1) and log lines; false when the lease is no longer held. */
-  jobReportProgress(p: { id: string; leaseToken: number; progress: number | null; logs: string[]; now: Millis }): Promise<boolean>;
+  jobReportProgress(p: JobReportProgressParams): Promise<boolean>;
   /** A job's log lines, oldest first. */
-  jobLogList(p: { id: string; limit: number }): Promise<JobLogLine[]>;
+  jobLogList(p: JobLogListParams): Promise<JobLogLine[]>;
 
   // ---- workers ----
-  workerCreate(p: { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }): Promise<WorkerRecord>;
+  workerCreate(p: WorkerCreateParams): Promise<WorkerRecord>;
   /** The active worker with this token hash; records that it was seen. */
-  workerAuthenticate(p: { tokenHash: string; now: Millis }): Promise<WorkerRecord | null>;
+  workerAuthenticate(p: WorkerAuthenticateParams): Promise<WorkerRecord | null>;
   workerList(): Promise<WorkerRecord[]>;
-  workerRevoke(p: { id: string }): Promise<WorkerRecord | null>;
+  workerRevoke(p: WorkerRevokeParams): Promise<WorkerRecord | null>;
 
   // ---- webhooks ----
   // Terminal moves (complete, fail, cancel) of a job with a webhook_url write its delivery row
   // in their own transaction: event job.completed, job.failed or job.cancelled.
   /** Leases up to `limit` deliveries that are due. */
-  webhookClaimDue(p: { owner: string; now: Millis; limit: number; leaseMs: number }): Promise<WebhookDeliveryRecord[]>;
+  webhookClaimDue(p: WebhookClaimDueParams): Promise<WebhookDeliveryRecord[]>;
   /**
    * Records one attempt of a leased delivery and what follows: `delivered` (the job's
    * webhook_delivered turns true), `retry` at `nextAttemptAt`, or `failed` for good.
    * `payload` is stored at the first attempt. False when the lease was lost.
    */
-  webhookRecordAttempt(p: {
-    id: string; owner: string; attempt: WebhookAttemptRecord; result: 'delivered' | 'retry' | 'failed';
-    nextAttemptAt: Millis; payload: string;
-  }): Promise<boolean>;
+  webhookRecordAttempt(p: WebhookRecordAttemptParams): Promise<boolean>;
   /** Stops every pending delivery of the account to `url` (it answered 410 Gone); returns how many. */
-  webhookFailEndpoint(p: { userId: string; url: string; reason: string; now: Millis }): Promise<number>;
+  webhookFailEndpoint(p: WebhookFailEndpointParams): Promise<number>;
   /** A job's deliveries, oldest first, each with its attempts. */
-  webhookListByJob(p: { jobId: string }): Promise<(WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] })[]>;
-  userWebhookSecrets(p: { userId: string }): Promise<WebhookSecrets | null>;
-  /**
-   * Sets the account's webhook secret. `previousUntil`: the current one keeps signing until then
-   * (a rotation); null drops it. `onlyIfUnset`: leaves an existing secret alone (first use).
-   */
-  userSetWebhookSecret(p: { userId: string; secret: string; previousUntil: Millis | null; onlyIfUnset: boolean }): Promise<WebhookSecrets | null>;
+  webhookListByJob(p: WebhookListByJobParams): Promise<WebhookDeliveryWithAttempts[]>;
+  userWebhookSecrets(p: UserWebhookSecretsParams): Promise<WebhookSecrets | null>;
+  /** Sets the account's webhook secret: a first use, or a rotation. */
+  userSetWebhookSecret(p: UserSetWebhookSecretParams): Promise<WebhookSecrets | null>;
 
   // ---- ledger and usage ----
-  ledgerList(p: { userId: string; limit: number; jobId?: string }): Promise<LedgerEntryRecord[]>;
-  accountUsage(p: { userId: string; since: Millis; now: Millis }): Promise<{ creditsUsed: number; jobsSince: number; totalJobs: number; activeKeys: number }>;
+  /** The account's ledger entries, newest first. */
+  ledgerList(p: LedgerListParams): Promise<LedgerEntryRecord[]>;
+  accountUsage(p: AccountUsageParams): Promise<AccountUsage>;
 
   // ---- across processes ----
   /**
    * Counts one request of an API key against its rolling 60-second window, for every process
    * that shares this store. (The SQLite adapter serves one process and counts in memory.)
    */
-  rateLimitConsume(p: { keyId: string; limit: number; now: Millis }): Promise<RateDecision>;
+  rateLimitConsume(p: RateLimitConsumeParams): Promise<RateDecision>;
   /**
    * Hears of job changes made by any process: `onNotice(notice)` for each new job and status
    * change, `onNotice(null)` when notices may have been missed (after a reconnect). Returns the
@@ -179,6 +157,88 @@ export interface Store {
   close(): Promise<void>;
 }
 
+// ---- users and credits ----
+
+export interface UserCreateParams {
+  name: string | null;
+  /** Written as the account's first grant when positive. */
+  credits: number;
+  /** (Default: true) */
+  apiAccess?: boolean;
+  now: Millis;
+}
+export interface UserGetByIdParams { id: string }
+export interface UserListParams {
+  limit: number;
+  /** The last id of the previous page. */
+  afterId?: string;
+  /** (Default: 'asc', creation order) */
+  order?: 'asc' | 'desc';
+}
+export interface UserGrantCreditsParams {
+  userId: string;
+  /** Signed: a negative amount deducts. */
+  amount: number;
+  reason: string | null;
+  now: Millis;
+}
+export type UserGrantCreditsResult =
+  | { ok: true; user: UserRecord }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'insufficient'; available: number };
+export interface UserSetApiAccessParams { userId: string; apiAccess: boolean }
+
+// ---- API keys ----
+
+export interface ApiKeyCreateParams {
+  userId: string;
+  name: string | null;
+  keyPrefix: string;
+  keyHash: string;
+  expiresAt: Millis | null;
+  rateLimitPerMinute: number;
+  now: Millis;
+}
+export interface ApiKeyGetByHashParams { keyHash: string }
+export interface ApiKeyWithUser { key: ApiKeyRecord; user: UserRecord }
+export interface ApiKeyListByUserParams { userId: string }
+export interface ApiKeyRevokeParams { userId: string; keyId: string }
+
+// ---- private apps ----
+
+export interface AppCreateParams { id: string; userId: string; definition: unknown; now: Millis }
+export interface AppUpdateParams { id: string; definition: unknown; now: Millis }
+export interface AppSetActiveParams { id: string; isActive: boolean; now: Millis }
+export interface AppGetByIdParams { id: string }
+export interface AppListByUserParams { userId: string }
+
+// ---- jobs: creation and reads ----
+
+export interface JobCreateChargedParams {
+  id: string;
+  userId: string;
+  runType: RunType;
+  /** Set for a model run. */
+  modelId: string | null;
+  /** Set for an app run. */
+  appId: string | null;
+  inputData: unknown;
+  webhookUrl: string | null;
+  /** Credits debited with the insert; 0 writes no ledger entry. */
+  cost: number;
+  now: Millis;
+  /** The Cancel-After deadline. (Default: none) */
+  cancelAfterAt?: Millis | null;
+  /** The job this one retries. (Default: none) */
+  retryOf?: string | null;
+  /** The Idempotency-Key of the request and a hash of what it asked for. (Default: none) */
+  idempotency?: { key: string; requestHash: string };
+}
+export type JobCreateChargedResult =
+  | { ok: true; job: JobRecord; balance: number; replayed: boolean }
+  | { ok: false; reason: 'insufficient'; available: number }
+  | { ok: false; reason: 'idempotency_conflict'; jobId: string };
+export interface JobGetByIdParams { id: string; userId?: string }
 export interface JobListFilter {
   status?: JobStatus;
   runType?: RunType;
@@ -187,3 +247,95 @@ export interface JobListFilter {
   createdAfter?: Millis;
   createdBefore?: Millis;
 }
+export interface JobListParams extends JobListFilter {
+  userId: string;
+  limit: number;
+  /** The last job of the previous page. */
+  startingAfter?: { createdAt: Millis; id: string };
+}
+export interface JobQueuePositionParams { id: string; createdAt: Millis }
+
+// ---- jobs: moves ----
+
+export interface JobCancelParams {
+  id: string;
+  userId: string;
+  now: Millis;
+  /** The refund the cancellation policy gives for the job as it stands (clamped by `refundOnCancel`). */
+  refundFor: (job: JobRecord) => number;
+}
+export type JobCancelResult =
+  | { changed: true; job: JobRecord; previousStatus: JobStatus }
+  | { changed: false; job: JobRecord };
+export interface JobClaimParams {
+  owner: string;
+  limit: number;
+  leaseMs: number;
+  now: Millis;
+  /** Models not to take (at their concurrency limit here, or served by workers). (Default: none) */
+  excludeModels?: string[];
+  /** Take jobs of these models only (a worker's). (Default: every model) */
+  onlyModels?: string[];
+  /** A job claimed this many times already is left to `jobFailAbandoned`. */
+  maxAttempts: number;
+}
+export interface JobLeaseExtendParams { owner: string; ids: string[]; leaseMs: number; now: Millis }
+export interface JobCompleteParams { id: string; leaseToken: number; outputData: unknown; now: Millis }
+export interface JobFailParams { id: string; leaseToken: number; errorMessage: string; now: Millis }
+export interface JobSetOutputParams { id: string; leaseToken: number; outputData: unknown }
+export interface JobReleaseParams { id: string; leaseToken: number; now: Millis }
+export interface JobFailAbandonedParams { now: Millis; maxAttempts: number }
+export interface JobListPastDeadlineParams { now: Millis; limit: number }
+export interface JobPastDeadline { id: string; userId: string }
+export interface JobReportProgressParams {
+  id: string;
+  leaseToken: number;
+  /** 0 to 1; null keeps the last one. */
+  progress: number | null;
+  logs: string[];
+  now: Millis;
+}
+export interface JobLogListParams { id: string; limit: number }
+
+// ---- workers ----
+
+export interface WorkerCreateParams { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }
+export interface WorkerAuthenticateParams { tokenHash: string; now: Millis }
+export interface WorkerRevokeParams { id: string }
+
+// ---- webhooks ----
+
+export interface WebhookClaimDueParams { owner: string; now: Millis; limit: number; leaseMs: number }
+/** What an attempt of a delivery leads to. */
+export type DeliveryResult = 'delivered' | 'retry' | 'failed';
+export interface WebhookRecordAttemptParams {
+  id: string;
+  /** The lease holder: an attempt of a delivery leased to another dispatcher is not recorded. */
+  owner: string;
+  attempt: WebhookAttemptRecord;
+  result: DeliveryResult;
+  nextAttemptAt: Millis;
+  payload: string;
+}
+export interface WebhookFailEndpointParams { userId: string; url: string; reason: string; now: Millis }
+export interface WebhookListByJobParams { jobId: string }
+export type WebhookDeliveryWithAttempts = WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] };
+export interface UserWebhookSecretsParams { userId: string }
+export interface UserSetWebhookSecretParams {
+  userId: string;
+  secret: string;
+  /** The current secret keeps signing until then (a rotation); null drops it. */
+  previousUntil: Millis | null;
+  /** Leaves an existing secret alone (first use). */
+  onlyIfUnset: boolean;
+}
+
+// ---- ledger and usage ----
+
+export interface LedgerListParams { userId: string; limit: number; jobId?: string }
+export interface AccountUsageParams { userId: string; since: Millis; now: Millis }
+export interface AccountUsage { creditsUsed: number; jobsSince: number; totalJobs: number; activeKeys: number }
+
+// ---- across processes ----
+
+export interface RateLimitConsumeParams { keyId: string; limit: number; now: Millis }

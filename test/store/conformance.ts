@@ -1,8 +1,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../../src/ids.js';
-import type { JobRecord, Store } from '../../src/store/store.js';
-import { JOB_STATUSES, ALLOWED_MOVES, type JobStatus } from '../../src/jobs/status.js';
+import { JOB_STATUSES, canMove, type JobRecord, type JobStatus, type Store } from '../../src/store/store.js';
 
 /**
  * The storage conformance suite: written against the Store interface alone, so every adapter
@@ -571,7 +570,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       /** Attempts one move with the store's guarded operations; returns whether the store made it. */
       const attempt = async (j: JobRecord, to: JobStatus): Promise<boolean> => {
         switch (to) {
-          case 'pending': return false; // nothing moves a job back to pending
+          case 'pending': {
+            // No call is meant to put a job back in the queue. The one that comes closest gives a
+            // job back at shutdown: it must end the lease and leave the status alone.
+            await store.jobRelease({ id: j.id, leaseToken: j.leaseToken, now: now() });
+            return (await store.jobGetById({ id: j.id }))?.status === 'pending';
+          }
           case 'processing': return (await claim({ limit: 10 })).some((c) => c.id === j.id);
           case 'completed': return (await store.jobComplete({ id: j.id, leaseToken: j.leaseToken, outputData: {}, now: now() })) !== null;
           case 'failed': return (await store.jobFail({ id: j.id, leaseToken: j.leaseToken, errorMessage: 'x', now: now() })) !== null;
@@ -603,7 +607,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       for (const from of JOB_STATUSES) {
         for (const to of JOB_STATUSES) {
           if (from === to) continue;
-          const allowed = ALLOWED_MOVES[from].includes(to);
+          const allowed = canMove(from, to);
           it(`${allowed ? 'allows' : 'refuses'} ${from} -> ${to}`, async () => {
             const j = await jobIn(from);
             assert.equal(j.status, from);
@@ -639,6 +643,23 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         const again = await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => 40 });
         assert.equal(again?.changed, false);
         assert.equal((await store.userGetById({ id: u.id }))?.credits, 80);
+        await assertLedgerBalances(u.id);
+      });
+
+      it('refunds whole credits, at most what is left of the charge and never less than nothing, whatever refundFor says', async () => {
+        const u = await user(1000);
+        const asked = [1000, -5, 12.9, Number.NaN, Number.POSITIVE_INFINITY];
+        const refunded: number[] = [];
+        for (const amount of asked) {
+          const j = await job(u.id, { cost: 40 });
+          const r = await store.jobCancel({ id: j.id, userId: u.id, now: now(), refundFor: () => amount });
+          assert.ok(r?.changed);
+          refunded.push(r.job.creditsRefunded);
+          const entries = (await store.ledgerList({ userId: u.id, limit: 10, jobId: j.id })).filter((e) => e.kind === 'refund');
+          assert.deepEqual(entries.map((e) => e.amount), r.job.creditsRefunded > 0 ? [r.job.creditsRefunded] : [], `the refund entry of ${amount}`);
+        }
+        assert.deepEqual(refunded, [40, 0, 12, 0, 40]);
+        assert.equal((await store.userGetById({ id: u.id }))?.credits, 1000 - 5 * 40 + 40 + 12 + 40);
         await assertLedgerBalances(u.id);
       });
 

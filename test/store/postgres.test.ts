@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { newId } from '../../src/ids.js';
 import { PgStore } from '../../src/store/postgres/pg-store.js';
-import type { JobNotice } from '../../src/jobs/events.js';
+import type { JobNotice } from '../../src/store/store.js';
 import { freshStore, testStoreKind } from '../helpers/store.js';
 
 describe('postgres store: notifications', { skip: testStoreKind !== 'postgres' ? 'needs PostgreSQL' : false }, () => {
@@ -49,7 +49,7 @@ describe('postgres store: calls of one turn share a statement', { skip: testStor
       const created = await store.jobCreateCharged({ id: newId(), userId: user.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 1, now: Date.now() });
       assert.ok(created.ok);
       // Every statement goes through the pool's query(): count them.
-      const pool = (store as unknown as { pool: pg.Pool }).pool;
+      const pool = (store as unknown as { db: { pool: pg.Pool } }).db.pool;
       const query = pool.query.bind(pool);
       let sent = 0;
       let leases = 0;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { JobNotice } from '../../jobs/events.js';
+import type { JobNotice } from '../vocabulary.js';
 import { quoteIdent } from './migrate.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ApiKeyRecord, AppRecord, JobRecord, WebhookDeliveryRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
-import type { JobStatus } from '../../jobs/status.js';
+import type { DeliveryStatus, JobStatus, LedgerKind, RunType } from '../vocabulary.js';
 
 /** Rows as node-postgres returns them (bigint read as number, jsonb parsed), mapped to records. */
 
@@ -11,7 +11,7 @@ export interface ApiKeyRow {
   expires_at: number | null; rate_limit_per_minute: number; is_active: boolean; created_at: number;
 }
 export interface JobRow {
-  id: string; user_id: string; run_type: 'model' | 'app'; model_id: string | null; app_id: string | null;
+  id: string; user_id: string; run_type: RunType; model_id: string | null; app_id: string | null;
   status: JobStatus; input_data: unknown; output_data: unknown; error_message: string | null;
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: boolean;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
@@ -19,7 +19,7 @@ export interface JobRow {
   cancel_after_at: number | null; retry_of: string | null;
 }
 export interface LedgerRow {
-  id: string; user_id: string; job_id: string | null; kind: 'grant' | 'charge' | 'refund';
+  id: string; user_id: string; job_id: string | null; kind: LedgerKind;
   amount: number; balance_after: number; reason: string | null; created_at: number;
 }
 
@@ -64,7 +64,7 @@ export const toWorker = (r: WorkerRow): WorkerRecord => ({
 
 export interface DeliveryRow {
   id: string; job_id: string; user_id: string; url: string; event: string; payload: string | null;
-  status: 'pending' | 'delivered' | 'failed'; attempts: number; next_attempt_at: number; last_status_code: number | null;
+  status: DeliveryStatus; attempts: number; next_attempt_at: number; last_status_code: number | null;
   last_error: string | null; created_at: number; delivered_at: number | null;
 }
 

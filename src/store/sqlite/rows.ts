@@ -1,5 +1,5 @@
 import type { ApiKeyRecord, AppRecord, JobRecord, WebhookDeliveryRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
-import type { JobStatus } from '../../jobs/status.js';
+import type { DeliveryStatus, JobStatus, LedgerKind, RunType } from '../vocabulary.js';
 
 /** Raw rows as SQLite returns them, and their mapping to the store's records. */
 
@@ -11,7 +11,7 @@ export interface ApiKeyRow {
   expires_at: number | null; rate_limit_per_minute: number; is_active: number; created_at: number;
 }
 export interface JobRow {
-  id: string; user_id: string; run_type: 'model' | 'app'; model_id: string | null; app_id: string | null;
+  id: string; user_id: string; run_type: RunType; model_id: string | null; app_id: string | null;
   status: JobStatus; input_data: string; output_data: string | null; error_message: string | null;
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: number;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
@@ -19,7 +19,7 @@ export interface JobRow {
   cancel_after_at: number | null; retry_of: string | null;
 }
 export interface LedgerRow {
-  id: string; user_id: string; job_id: string | null; kind: 'grant' | 'charge' | 'refund';
+  id: string; user_id: string; job_id: string | null; kind: LedgerKind;
   amount: number; balance_after: number; reason: string | null; created_at: number;
 }
 
@@ -44,7 +44,7 @@ export const toJob = (r: JobRow): JobRecord => ({
 
 /** The record of a job just inserted as pending: what `toJob` would read back, from the inserted values and the column defaults. */
 export const newJobRecord = (p: {
-  id: string; userId: string; runType: 'model' | 'app'; modelId: string | null; appId: string | null; inputJson: string;
+  id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null; inputJson: string;
   cost: number; webhookUrl: string | null; now: number; cancelAfterAt: number | null; retryOf: string | null;
 }): JobRecord => ({
   id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, status: 'pending',
@@ -80,7 +80,7 @@ export const toWorker = (r: WorkerRow): WorkerRecord => ({
 
 export interface DeliveryRow {
   id: string; job_id: string; user_id: string; url: string; event: string; payload: string | null;
-  status: 'pending' | 'delivered' | 'failed'; attempts: number; next_attempt_at: number; last_status_code: number | null;
+  status: DeliveryStatus; attempts: number; next_attempt_at: number; last_status_code: number | null;
   last_error: string | null; created_at: number; delivered_at: number | null;
 }
 
