@@ -447,6 +447,33 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.context().close();
   });
 
+  it('shows a worker job\'s progress and log lines as they come, then its error', async () => {
+    const issued = await api('/admin/v1/workers', { method: 'POST', token: ADMIN_TOKEN, body: { name: 'gpu-2', models: ['gpu/echo'] } });
+    assert.equal(issued.status, 201, JSON.stringify(issued.body));
+    const worker = (url: string, body: unknown) => api(`/worker/v1${url}`, { method: 'POST', token: issued.body.token as string, body });
+    // The job of the operator's scenario waits for a worker: this one takes it.
+    const claimed = await worker('/jobs/claim', { models: ['gpu/echo'], wait_ms: 5000 });
+    assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
+    const job = claimed.body.job as { id: string; lease_token: number };
+    const { page, problems } = await open();
+    await signInWithKey(page, userKey);
+    await page.goto(`${base}/jobs/${job.id}`);
+    await page.getByTestId('job-status').getByText('processing').waitFor(WAIT);
+    await worker(`/jobs/${job.id}/heartbeat`, { lease_token: job.lease_token, progress: 0.4, logs: ['loading weights'] });
+    await page.getByRole('region', { name: 'Log' }).getByText('loading weights').waitFor(WAIT);
+    await page.waitForFunction(() => (document.querySelector('#job-progress') as { value?: number } | null)?.value === 0.4, undefined, WAIT);
+    await worker(`/jobs/${job.id}/heartbeat`, { lease_token: job.lease_token, progress: 0.8, logs: ['step 8 of 10'] });
+    await page.getByRole('region', { name: 'Log' }).getByText('step 8 of 10').waitFor(WAIT);
+    await page.waitForFunction(() => (document.querySelector('#job-progress') as { value?: number } | null)?.value === 0.8, undefined, WAIT);
+    await shot(page, 'job-worker-progress');
+    await worker(`/jobs/${job.id}/fail`, { lease_token: job.lease_token, error: 'GPU out of memory' });
+    await page.getByTestId('job-status').getByText('failed').waitFor(WAIT);
+    assert.match(await page.getByRole('alert').filter({ hasText: 'Error:' }).innerText(), /GPU out of memory/);
+    assert.equal(await page.getByTestId('refunded').innerText(), '3 credits');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   /** Every page, for the accessibility check and the narrow layout. */
   async function visitAll(page: Page, each: (name: string) => Promise<void>): Promise<void> {
     const jobs = (await api('/api/v1/jobs?limit=100')).body.data as { id: string; run_type: string; model_id: string | null }[];

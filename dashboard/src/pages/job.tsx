@@ -138,7 +138,7 @@ export function JobPage({ id }: { id: string }) {
         {job.retry_of && <div><dt>Retry of</dt><dd><a href={`/jobs/${job.retry_of}`}><code>{shortId(job.retry_of)}</code></a></dd></div>}
       </dl>
       {job.status === 'processing' && job.progress !== null && (
-        <p><label for="job-progress">Progress</label> <progress id="job-progress" max={1} value={job.progress}>{Math.round(job.progress * 100)} %</progress></p>
+        <p><label for="job-progress">Progress</label> <progress id="job-progress" max={1} value={job.progress}>{Math.round(job.progress * 100)} %</progress> <span aria-hidden="true">{Math.round(job.progress * 100)} %</span></p>
       )}
       {job.error_message && <p class="note note-error" role="alert"><strong>Error:</strong> {job.error_message}</p>}
       <Section title="Input">
