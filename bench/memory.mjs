@@ -31,7 +31,7 @@ async function serve(store, pgUrl) {
     env: { GENJOBS_EXECUTOR_CONCURRENCY: String(Math.max(JOBS, 16)), PORT: '0' },
   });
   await app.listen();
-  const { runModel } = await dist('src/jobs/run-model.js');
+  const { runModel } = await dist('src/runs/run-model.js');
   const account = await makeAccount(app.store);
   const user = await app.store.userGetById({ id: account.userId });
   let finished = 0;
@@ -55,7 +55,7 @@ async function serve(store, pgUrl) {
     async submit({ n, durationMs }) {
       const t0 = performance.now();
       for (let i = 0; i < n; i++) {
-        await runModel(app.jobs, user, { model: 'local/test', input: { duration_ms: durationMs } });
+        await runModel(app.runs, user, { model: 'local/test', input: { duration_ms: durationMs } });
         if (i % 200 === 199) await sleep(0); // let the executor claim as the runs arrive, as it would under HTTP
       }
       return { seconds: (performance.now() - t0) / 1000 };

@@ -61,10 +61,10 @@ async function genjobsApp(store, pgUrl, tag) {
     dataDir, pgUrl: store === 'postgres' ? pgUrl : null, schema: `bench_${tag}_${process.pid}`,
     env: { GENJOBS_EXECUTOR_CONCURRENCY: String(CONCURRENCY), GENJOBS_DB_POOL_SIZE: String(PG_POOL) },
   });
-  const { runModel } = await dist('src/jobs/run-model.js');
+  const { runModel } = await dist('src/runs/run-model.js');
   const account = await makeAccount(app.store);
   const user = await app.store.userGetById({ id: account.userId });
-  const run = () => runModel(app.jobs, user, { model: 'bench/noop', input: {} });
+  const run = () => runModel(app.runs, user, { model: 'bench/noop', input: {} });
   /** Ids of jobs seen completed (a Set: on PostgreSQL NOTIFY repeats the executor's own notice). */
   const completed = new Set();
   app.events.onChanged((n) => { if (n.status === 'completed') completed.add(n.id); });

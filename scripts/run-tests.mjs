@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled test suite with node's own test runner, twice: on the embedded SQLite store,
-// then on PostgreSQL in a throwaway cluster started here and removed afterwards. Each pass
-// prints the runner's TAP with its closing `# pass N` / `# fail N`; a last line adds both up.
-// GENJOBS_TEST_STORES=sqlite (or postgres) runs one pass only. Arguments narrow the run to the
-// compiled test files whose path contains one of them: `node scripts/run-tests.mjs api/jobs webhooks`.
+// Runs the compiled test suite with node's own test runner. Tests that touch no store (named
+// `*.unit.test.ts`: providers, catalog, config, media, the layer check) run once, first; the rest
+// run twice: on the embedded SQLite store, then on PostgreSQL in a throwaway cluster started here
+// and removed afterwards. Each pass prints the runner's TAP with its closing `# pass N` /
+// `# fail N`; a last line adds them up. GENJOBS_TEST_STORES=sqlite (or postgres) runs the store
+// passes on that store only; GENJOBS_TEST_STORES=none runs the store-free tests only. Arguments
+// narrow the run to the compiled test files whose path contains one of them:
+// `node scripts/run-tests.mjs api/jobs webhooks`.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,8 +23,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-/** Runs every test file once with `env`; echoes the TAP and returns its counts. */
-function pass(name, env) {
+const storeFree = files.filter((f) => f.endsWith('.unit.test.js'));
+const withStore = files.filter((f) => !f.endsWith('.unit.test.js'));
+
+/** Runs the test `files` once with `env`; echoes the TAP and returns its counts. */
+function pass(name, files, env) {
   console.log(`# ---- ${name} ----`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=2', ...files], {
@@ -44,12 +50,13 @@ function pass(name, env) {
 
 const stores = (process.env.GENJOBS_TEST_STORES ?? 'sqlite,postgres').split(',');
 const results = [];
-if (stores.includes('sqlite')) results.push(await pass('store: sqlite', { GENJOBS_TEST_STORE: 'sqlite' }));
-if (stores.includes('postgres')) {
+if (storeFree.length > 0) results.push(await pass('no store', storeFree, { GENJOBS_TEST_STORE: 'none' }));
+if (withStore.length > 0 && stores.includes('sqlite')) results.push(await pass('store: sqlite', withStore, { GENJOBS_TEST_STORE: 'sqlite' }));
+if (withStore.length > 0 && stores.includes('postgres')) {
   const { startPgCluster } = await import(path.join(dist, 'helpers', 'pg-cluster.js'));
   const cluster = await startPgCluster();
   try {
-    results.push(await pass('store: postgres', { GENJOBS_TEST_STORE: 'postgres', GENJOBS_TEST_PG_URL: cluster.url }));
+    results.push(await pass('store: postgres', withStore, { GENJOBS_TEST_STORE: 'postgres', GENJOBS_TEST_PG_URL: cluster.url }));
   } finally {
     cluster.destroy();
   }

@@ -7,12 +7,16 @@ import { CallerCache } from './accounts/caller-cache.js';
 import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
+import type { RunsDeps } from './runs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { MaintenanceService } from './maintenance/service.js';
+import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
+import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
 
 export interface App {
@@ -22,10 +26,13 @@ export interface App {
   catalog: Catalog;
   events: JobEvents;
   jobs: JobsDeps;
+  /** `jobs` and the app directory: what the run use cases need. */
+  runs: RunsDeps;
   server: FastifyInstance;
   executor: Executor | null;
   webhooks: WebhookDispatcher | null;
-  /** Starts the work that runs beside the HTTP server: the executor and webhook delivery, where enabled. */
+  maintenance: MaintenanceService | null;
+  /** Starts the work that runs beside the HTTP server: the executor, webhook delivery and maintenance, where enabled. */
   startBackground(): void;
   /** Starts the background work and listens; resolves with the base URL. */
   listen(): Promise<string>;
@@ -54,16 +61,16 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
-    store, catalog, events, apps, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
+    store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
+  const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
-      cancelRefundPercent: config.cancelRefundPercent,
     })
     : null;
 
@@ -75,6 +82,19 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     })
     : null;
 
+  // Every role needs the chores done somewhere (an API process serving only workers, too); the
+  // processes that take part elect one to do them.
+  const maintenance = config.maintenanceEnabled
+    ? new MaintenanceService({
+      store, logger, tickMs: config.pollMs,
+      chores: [
+        failAbandonedJobs({ store, events, logger }, { maxAttempts: config.maxAttempts, everyMs: config.pollMs }),
+        cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
+        pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
+      ],
+    })
+    : null;
+
   let closing: Promise<void> | null = null;
   let started = false;
   const startBackground = () => {
@@ -82,9 +102,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     started = true;
     executor?.start();
     webhooks?.start();
+    maintenance?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, server, executor, webhooks, startBackground,
+    config, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -95,6 +116,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
         await webhooks?.stop();
+        await maintenance?.stop();
         events.closing();
         await server.close();
         await unsubscribe();

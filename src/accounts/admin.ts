@@ -1,5 +1,6 @@
 import { apiError, invalid } from '../errors/api-error.js';
-import type { ApiKeyRecord, Store, UserRecord } from '../store/store.js';
+import { listLedger } from '../credits/ledger.js';
+import type { ApiKeyRecord, LedgerEntryRecord, Store, UserRecord } from '../store/store.js';
 import { generateApiKey } from './api-keys.js';
 
 /** The operator's use cases, shared by the admin API and the CLI. */
@@ -41,6 +42,12 @@ export async function getUser(store: Store, userId: string): Promise<UserRecord>
   const user = await store.userGetById({ id: userId });
   if (!user) throw apiError('user_not_found');
   return user;
+}
+
+/** The admin API's view of an account's ledger: its latest entries; an unknown account is 404. */
+export async function getUserLedger(store: Store, userId: string): Promise<LedgerEntryRecord[]> {
+  await getUser(store, userId);
+  return listLedger(store, userId);
 }
 
 /** Adds credits, or removes them with a negative amount; a balance never goes below zero. */

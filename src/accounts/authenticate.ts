@@ -1,12 +1,8 @@
 import { apiError } from '../errors/api-error.js';
-import type { ApiKeyRecord, Store, UserRecord } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { hashApiKey } from './api-keys.js';
 import type { CallerCache } from './caller-cache.js';
-
-export interface Caller {
-  user: UserRecord;
-  key: ApiKeyRecord;
-}
+import type { Caller } from './caller.js';
 
 /**
  * Finds who an `Authorization` header speaks for, or throws the contract's 401/403. With a

@@ -1,4 +1,4 @@
-import type { Caller } from './authenticate.js';
+import type { Caller } from './caller.js';
 
 /**
  * Callers found by their key's hash in the last `ttlMs`, so that a busy key costs one store

@@ -1,6 +1,5 @@
 import type { ApiKeyRecord, UserRecord } from '../store/store.js';
-import { iso } from '../jobs/present.js';
-
+import { iso } from '../times.js';
 
 export function presentUser(u: UserRecord): Record<string, unknown> {
   return { id: u.id, object: 'user', name: u.name, credits: u.credits, api_access: u.apiAccess, subscription: u.subscription, created_at: iso(u.createdAt) };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { authenticate } from '../accounts/authenticate.js';
+import { admitRequest } from '../accounts/admit.js';
 import { apiError } from '../errors/api-error.js';
 import type { ApiContext } from './context.js';
 
@@ -11,10 +11,8 @@ import type { ApiContext } from './context.js';
 export function requireApiKey(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('caller', null as never);
   app.addHook('onRequest', async (request, reply) => {
-    const now = Date.now();
-    const caller = await authenticate(ctx.jobs.store, request.headers.authorization, now, ctx.callers);
+    const { caller, limit: d } = await admitRequest({ store: ctx.jobs.store, callers: ctx.callers }, request.headers.authorization, Date.now());
     request.caller = caller;
-    const d = await ctx.jobs.store.rateLimitConsume({ keyId: caller.key.id, limit: caller.key.rateLimitPerMinute, now });
     reply.header('X-RateLimit-Limit', d.limit);
     reply.header('X-RateLimit-Remaining', d.remaining);
     reply.header('X-RateLimit-Reset', d.resetSeconds);

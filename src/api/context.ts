@@ -1,13 +1,18 @@
 import type { Config } from '../config/config.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
-import type { Caller } from '../accounts/authenticate.js';
+import type { RunsDeps } from '../runs/deps.js';
+import type { AppDirectory } from '../apps/directory.js';
+import type { Caller } from '../accounts/caller.js';
 import type { CallerCache } from '../accounts/caller-cache.js';
 import type { WorkerDeps } from '../workers/protocol.js';
 
 /** What the routes need, given to each route plugin. */
 export interface ApiContext {
   jobs: JobsDeps;
+  /** The run use cases' dependencies: `jobs` and where apps come from. */
+  runs: RunsDeps;
+  apps: AppDirectory;
   config: Config;
   files: FileStore;
   /** The worker protocol's dependencies. */

@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/load.js';
 import { resolveInput } from '../catalog/validate-input.js';
-import { runWithSignal } from '../executor/stop-reason.js';
+import { runWithSignal } from '../providers/run-with-signal.js';
 import type { FileStore } from '../files/file-store.js';
 import { ProviderError } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';

@@ -129,3 +129,8 @@ export class Catalog {
     return this.byId.get(id);
   }
 }
+
+/** Models that remote workers execute (provider type `worker`); the executor never runs them. */
+export function workerModels(catalog: Catalog): string[] {
+  return catalog.models.filter((m) => m.provider.type === 'worker').map((m) => m.id);
+}

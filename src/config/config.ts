@@ -31,8 +31,10 @@ export interface Config {
   leaseMs: number;
   /** How many executor claims a job may get before it is failed and refunded as abandoned. (Default: 3) */
   maxAttempts: number;
-  /** How often an idle executor looks for work it was not told about. (Default: 1000 ms) */
+  /** How often an idle executor looks for work it was not told about, and the maintenance service for due chores. (Default: 1000 ms) */
   pollMs: number;
+  /** Whether this process stands for the maintenance service's leadership (one process sweeps at a time). (Default: true) */
+  maintenanceEnabled: boolean;
   /** How long SIGTERM waits for running jobs before releasing them. (Default: 30000 ms) */
   shutdownGraceMs: number;
   /** Lease of a job claimed by a remote worker; its heartbeats renew it. (Default: 30000 ms) */
@@ -158,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     leaseMs,
     maxAttempts: int(env, 'GENJOBS_MAX_ATTEMPTS', 3, 1, 100),
     pollMs: int(env, 'GENJOBS_POLL_MS', 1_000, 10, 60_000),
+    maintenanceEnabled: bool(env, 'GENJOBS_MAINTENANCE', true),
     shutdownGraceMs: int(env, 'GENJOBS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     workerLeaseMs: int(env, 'GENJOBS_WORKER_LEASE_MS', 30_000, 1_000, 3_600_000),
     workerUploadLimitBytes: int(env, 'GENJOBS_WORKER_UPLOAD_LIMIT', 536_870_912, 1_024, 17_179_869_184),

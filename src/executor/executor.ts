@@ -1,22 +1,20 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Catalog } from '../catalog/load.js';
-import { resolveInput } from '../catalog/validate-input.js';
+import { workerModels, type Catalog } from '../catalog/load.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JobRecord, Store } from '../store/store.js';
 import type { AppDirectory } from '../apps/directory.js';
 import { appTimeoutMs } from '../apps/definition.js';
+import { appRunSpec, modelRunInput } from '../runs/spec.js';
 import { runAppNodes } from '../apps/app-runner.js';
-import { workerModels } from '../workers/admin.js';
-import { WakeLoop } from './wake-loop.js';
-import { runWithSignal, StopReason } from './stop-reason.js';
+import { WakeLoop } from '../background/wake-loop.js';
+import { StopReason } from './stop-reason.js';
+import { runWithSignal } from '../providers/run-with-signal.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cancelDueJobs } from '../jobs/deadlines.js';
-import { cancelRefund } from '../jobs/cancel-job.js';
 
 export interface ExecutorOptions {
   store: Store;
@@ -24,7 +22,7 @@ export interface ExecutorOptions {
   providers: ProviderRegistry;
   files: FileStore;
   events: JobEvents;
-  /** Where app jobs find their app. */
+  /** Where app jobs accepted before run specs were kept find their app. */
   apps: AppDirectory;
   logger: Logger;
   /** How many jobs run at once in this executor. (Default: 16) */
@@ -37,11 +35,6 @@ export interface ExecutorOptions {
   pollMs?: number;
   /** Names this executor in leases. (Default: host:pid:random) */
   owner?: string;
-  /**
-   * Percent of the charge refunded when a processing job is cancelled at its Cancel-After
-   * deadline (pending ones get it all back): the deployment's cancellation policy. (Default: 100)
-   */
-  cancelRefundPercent?: number;
 }
 
 interface Running {
@@ -82,8 +75,6 @@ export class Executor {
   private pollTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly refundFor: (job: JobRecord) => number;
-  private sweeping = false;
 
   constructor(private readonly o: ExecutorOptions) {
     this.concurrency = o.concurrency ?? 16;
@@ -93,7 +84,6 @@ export class Executor {
     this.remoteModels = workerModels(o.catalog);
     this.loop = new WakeLoop(() => this.tick(), (err) => o.logger.error({ err }, 'executor: claiming jobs failed'));
     this.owner = o.owner ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.refundFor = cancelRefund(o.cancelRefundPercent ?? 100);
   }
 
   get runningCount(): number {
@@ -113,12 +103,9 @@ export class Executor {
         else if (this.claiming) this.cancelledWhileClaiming.add(job.id);
       }),
     );
-    this.pollTimer = setInterval(() => {
-      void this.failAbandoned();
-      void this.cancelDue();
-      // Leases that ran out, jobs whose notice never came: the poll always looks.
-      this.wake();
-    }, this.pollMs);
+    // Leases that ran out, jobs whose notice never came: the poll always looks. (Abandoned jobs
+    // and deadlines are the maintenance service's.)
+    this.pollTimer = setInterval(() => this.wake(), this.pollMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.wake();
   }
@@ -169,33 +156,6 @@ export class Executor {
     return jobs.length === free;
   }
 
-  /** Jobs whose executors died on every attempt are failed and refunded; checked at each poll, not each claim. */
-  private async failAbandoned(): Promise<void> {
-    try {
-      for (const job of await this.o.store.jobFailAbandoned({ now: Date.now(), maxAttempts: this.maxAttempts })) {
-        this.o.logger.warn({ jobId: job.id }, 'executor: job failed after its executors kept dying');
-        this.o.events.changed(job);
-      }
-    } catch (err) {
-      this.o.logger.error({ err }, 'executor: failing abandoned jobs failed');
-    }
-  }
-
-  /** Jobs past their Cancel-After deadline are cancelled and refunded per the policy; checked at each poll. */
-  private async cancelDue(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      for (const job of await cancelDueJobs(this.o, this.refundFor)) {
-        this.o.logger.debug({ jobId: job.id }, 'executor: job cancelled at its Cancel-After deadline');
-      }
-    } catch (err) {
-      this.o.logger.error({ err }, 'executor: cancelling jobs past their deadline failed');
-    } finally {
-      this.sweeping = false;
-    }
-  }
-
   private capOf(modelId: string): number {
     return this.o.catalog.get(modelId)?.concurrency ?? this.concurrency;
   }
@@ -221,19 +181,23 @@ export class Executor {
       });
   }
 
-  /** What running the job means: a model through its provider, or an app node by node. */
+  /**
+   * What running the job means: a model through its provider, or an app node by node, each as
+   * fixed when the run was accepted (its run spec).
+   */
   private async plan(job: JobRecord): Promise<{ label: string; timeoutMs: number; work: (signal: AbortSignal) => Promise<unknown> }> {
     const { store, catalog, providers, files, apps } = this.o;
     if (job.runType === 'app') {
-      const app = job.appId ? await apps.find(job.appId) : null;
-      if (!app) throw new Error(`App ${job.appId} no longer exists on this server.`);
-      const input = job.inputData as { inputs?: Record<string, unknown> };
+      const spec = appRunSpec(job);
+      const definition = spec?.app ?? (job.appId ? (await apps.find(job.appId))?.definition : undefined);
+      if (!definition) throw new Error(`App ${job.appId} no longer exists on this server.`);
+      const inputs = spec?.inputs ?? (job.inputData as { inputs?: Record<string, unknown> }).inputs ?? {};
       const done = (job.outputData as { node_outputs?: Record<string, Record<string, unknown>> } | null)?.node_outputs ?? {};
       return {
-        label: `app ${app.definition.name}`,
-        timeoutMs: appTimeoutMs(app.definition, catalog),
+        label: `app ${definition.name}`,
+        timeoutMs: appTimeoutMs(definition, catalog),
         work: (signal) => runAppNodes({
-          jobId: job.id, app: app.definition, inputs: input.inputs ?? {}, done, catalog, providers, files, signal,
+          jobId: job.id, app: definition, inputs, done, catalog, providers, files, signal,
           saveProgress: async (outputData) => {
             const saved = await this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData }));
             // Listeners (event streams) re-read the job to see the new node outputs.
@@ -246,7 +210,7 @@ export class Executor {
     const model = job.modelId ? catalog.get(job.modelId) : undefined;
     const provider = job.modelId ? providers.forModel(job.modelId) : undefined;
     if (!model || !provider) throw new Error(`Model ${job.modelId} is no longer in this server's catalog.`);
-    const input = resolveInput(model, (job.inputData as { input?: unknown }).input);
+    const input = modelRunInput(job, catalog)!;
     return {
       label: model.id,
       timeoutMs: model.timeoutMs,

@@ -1,7 +1,6 @@
 import type { Catalog } from '../catalog/load.js';
 import type { Store } from '../store/store.js';
 import type { JobEvents } from './events.js';
-import type { AppDirectory } from '../apps/directory.js';
 import type { FinalJobCache } from './final-jobs.js';
 
 /** What the job use cases need. */
@@ -9,7 +8,6 @@ export interface JobsDeps {
   store: Store;
   catalog: Catalog;
   events: JobEvents;
-  apps: AppDirectory;
   /** How long a run of a synchronous model waits for its result. (Default: 60000 ms) */
   syncWaitMs: number;
   /** Percent of the charge refunded when a processing job is cancelled. (Default: 100) */

@@ -1,8 +1,7 @@
 import type { JobRecord } from '../store/store.js';
 import { isFinal } from './final-jobs.js';
+import { iso } from '../times.js';
 
-/** A stored time (ms) as the API shows it: ISO 8601 in UTC with milliseconds. */
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The public job object: the platform's fields first, then genjobs' extensions. */
 export function presentJob(job: JobRecord, queuePosition?: number): Record<string, unknown> {

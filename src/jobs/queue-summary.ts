@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { iso } from './present.js';
+import { iso } from '../times.js';
 
 /**
  * The queue at a glance, for the operator: how many jobs wait and run, split by model (or app),

@@ -64,6 +64,11 @@ export interface JobRecord {
   cancelAfterAt: Millis | null;
   /** The job this one retries (POST /jobs/:id/retry). */
   retryOf: string | null;
+  /**
+   * What the job runs, fixed at acceptance (src/runs/spec.ts): stored and returned as given,
+   * never shown to clients. Null for jobs accepted before it was kept.
+   */
+  runSpec: unknown;
 }
 
 /** A private app of one account; its definition is checked against the catalog when read. */

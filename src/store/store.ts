@@ -147,6 +147,16 @@ export interface Store {
    * that shares this store. (The SQLite adapter serves one process and counts in memory.)
    */
   rateLimitConsume(p: RateLimitConsumeParams): Promise<RateDecision>;
+  /** Forgets rate-limit counts of seconds before `before`; returns how many rows went. (SQLite: its counts live in memory and trim themselves.) */
+  rateLimitPrune(p: RateLimitPruneParams): Promise<number>;
+  /**
+   * True while this process leads for `name` among the processes sharing the store: the first to
+   * ask takes it, and keeps it until it releases it, closes, or loses its connection. Call it
+   * before each round of work a single process should do. (SQLite: one process, always true.)
+   */
+  leaderTryAcquire(p: LeaderParams): Promise<boolean>;
+  /** Gives up leading for `name`, so another process can take over at once. */
+  leaderRelease(p: LeaderParams): Promise<void>;
   /**
    * Hears of job changes made by any process: `onNotice(notice)` for each new job and status
    * change, `onNotice(null)` when notices may have been missed (after a reconnect). Returns the
@@ -233,6 +243,8 @@ export interface JobCreateChargedParams {
   retryOf?: string | null;
   /** The Idempotency-Key of the request and a hash of what it asked for. (Default: none) */
   idempotency?: { key: string; requestHash: string };
+  /** What the job runs, kept as given (`JobRecord.runSpec`). (Default: null) */
+  runSpec?: unknown;
 }
 export type JobCreateChargedResult =
   | { ok: true; job: JobRecord; balance: number; replayed: boolean }
@@ -339,3 +351,5 @@ export interface AccountUsage { creditsUsed: number; jobsSince: number; totalJob
 // ---- across processes ----
 
 export interface RateLimitConsumeParams { keyId: string; limit: number; now: Millis }
+export interface RateLimitPruneParams { before: Millis }
+export interface LeaderParams { name: string }

@@ -5,11 +5,11 @@ import type { Logger } from 'pino';
 import { presentJob } from '../jobs/present.js';
 import type { JobEvents } from '../jobs/events.js';
 import { isTerminal, type Store, type WebhookDeliveryRecord } from '../store/store.js';
-import { retryAfterMs } from '../providers/http/client.js';
+import { retryAfterMs } from '../http/retry-after.js';
 import { signingSecrets } from './secrets.js';
 import { signatureHeaders } from './signing.js';
 import { assertPublicLiteral, guardedLookup, PrivateTargetError } from './ssrf.js';
-import { WakeLoop } from '../executor/wake-loop.js';
+import { WakeLoop } from '../background/wake-loop.js';
 
 export interface DispatcherOptions {
   store: Store;

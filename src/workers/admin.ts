@@ -1,13 +1,8 @@
-import type { Catalog } from '../catalog/load.js';
+import { workerModels, type Catalog } from '../catalog/load.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import { newId } from '../ids.js';
 import type { Store, WorkerRecord } from '../store/store.js';
 import { generateWorkerToken } from './tokens.js';
-
-/** Models that remote workers execute (provider type `worker`); the executor never runs them. */
-export function workerModels(catalog: Catalog): string[] {
-  return catalog.models.filter((m) => m.provider.type === 'worker').map((m) => m.id);
-}
 
 /** Issues a worker token for some of the worker-served models; the token is returned only now. */
 export async function createWorker(store: Store, catalog: Catalog, body: { name?: unknown; models?: unknown }, now = Date.now()): Promise<{ record: WorkerRecord; token: string }> {
@@ -22,6 +17,10 @@ export async function createWorker(store: Store, catalog: Catalog, body: { name?
   const { token, tokenHash } = generateWorkerToken();
   const record = await store.workerCreate({ id: newId(), name: (body.name as string | undefined) ?? null, tokenHash, models: [...new Set(body.models as string[])], now });
   return { record, token };
+}
+
+export async function listWorkers(store: Store): Promise<WorkerRecord[]> {
+  return store.workerList();
 }
 
 export async function revokeWorker(store: Store, id: string): Promise<WorkerRecord> {

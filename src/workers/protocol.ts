@@ -1,12 +1,10 @@
 import { hashApiKey } from '../accounts/api-keys.js';
 import { outputField } from '../catalog/model.js';
-import { resolveInput } from '../catalog/validate-input.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { FileStore } from '../files/file-store.js';
 import type { JobsDeps } from '../jobs/deps.js';
-import { cancelDueJobs } from '../jobs/deadlines.js';
-import { cancelRefund } from '../jobs/cancel-job.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
+import { modelRunInput } from '../runs/spec.js';
 
 /**
  * The worker protocol's use cases: a remote worker claims a job of a model it serves, renews
@@ -41,11 +39,11 @@ export async function authenticateWorker(deps: WorkerDeps, authorization: string
 /** What a worker gets with a claimed job. */
 function presentClaim(deps: WorkerDeps, job: JobRecord): Record<string, unknown> {
   const model = deps.jobs.catalog.get(job.modelId ?? '');
-  const raw = (job.inputData as { input?: unknown }).input;
   return {
     id: job.id,
     model: job.modelId,
-    input: model ? resolveInput(model, raw) : raw,
+    // As fixed at acceptance; a job of a model gone from the catalog goes as it was given.
+    input: modelRunInput(job, deps.jobs.catalog) ?? (job.inputData as { input?: unknown }).input,
     output_field: model ? outputField(model.outputType) : 'output',
     lease_token: job.leaseToken,
     lease_expires_at: new Date(job.leaseExpiresAt ?? Date.now()).toISOString(),
@@ -53,8 +51,6 @@ function presentClaim(deps: WorkerDeps, job: JobRecord): Record<string, unknown>
     attempt: job.attempts,
   };
 }
-
-let lastSweep = 0;
 
 /**
  * Claims one job of the worker's models, waiting up to `wait_ms` (at most 30 s) for one to
@@ -75,13 +71,6 @@ export async function claimJob(deps: WorkerDeps, worker: WorkerRecord, body: { m
   const deadline = Date.now() + (wait as number);
   for (;;) {
     const now = Date.now();
-    if (now - lastSweep > 1_000) {
-      // Jobs whose workers went silent on every attempt are failed and refunded, and jobs past
-      // their Cancel-After deadline cancelled, even where no executor runs.
-      lastSweep = now;
-      for (const j of await store.jobFailAbandoned({ now, maxAttempts: deps.maxAttempts })) events.changed(j);
-      await cancelDueJobs(deps.jobs, cancelRefund(deps.jobs.cancelRefundPercent), now);
-    }
     const [job] = await store.jobClaim({ owner: owner(worker), limit: 1, leaseMs: deps.leaseMs, now, onlyModels: models, maxAttempts: deps.maxAttempts });
     if (job) {
       events.changed(job);

@@ -367,10 +367,10 @@ describe('POST /api/v1/jobs/:id/cancel: a processing job', () => {
     assert.equal(res.body.status, 'cancelled');
     assert.match(res.body.cancelled_at, ISO_MS);
     // The 60 s provider is aborted, not left running under a new label.
+    // The executor's run of the job is over (its result, if any, offered to the store and refused).
     await eventually(() => (app.executor!.runningCount === 0 ? true : undefined), 3000, 'the provider to stop');
     assert.equal(await balance(app, auth), 100);
 
-    await sleep(300);
     const later = await get(app, auth, `/api/v1/jobs/${job.id}`);
     assert.equal(later.body.status, 'cancelled');
     assert.equal(later.body.output_data, null);

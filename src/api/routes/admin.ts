@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  createApiKey, createUser, getUser, grantCredits, listAccountsPage, listApiKeys, revokeApiKey, setApiAccess,
+  createApiKey, createUser, getUser, getUserLedger, grantCredits, listAccountsPage, listApiKeys, revokeApiKey, setApiAccess,
 } from '../../accounts/admin.js';
 import { presentApiKey, presentUser } from '../../accounts/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
 import { requireAdminToken } from '../auth.js';
 import { createPrivateApp, listPrivateApps, setPrivateAppActive, updatePrivateApp } from '../../apps/admin.js';
 import { presentAppForAdmin } from '../../apps/present.js';
-import { createWorker, presentWorker, revokeWorker } from '../../workers/admin.js';
+import { createWorker, listWorkers, presentWorker, revokeWorker } from '../../workers/admin.js';
 import { queueSummary } from '../../jobs/queue-summary.js';
 import type { ApiContext } from '../context.js';
 import { objectBody } from '../json-body.js';
@@ -49,8 +49,7 @@ export function adminRoutes(ctx: ApiContext) {
     });
 
     app.get<UserParams>('/users/:id/ledger', async (request) => {
-      await getUser(store, request.params.id);
-      const entries = await store.ledgerList({ userId: request.params.id, limit: 100 });
+      const entries = await getUserLedger(store, request.params.id);
       return { object: 'list', data: entries.map(presentLedgerEntry) };
     });
 
@@ -71,14 +70,14 @@ export function adminRoutes(ctx: ApiContext) {
     });
 
     app.get<UserParams>('/users/:id/apps', async (request) => ({
-      object: 'list', data: (await listPrivateApps(store, ctx.jobs.apps, request.params.id)).map((a) => presentAppForAdmin(a, ctx.jobs.catalog)),
+      object: 'list', data: (await listPrivateApps(store, ctx.apps, request.params.id)).map((a) => presentAppForAdmin(a, ctx.jobs.catalog)),
     }));
 
     app.put<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
-      presentAppForAdmin(await updatePrivateApp(store, ctx.jobs.catalog, ctx.jobs.apps, request.params.appId, objectBody<Body>(request.body)), ctx.jobs.catalog));
+      presentAppForAdmin(await updatePrivateApp(store, ctx.jobs.catalog, ctx.apps, request.params.appId, objectBody<Body>(request.body)), ctx.jobs.catalog));
 
     app.patch<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
-      presentAppForAdmin(await setPrivateAppActive(store, ctx.jobs.apps, request.params.appId, objectBody<Body>(request.body).is_active), ctx.jobs.catalog));
+      presentAppForAdmin(await setPrivateAppActive(store, ctx.apps, request.params.appId, objectBody<Body>(request.body).is_active), ctx.jobs.catalog));
 
     app.get('/queue', async () => queueSummary(store));
 
@@ -87,7 +86,7 @@ export function adminRoutes(ctx: ApiContext) {
       return reply.code(201).send(presentWorker(record, token));
     });
 
-    app.get('/workers', async () => ({ object: 'list', data: (await store.workerList()).map((w) => presentWorker(w)) }));
+    app.get('/workers', async () => ({ object: 'list', data: (await listWorkers(store)).map((w) => presentWorker(w)) }));
 
     app.delete<{ Params: { workerId: string } }>('/workers/:workerId', async (request) => presentWorker(await revokeWorker(store, request.params.workerId)));
 

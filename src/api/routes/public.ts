@@ -2,18 +2,19 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob, cancelJobs } from '../../jobs/cancel-job.js';
 import { presentJob, presentJobText, presentRun } from '../../jobs/present.js';
 import { getJob, listJobs, type ListQuery } from '../../jobs/read-jobs.js';
-import { runModel, type RunModelBody } from '../../jobs/run-model.js';
-import { retryJob } from '../../jobs/retry-job.js';
-import { parsePreferWait, runOptionsFrom } from '../../jobs/run-options.js';
+import { runModel, type RunModelBody } from '../../runs/run-model.js';
+import { retryJob } from '../../runs/retry.js';
+import { parsePreferWait, runOptionsFrom } from '../../runs/options.js';
+import { runApp, type RunAppBody } from '../../runs/run-app.js';
+import type { AcceptedRun } from '../../runs/accept.js';
 import { getAccount } from '../../accounts/account.js';
+import { listLedger } from '../../credits/ledger.js';
 import { presentModel } from '../../catalog/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
 import { apiError } from '../../errors/api-error.js';
 import { requireApiKey } from '../auth.js';
 import { presentApp } from '../../apps/present.js';
-import { runApp, type RunAppBody } from '../../apps/run-app.js';
 import type { AppDefinition } from '../../apps/definition.js';
-import type { JobRecord } from '../../store/store.js';
 import { objectBody } from '../json-body.js';
 import type { ApiContext } from '../context.js';
 import { eventRoutes } from './events.js';
@@ -30,19 +31,18 @@ function runHeaders(reply: FastifyReply, preferWait: number | undefined, replaye
 export function publicRoutes(ctx: ApiContext) {
   return async (app: FastifyInstance) => {
     requireApiKey(app, ctx);
-    const { jobs } = ctx;
-    const position = (job: JobRecord) => (job.status === 'pending' ? jobs.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) : Promise.resolve(undefined));
-    const appRunAnswer = async (job: JobRecord, definition: AppDefinition) =>
-      ({ ...presentJob(job, await position(job)), app_name: definition.name, output: job.outputData ?? null });
+    const { jobs, runs } = ctx;
+    const appRunAnswer = ({ job, queuePosition }: AcceptedRun, definition: AppDefinition) =>
+      ({ ...presentJob(job, queuePosition), app_name: definition.name, output: job.outputData ?? null });
 
     app.get('/models', async () => ({ object: 'list', data: jobs.catalog.models.map(presentModel) }));
 
     app.post<{ Body: RunModelBody }>('/models/run', async (request, reply) => {
       const body = objectBody<RunModelBody>(request.body);
       const { options, preferWait } = runOptionsFrom(request.headers, 'POST /api/v1/models/run', body, Date.now());
-      const { job, finished, replayed } = await runModel(jobs, request.caller.user, body, options);
-      runHeaders(reply, preferWait, replayed);
-      return reply.code(finished ? 200 : 202).send(presentRun(job, await position(job)));
+      const run = await runModel(runs, request.caller.user, body, options);
+      runHeaders(reply, preferWait, run.replayed);
+      return reply.code(run.finished ? 200 : 202).send(presentRun(run.job, run.queuePosition));
     });
 
     app.get<{ Querystring: ListQuery }>('/jobs', async (request) => {
@@ -76,29 +76,29 @@ export function publicRoutes(ctx: ApiContext) {
     app.post<IdParams>('/jobs/:id/retry', async (request, reply) => {
       const route = `POST /api/v1/jobs/${request.params.id}/retry`;
       const { options, preferWait } = runOptionsFrom(request.headers, route, {}, Date.now());
-      const { job, finished, replayed, app: definition } = await retryJob(jobs, request.caller.user, request.params.id, options);
-      runHeaders(reply, preferWait, replayed);
-      if (definition) return reply.code(202).send(await appRunAnswer(job, definition));
-      return reply.code(finished ? 200 : 202).send(presentRun(job, await position(job)));
+      const run = await retryJob(runs, request.caller.user, request.params.id, options);
+      runHeaders(reply, preferWait, run.replayed);
+      if (run.app) return reply.code(202).send(appRunAnswer(run, run.app));
+      return reply.code(run.finished ? 200 : 202).send(presentRun(run.job, run.queuePosition));
     });
 
     app.get('/account', async (request) => getAccount(jobs.store, request.caller.user.id));
 
     app.get('/account/ledger', async (request) => {
-      const entries = await jobs.store.ledgerList({ userId: request.caller.user.id, limit: 100 });
+      const entries = await listLedger(jobs.store, request.caller.user.id);
       return { object: 'list', data: entries.map(presentLedgerEntry) };
     });
 
     app.get('/apps', async (request) => ({
-      object: 'list', data: (await jobs.apps.listFor(request.caller.user.id)).map((a) => presentApp(a, jobs.catalog)),
+      object: 'list', data: (await runs.apps.listFor(request.caller.user.id)).map((a) => presentApp(a, jobs.catalog)),
     }));
 
     app.post<{ Body: RunAppBody }>('/apps/run', async (request, reply) => {
       const body = objectBody<RunAppBody>(request.body);
       const { options, preferWait } = runOptionsFrom(request.headers, 'POST /api/v1/apps/run', body, Date.now());
-      const { job, app: definition, replayed } = await runApp(jobs, request.caller.user, body, options);
-      runHeaders(reply, preferWait, replayed);
-      return reply.code(202).send(await appRunAnswer(job, definition));
+      const run = await runApp(runs, request.caller.user, body, options);
+      runHeaders(reply, preferWait, run.replayed);
+      return reply.code(202).send(appRunAnswer(run, run.app));
     });
 
     // Unknown routes under /api/v1 are answered after authentication, like every other answer here.

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { apiError } from '../../errors/api-error.js';
 import type { WebhookAttemptRecord, WebhookDeliveryRecord } from '../../store/store.js';
 import { getWebhookSecret, rotateWebhookSecret } from '../../webhooks/secrets.js';
+import { listJobDeliveries } from '../../webhooks/deliveries.js';
 import { requireApiKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { iso } from '../../jobs/present.js';
+import { iso } from '../../times.js';
 
 
 function presentDelivery(d: WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] }): Record<string, unknown> {
@@ -27,9 +27,8 @@ export function webhookRoutes(ctx: ApiContext) {
     app.post('/webhooks/secret/rotate', async (request) => rotateWebhookSecret(store, request.caller.user.id, ctx.config.webhookSecretGraceMs));
 
     app.get<{ Params: { id: string } }>('/jobs/:id/webhook_deliveries', async (request) => {
-      const job = await store.jobGetById({ id: request.params.id, userId: request.caller.user.id });
-      if (!job) throw apiError('job_not_found');
-      return { object: 'list', data: (await store.webhookListByJob({ jobId: job.id })).map(presentDelivery) };
+      const deliveries = await listJobDeliveries(store, request.caller.user.id, request.params.id);
+      return { object: 'list', data: deliveries.map(presentDelivery) };
     });
   };
 }

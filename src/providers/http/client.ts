@@ -2,6 +2,7 @@ import { Agent, request, errors as undiciErrors } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from '../provider.js';
 import type { HttpProviderOptions } from './options.js';
+import { retryAfterMs } from '../../http/retry-after.js';
 
 /** An upstream service refused or failed; its own words are kept in the message. */
 export class UpstreamError extends ProviderError {
@@ -47,15 +48,6 @@ export function upstreamDetail(body: unknown): string {
     return JSON.stringify(body).slice(0, 500);
   }
   return '';
-}
-
-/** Seconds or an HTTP date, in milliseconds; null when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return null;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 /** The credentials a call sends (`Authorization: Bearer x` gives both forms), longest first. */

@@ -60,21 +60,24 @@ export async function createIdempotent(db: PgDb, p: JobCreateChargedParams & { i
   }
 }
 
+/** A run's spec as the jsonb parameter it is stored from. */
+const specJson = (p: CreateItem): string | null => (p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec));
+
 /** Debits and inserts in one statement: the debit's WHERE re-checks the balance on the latest row version, so concurrent runs queue on the account row and can never overdraw it. */
 export async function createCharged(sql: Sql, p: CreateItem): Promise<CreateOutcome> {
   const row = await sql.one<JobRow & { balance: number }>(`
     WITH debit AS (
       UPDATE users SET credits = credits - $7 WHERE id = $2 AND credits >= $7 RETURNING credits
     ), job AS (
-      INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
-      SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13 FROM debit RETURNING *
+      INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec)
+      SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13, $14 FROM debit RETURNING *
     ), charge AS (
       INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
       SELECT $10, $2, $1, 'charge', -$7, debit.credits, $11, $9 FROM debit WHERE $7 > 0
     )
     SELECT job.*, debit.credits AS balance FROM job, debit`,
   [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), LedgerReason.charge(p),
-    p.cancelAfterAt ?? null, p.retryOf ?? null]);
+    p.cancelAfterAt ?? null, p.retryOf ?? null, specJson(p)]);
   if (!row) {
     const user = await sql.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId]);
     return { ok: false, reason: 'insufficient', available: user?.credits ?? 0 };
@@ -94,10 +97,10 @@ export async function createMany(sql: Sql, items: CreateItem[]): Promise<(Create
     const col = <T>(f: (p: CreateItem) => T) => order.map((i) => f(all[i]!));
     const rows = await sql.q<Partial<JobRow> & { idx: number; balance: number }>(`SELECT r.idx, r.balance, (r.job).*
       FROM genjobs_create_charged($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::text[],
-        $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[]) r`,
+        $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::jsonb[]) r`,
     [col((p) => p.id), col((p) => p.userId), col((p) => p.runType), col((p) => p.modelId), col((p) => p.appId),
       col((p) => JSON.stringify(p.inputData)), col((p) => p.cost), col((p) => p.webhookUrl), col((p) => p.now), col(() => newId()),
-      col((p) => LedgerReason.charge(p)), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null)]);
+      col((p) => LedgerReason.charge(p)), col((p) => p.cancelAfterAt ?? null), col((p) => p.retryOf ?? null), col(specJson)]);
     const out: CreateOutcome[] = new Array(all.length);
     for (const { idx, balance, ...job } of rows) {
       out[order[idx - 1]!] = job.id === null || job.id === undefined

@@ -11,6 +11,7 @@ import * as keys from './keys.js';
 import * as ledger from './ledger.js';
 import * as queue from './queue.js';
 import * as rateLimits from './rate-limits.js';
+import { AdvisoryLeader } from './leader.js';
 import * as users from './users.js';
 import * as webhooks from './webhooks.js';
 import * as workers from './workers.js';
@@ -39,7 +40,7 @@ export interface PgStoreOptions {
 export class PgStore implements port.Store {
   readonly dialect = 'postgres' as const;
   private schemaName = 'public';
-  private stopSweep: () => void = () => {};
+  private readonly leader: AdvisoryLeader;
   private readonly batched: PgBatched;
   /** Requests of a key are reserved in the shared window a lease at a time (src/ratelimit/leased-window.ts). */
   private readonly limiter: LeasedLimiter;
@@ -47,9 +48,10 @@ export class PgStore implements port.Store {
   private constructor(private readonly db: PgDb) {
     this.batched = new PgBatched(db);
     this.limiter = rateLimits.leasedLimiter(db);
+    this.leader = new AdvisoryLeader(db.config, () => this.schemaName, db.onBackgroundError);
   }
 
-  /** Connects, applies migrations and starts the rate-limit housekeeping. */
+  /** Connects and applies migrations. (Old rate-limit slots are the maintenance service's to prune.) */
   static async open(opts: PgStoreOptions): Promise<PgStore> {
     const store = new PgStore(new PgDb({
       url: opts.url, schema: opts.schema, poolSize: opts.poolSize ?? 10, onBackgroundError: opts.onBackgroundError ?? (() => {}),
@@ -58,7 +60,6 @@ export class PgStore implements port.Store {
       await migratePostgres(client, opts.schema);
       return (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
     });
-    store.stopSweep = rateLimits.startSlotSweep(store.db);
     return store;
   }
 
@@ -125,6 +126,9 @@ export class PgStore implements port.Store {
 
   // ---- across processes ----
   rateLimitConsume(p: port.RateLimitConsumeParams) { return this.limiter.consume(p.keyId, p.limit, p.now); }
+  rateLimitPrune(p: port.RateLimitPruneParams) { return rateLimits.deleteOldSlots(this.db, p.before); }
+  leaderTryAcquire(p: port.LeaderParams) { return this.leader.tryAcquire(p.name); }
+  leaderRelease(p: port.LeaderParams) { return this.leader.release(p.name); }
 
   async subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     const listener = new PgListener(this.db.config, `genjobs:${this.schemaName}`, onNotice, this.db.onBackgroundError);
@@ -133,7 +137,7 @@ export class PgStore implements port.Store {
   }
 
   async close(): Promise<void> {
-    this.stopSweep();
+    await this.leader.releaseAll();
     await this.limiter.releaseAll();
     await this.db.end();
   }

@@ -3,13 +3,9 @@ import type { PgDb, Sql } from './db.js';
 
 /**
  * The SQL of rate limits: the shared per-second slots (`rate_limit_slots`) that every process
- * reserves requests from, a lease at a time (src/ratelimit/leased-window.ts), and their clean-up.
+ * reserves requests from, a lease at a time (src/ratelimit/leased-window.ts), and their clean-up
+ * (run by the maintenance service, src/maintenance/).
  */
-
-/** How long a slot is kept after its second: longer than any window that may still count it. */
-const SLOT_KEEP_SECONDS = 120;
-/** How often old slots are deleted. */
-const SWEEP_EVERY_MS = 60_000;
 
 export function leasedLimiter(db: PgDb): LeasedLimiter {
   return new LeasedLimiter({
@@ -21,16 +17,8 @@ export function leasedLimiter(db: PgDb): LeasedLimiter {
   }, db.onBackgroundError);
 }
 
-/** Deletes the slots no window counts any more. */
-export async function deleteOldSlots(sql: Sql, now: number): Promise<void> {
-  await sql.q('DELETE FROM rate_limit_slots WHERE second < $1', [Math.floor(now / 1000) - SLOT_KEEP_SECONDS]);
-}
-
-/** Deletes old slots once a minute until the returned function is called. */
-export function startSlotSweep(db: PgDb): () => void {
-  const timer = setInterval(() => {
-    deleteOldSlots(db, Date.now()).catch((err: unknown) => db.onBackgroundError(err));
-  }, SWEEP_EVERY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+/** Deletes the slots of seconds before `before` (the maintenance service's chore); returns how many went. */
+export async function deleteOldSlots(sql: Sql, before: number): Promise<number> {
+  const rows = await sql.q<{ n: number }>('WITH gone AS (DELETE FROM rate_limit_slots WHERE second < $1 RETURNING 1) SELECT COUNT(*)::int AS n FROM gone', [Math.floor(before / 1000)]);
+  return rows[0]?.n ?? 0;
 }

@@ -16,7 +16,7 @@ export interface JobRow {
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: boolean;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
   attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
-  cancel_after_at: number | null; retry_of: string | null;
+  cancel_after_at: number | null; retry_of: string | null; run_spec: unknown;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: LedgerKind;
@@ -39,6 +39,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   createdAt: r.created_at, startedAt: r.started_at, completedAt: r.completed_at, cancelledAt: r.cancelled_at,
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
   progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
+  runSpec: r.run_spec ?? null,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({

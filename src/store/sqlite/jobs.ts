@@ -44,9 +44,10 @@ export function createCharged(db: SqliteDb, p: JobCreateChargedParams): Promise<
       return { ok: false, reason: 'insufficient', available: row?.credits ?? 0 };
     }
     const inputJson = JSON.stringify(p.inputData);
-    db.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of)
-            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`)
-      .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null);
+    const specJson = p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec);
+    db.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`)
+      .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null, specJson);
     if (p.cost > 0) {
       db.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
               VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
@@ -60,6 +61,7 @@ export function createCharged(db: SqliteDb, p: JobCreateChargedParams): Promise<
     const job = newJobRecord({
       id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, inputJson, cost: p.cost,
       webhookUrl: p.webhookUrl, now: p.now, cancelAfterAt: p.cancelAfterAt ?? null, retryOf: p.retryOf ?? null,
+      runSpec: specJson === null ? null : JSON.parse(specJson),
     });
     return { ok: true, job, balance: debited.credits, replayed: false };
   });

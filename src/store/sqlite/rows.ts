@@ -16,7 +16,7 @@ export interface JobRow {
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: number;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
   attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
-  cancel_after_at: number | null; retry_of: string | null;
+  cancel_after_at: number | null; retry_of: string | null; run_spec: string | null;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: LedgerKind;
@@ -40,12 +40,13 @@ export const toJob = (r: JobRow): JobRecord => ({
   createdAt: r.created_at, startedAt: r.started_at, completedAt: r.completed_at, cancelledAt: r.cancelled_at,
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
   progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
+  runSpec: r.run_spec === null || r.run_spec === undefined ? null : JSON.parse(r.run_spec),
 });
 
 /** The record of a job just inserted as pending: what `toJob` would read back, from the inserted values and the column defaults. */
 export const newJobRecord = (p: {
   id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null; inputJson: string;
-  cost: number; webhookUrl: string | null; now: number; cancelAfterAt: number | null; retryOf: string | null;
+  cost: number; webhookUrl: string | null; now: number; cancelAfterAt: number | null; retryOf: string | null; runSpec: unknown;
 }): JobRecord => ({
   id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, status: 'pending',
   inputData: JSON.parse(p.inputJson), outputData: null,
@@ -53,7 +54,7 @@ export const newJobRecord = (p: {
   webhookUrl: p.webhookUrl, webhookDelivered: false,
   createdAt: p.now, startedAt: null, completedAt: null, cancelledAt: null,
   attempts: 0, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
-  progress: null, cancelAfterAt: p.cancelAfterAt, retryOf: p.retryOf,
+  progress: null, cancelAfterAt: p.cancelAfterAt, retryOf: p.retryOf, runSpec: p.runSpec,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({

@@ -94,6 +94,11 @@ export class SqliteStore implements port.Store {
 
   // ---- across processes ----
   async rateLimitConsume(p: port.RateLimitConsumeParams) { return this.limiter.consume(p.keyId, p.limit, p.now); }
+  /** The counts live in memory and drop their old seconds as they go: nothing to prune. */
+  async rateLimitPrune(_p: port.RateLimitPruneParams) { return 0; }
+  /** One process owns the database file: it always leads. */
+  async leaderTryAcquire(_p: port.LeaderParams) { return true; }
+  async leaderRelease(_p: port.LeaderParams) {}
 
   /** One process: its own in-process events say everything, so there is nothing to hear. */
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {

@@ -5,16 +5,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { parseCatalog } from '../../src/catalog/load.js';
 import type { ModelDefinition } from '../../src/catalog/model.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { replicateProvider } from '../../src/providers/replicate/index.js';
 import { storedFile, until } from '../helpers/provider-files.js';
+import { fakeHttpServer, sendFile, sendJson, type FakeHttpServer, type RecordedCall } from '../helpers/fake-http.js';
 
 const TOKEN = 'r8_test_secret_token_5f1c2e';
 
-interface Call { method: string; path: string; headers: http.IncomingHttpHeaders; body: any }
+type Call = RecordedCall;
 interface Plan {
   /** Status after create, then after each GET (the last one repeats). */
   steps: string[];
@@ -30,7 +30,7 @@ interface Stored { id: string; plan: Plan; at: number; canceled: boolean; input:
  * It answers 401/404/422 the way Replicate does when a call breaks the protocol.
  */
 class FakeReplicate {
-  readonly calls: Call[] = [];
+  calls: Call[] = [];
   readonly files = new Map<string, { type: string; data: Buffer }>();
   readonly predictions = new Map<string, Stored>();
   /** Plan of the next prediction created. */
@@ -38,19 +38,21 @@ class FakeReplicate {
   /** Answers a call itself when it returns true (throttling, hanging, slowness). */
   override: ((call: Call, res: http.ServerResponse) => boolean) | null = null;
   base = '';
-  private readonly server = http.createServer((req, res) => this.handle(req, res));
+  private server: FakeHttpServer | null = null;
   private count = 0;
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await fakeHttpServer((call, res) => {
+      if (!this.override?.(call, res)) this.answer(call, res);
+    });
+    this.calls = this.server.calls;
+    this.base = this.server.base;
     this.files.set('/files/out.png', { type: 'image/png', data: randomBytes(4096) });
     this.files.set('/files/second.png', { type: 'image/png', data: randomBytes(2048) });
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server?.close();
   }
 
   reset(): void {
@@ -69,25 +71,6 @@ class FakeReplicate {
     return this.calls.filter((c) => c.path.startsWith('/v1/') && (!method || c.method === method) && (!pathPrefix || c.path.startsWith(pathPrefix)));
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: any = text;
-      try { body = text ? JSON.parse(text) : null; } catch { /* kept as text */ }
-      const call: Call = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      this.calls.push(call);
-      if (this.override?.(call, res)) return;
-      this.answer(call, res);
-    });
-  }
-
-  private json(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  }
-
   private view(p: Stored): Record<string, unknown> {
     const i = Math.min(p.at, p.plan.steps.length - 1);
     const status = p.canceled ? 'canceled' : p.plan.steps[i]!;
@@ -104,35 +87,33 @@ class FakeReplicate {
   answer(call: Call, res: http.ServerResponse): void {
     const file = this.files.get(call.path);
     if (call.method === 'GET' && file) {
-      res.writeHead(200, { 'content-type': file.type, 'content-length': file.data.length });
-      res.end(file.data);
-      return;
+      return sendFile(res, file.type, file.data);
     }
-    if (call.headers.authorization !== `Bearer ${TOKEN}`) return this.json(res, 401, { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 });
+    if (call.headers.authorization !== `Bearer ${TOKEN}`) return sendJson(res, 401, { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 });
     let m: RegExpExecArray | null;
     if (call.method === 'POST' && (m = /^\/v1\/(?:models|deployments)\/[\w.-]+\/[\w.-]+\/predictions$|^\/v1\/predictions$/.exec(call.path))) {
       const byVersion = call.path === '/v1/predictions';
       const ok = call.headers['content-type']?.startsWith('application/json') && call.body && typeof call.body === 'object'
         && call.body.input && typeof call.body.input === 'object' && (byVersion ? typeof call.body.version === 'string' : call.body.version === undefined);
-      if (!ok) return this.json(res, 422, { title: 'Invalid input', detail: '- input: Invalid type. Expected: object', status: 422 });
+      if (!ok) return sendJson(res, 422, { title: 'Invalid input', detail: '- input: Invalid type. Expected: object', status: 422 });
       const id = `p${++this.count}`;
       const stored: Stored = { id, plan: this.plan, at: 0, canceled: false, input: call.body.input, version: byVersion ? call.body.version : null };
       this.predictions.set(id, stored);
-      return this.json(res, 201, this.view(stored));
+      return sendJson(res, 201, this.view(stored));
     }
     if (call.method === 'GET' && (m = /^\/v1\/predictions\/([\w-]+)$/.exec(call.path))) {
       const p = this.predictions.get(m[1]!);
-      if (!p) return this.json(res, 404, { title: 'Not found', detail: 'Not found.', status: 404 });
+      if (!p) return sendJson(res, 404, { title: 'Not found', detail: 'Not found.', status: 404 });
       p.at++;
-      return this.json(res, 200, this.view(p));
+      return sendJson(res, 200, this.view(p));
     }
     if (call.method === 'POST' && (m = /^\/v1\/predictions\/([\w-]+)\/cancel$/.exec(call.path))) {
       const p = this.predictions.get(m[1]!);
-      if (!p) return this.json(res, 404, { title: 'Not found', detail: 'Not found.', status: 404 });
+      if (!p) return sendJson(res, 404, { title: 'Not found', detail: 'Not found.', status: 404 });
       p.canceled = true;
-      return this.json(res, 200, this.view(p));
+      return sendJson(res, 200, this.view(p));
     }
-    this.json(res, 404, { title: 'Not found', detail: 'Not found.', status: 404 });
+    sendJson(res, 404, { title: 'Not found', detail: 'Not found.', status: 404 });
   }
 }
 

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { fakeHttpServer, sendJson } from '../helpers/fake-http.js';
 import { callJson } from '../../src/providers/http/client.js';
 import { httpOptions } from '../../src/providers/http/options.js';
 import { parseCatalog } from '../../src/catalog/load.js';
@@ -11,14 +10,11 @@ const options = httpOptions({ type: 'test', base_url: 'http://127.0.0.1', retrie
 
 /** A server answering from a list of statuses, one per call; it records the calls' methods. */
 async function server(statuses: number[]): Promise<{ url: string; calls: string[]; close: () => Promise<void> }> {
-  const calls: string[] = [];
-  const srv = http.createServer((req, res) => {
-    calls.push(req.method ?? '');
-    const status = statuses[Math.min(calls.length - 1, statuses.length - 1)] as number;
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status < 400 ? { ok: true } : { detail: `status ${status}` }));
+  const fake = await fakeHttpServer((_call, res) => {
+    const status = statuses[Math.min(fake.calls.length - 1, statuses.length - 1)] as number;
+    sendJson(res, status, status < 400 ? { ok: true } : { detail: `status ${status}` });
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, calls, close: () => new Promise((r) => srv.close(() => r())) };
+  return { url: fake.base, get calls() { return fake.calls.map((c) => c.method); }, close: fake.close };
 }
 
 describe('callJson retries', () => {

@@ -5,16 +5,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { parseCatalog } from '../../src/catalog/load.js';
 import type { ModelDefinition } from '../../src/catalog/model.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { falProvider } from '../../src/providers/fal/index.js';
 import { storedFile, until } from '../helpers/provider-files.js';
+import { fakeHttpServer, sendFile, sendJson, type FakeHttpServer, type RecordedCall } from '../helpers/fake-http.js';
 
 const KEY = 'fal_key_id:fal_key_secret_9d41b7';
 
-interface Call { method: string; path: string; headers: http.IncomingHttpHeaders; body: any }
+type Call = RecordedCall;
 interface Plan {
   /** Status after submit, then after each status call (the last one repeats). */
   steps: string[];
@@ -26,18 +26,6 @@ interface Plan {
 }
 interface Queued { id: string; app: string; plan: Plan; at: number; cancelled: boolean; input: unknown }
 
-/** Starts a node:http server on 127.0.0.1 with a free port. */
-async function listen(handler: http.RequestListener): Promise<{ server: http.Server; base: string }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function close(server: http.Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
 /**
  * A fake of fal's queue API, as documented: `Authorization: Key …`, POST {app}[/{path}] queues a
  * request and answers its request_id with status, response and cancel URLs under the app (no
@@ -45,7 +33,7 @@ async function close(server: http.Server): Promise<void> {
  * the 401/404/422 fal would answer.
  */
 class FakeFal {
-  readonly calls: Call[] = [];
+  calls: Call[] = [];
   readonly files = new Map<string, { type: string; data: Buffer }>();
   readonly queued = new Map<string, Queued>();
   plan: Plan = { steps: ['IN_QUEUE', 'COMPLETED'] };
@@ -54,20 +42,22 @@ class FakeFal {
   foreignBase = '';
   override: ((call: Call, res: http.ServerResponse) => boolean) | null = null;
   base = '';
-  private server: http.Server | null = null;
+  private server: FakeHttpServer | null = null;
   private count = 0;
 
   async start(): Promise<void> {
-    const { server, base } = await listen((req, res) => this.handle(req, res));
-    this.server = server;
-    this.base = base;
+    this.server = await fakeHttpServer((call, res) => {
+      if (!this.override?.(call, res)) this.answer(call, res);
+    });
+    this.calls = this.server.calls;
+    this.base = this.server.base;
     this.files.set('/files/a.png', { type: 'image/png', data: randomBytes(4096) });
     this.files.set('/files/b.jpeg', { type: 'image/jpeg', data: randomBytes(1024) });
     this.files.set('/files/clip.mp4', { type: 'video/mp4', data: randomBytes(8192) });
   }
 
   async stop(): Promise<void> {
-    if (this.server) await close(this.server);
+    await this.server?.close();
   }
 
   reset(): void {
@@ -87,25 +77,6 @@ class FakeFal {
     return this.calls.filter((c) => !c.path.startsWith('/files/') && (!method || c.method === method) && (!pathPart || c.path.includes(pathPart)));
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: any = text;
-      try { body = text ? JSON.parse(text) : null; } catch { /* kept as text */ }
-      const call: Call = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      this.calls.push(call);
-      if (this.override?.(call, res)) return;
-      this.answer(call, res);
-    });
-  }
-
-  private json(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  }
-
   private status(q: Queued): string {
     return q.cancelled ? 'CANCELLED' : q.plan.steps[Math.min(q.at, q.plan.steps.length - 1)]!;
   }
@@ -113,46 +84,44 @@ class FakeFal {
   answer(call: Call, res: http.ServerResponse): void {
     const file = this.files.get(call.path);
     if (call.method === 'GET' && file) {
-      res.writeHead(200, { 'content-type': file.type, 'content-length': file.data.length });
-      res.end(file.data);
-      return;
+      return sendFile(res, file.type, file.data);
     }
-    if (call.headers.authorization !== `Key ${KEY}`) return this.json(res, 401, { detail: 'Invalid API key provided' });
+    if (call.headers.authorization !== `Key ${KEY}`) return sendJson(res, 401, { detail: 'Invalid API key provided' });
     let m: RegExpExecArray | null;
     if ((m = /^\/([\w-]+\/[\w-]+)\/requests\/([\w-]+)(\/status|\/cancel)?$/.exec(call.path))) {
       const q = this.queued.get(m[2]!);
-      if (!q || q.app !== m[1]) return this.json(res, 404, { detail: 'Request not found' });
+      if (!q || q.app !== m[1]) return sendJson(res, 404, { detail: 'Request not found' });
       const where = `${this.base}/${q.app}/requests/${q.id}`;
       if (call.method === 'GET' && m[3] === '/status') {
         q.at++;
         const status = this.status(q);
         const extra = status === 'IN_QUEUE' ? { queue_position: 0 } : status === 'COMPLETED' ? q.plan.completed ?? {} : {};
-        return this.json(res, status === 'COMPLETED' ? 200 : 202, { status, ...extra, response_url: where, status_url: `${where}/status`, cancel_url: `${where}/cancel` });
+        return sendJson(res, status === 'COMPLETED' ? 200 : 202, { status, ...extra, response_url: where, status_url: `${where}/status`, cancel_url: `${where}/cancel` });
       }
       if (call.method === 'PUT' && m[3] === '/cancel') {
-        if (this.status(q) === 'COMPLETED') return this.json(res, 400, { status: 'ALREADY_COMPLETED' });
+        if (this.status(q) === 'COMPLETED') return sendJson(res, 400, { status: 'ALREADY_COMPLETED' });
         q.cancelled = true;
-        return this.json(res, 202, { status: 'CANCELLATION_REQUESTED' });
+        return sendJson(res, 202, { status: 'CANCELLATION_REQUESTED' });
       }
       if (call.method === 'GET' && m[3] === undefined) {
-        if (this.status(q) !== 'COMPLETED') return this.json(res, 400, { detail: 'Request is still in progress' });
-        if (q.plan.fail) return this.json(res, q.plan.fail.status, q.plan.fail.body);
-        return this.json(res, 200, q.plan.result ?? {});
+        if (this.status(q) !== 'COMPLETED') return sendJson(res, 400, { detail: 'Request is still in progress' });
+        if (q.plan.fail) return sendJson(res, q.plan.fail.status, q.plan.fail.body);
+        return sendJson(res, 200, q.plan.result ?? {});
       }
-      return this.json(res, 405, { detail: 'Method Not Allowed' });
+      return sendJson(res, 405, { detail: 'Method Not Allowed' });
     }
     if (call.method === 'POST' && (m = /^\/([\w-]+\/[\w-]+)(\/[\w/-]+)?$/.exec(call.path))) {
       if (!call.headers['content-type']?.startsWith('application/json') || !call.body || typeof call.body !== 'object' || Array.isArray(call.body)) {
-        return this.json(res, 422, { detail: [{ loc: ['body'], msg: 'value is not a valid dict', type: 'type_error.dict' }] });
+        return sendJson(res, 422, { detail: [{ loc: ['body'], msg: 'value is not a valid dict', type: 'type_error.dict' }] });
       }
       const id = `req-${++this.count}`;
       const q: Queued = { id, app: m[1]!, plan: this.plan, at: 0, cancelled: false, input: call.body };
       this.queued.set(id, q);
       const where = `${this.urls === 'foreign' ? this.foreignBase : this.base}/${q.app}/requests/${id}`;
       const urls = this.urls === 'none' ? {} : { response_url: where, status_url: `${where}/status`, cancel_url: `${where}/cancel` };
-      return this.json(res, 200, { status: 'IN_QUEUE', request_id: id, ...urls, queue_position: 0 });
+      return sendJson(res, 200, { status: 'IN_QUEUE', request_id: id, ...urls, queue_position: 0 });
     }
-    this.json(res, 404, { detail: 'Not Found' });
+    sendJson(res, 404, { detail: 'Not Found' });
   }
 }
 
@@ -260,18 +229,17 @@ describe('fal provider', () => {
     assert.equal(out.outputImage, fake.url('/files/a.png'));
     assert.deepEqual(fake.api('GET').map((c) => c.path), ['/fal-ai/flux/requests/req-1/status', '/fal-ai/flux/requests/req-1/status', '/fal-ai/flux/requests/req-1']);
 
-    const foreign: Call[] = [];
-    const other = await listen((req, res) => { foreign.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: null }); res.end('{}'); });
+    const other = await fakeHttpServer((_call, res) => res.end('{}'));
     try {
       fake.reset();
       fake.urls = 'foreign';
       fake.foreignBase = other.base;
       fake.plan = { steps: ['COMPLETED'], result: { images: [image('/files/a.png')] } };
       await run(model({ copy_outputs: false }));
-      assert.equal(foreign.length, 0, 'the key went to another host');
+      assert.equal(other.calls.length, 0, 'the key went to another host');
       assert.deepEqual(fake.api('GET').map((c) => c.path), ['/fal-ai/flux/requests/req-1/status', '/fal-ai/flux/requests/req-1']);
     } finally {
-      await close(other.server);
+      await other.close();
     }
   });
 

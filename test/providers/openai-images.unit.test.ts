@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fakeHttpServer, sendJson, type FakeHandler, type RecordedCall } from '../helpers/fake-http.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -16,34 +17,15 @@ const KEY_ENV = 'GENJOBS_TEST_OPENAI_KEY';
 const KEY = 'sk-test-openai-0123456789abcdef';
 const PICTURE = renderPng({ prompt: 'a red fox', width: 16, height: 16 });
 
-interface Call { method: string; path: string; authorization: string | undefined; body: Record<string, unknown> | null; aborted: boolean }
-type Handler = (call: Call, res: http.ServerResponse, req: http.IncomingMessage) => void;
+type Call = RecordedCall;
 
-/** A local stand-in for the images API: records every call, answers with `handler`. */
-async function fakeApi(handler: Handler) {
-  const calls: Call[] = [];
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { text += c; });
-    req.on('end', () => {
-      const call: Call = {
-        method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization,
-        body: text ? JSON.parse(text) as Record<string, unknown> : null, aborted: false,
-      };
-      calls.push(call);
-      res.on('close', () => { if (!res.writableFinished) call.aborted = true; });
-      if (call.path.startsWith('/files/')) return serveFile(call, res);
-      handler(call, res, req);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+/** A local stand-in for the images API: records every call, answers with `handler`; `/files/*` are the provider's storage. */
+async function fakeApi(handler: FakeHandler) {
+  const server = await fakeHttpServer((call, res, req) => (call.path.startsWith('/files/') ? serveFile(call, res) : handler(call, res, req)));
   return {
-    base, calls,
+    ...server,
     /** The API calls, without the file downloads. */
-    api: () => calls.filter((c) => !c.path.startsWith('/files/')),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    api: () => server.calls.filter((c) => !c.path.startsWith('/files/')),
   };
 }
 
@@ -58,10 +40,7 @@ function serveFile(call: Call, res: http.ServerResponse): void {
   res.end(PICTURE);
 }
 
-const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-};
+const json = sendJson;
 
 function model(provider: Record<string, unknown>) {
   return parseCatalog({

@@ -1,12 +1,10 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import { checkSetting } from '../catalog/validate-input.js';
-import { newId } from '../ids.js';
-import type { JobsDeps } from '../jobs/deps.js';
-import { parseWebhookUrl } from '../jobs/run-model.js';
-import { waitForTerminal } from '../jobs/events.js';
-import type { RunOptions } from '../jobs/run-options.js';
-import type { JobRecord, UserRecord } from '../store/store.js';
-import { appCost, handleSetting, type AppDefinition } from './definition.js';
+import type { UserRecord } from '../store/store.js';
+import { appCost, handleSetting, type AppDefinition } from '../apps/definition.js';
+import { acceptRun, parseWebhookUrl, type AcceptedRun } from './accept.js';
+import type { RunsDeps } from './deps.js';
+import type { RunOptions } from './options.js';
 
 export interface RunAppBody {
   app_id?: unknown;
@@ -17,7 +15,7 @@ export interface RunAppBody {
 const isMissing = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '') || (Array.isArray(v) && v.length === 0);
 
 /** Checks a run's `inputs` against the app: every required one given, each of its type. */
-function checkInputs(app: AppDefinition, deps: JobsDeps, raw: unknown): Record<string, unknown> {
+function checkInputs(app: AppDefinition, deps: RunsDeps, raw: unknown): Record<string, unknown> {
   if (raw === undefined || raw === null) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('inputs', 'must be an object keyed by the app\'s input ids');
   const given = raw as Record<string, unknown>;
@@ -44,31 +42,22 @@ function checkInputs(app: AppDefinition, deps: JobsDeps, raw: unknown): Record<s
 }
 
 /**
- * POST /apps/run: find the app the account may run, check its inputs, then charge and create
- * the job in one step. Asynchronous: the client polls, streams its events, or waits for the
- * webhook; with `opts.waitMs` (Prefer: wait) the answer holds until the job is terminal or the
- * time is up. With an Idempotency-Key already used for this request, the first run's job is
- * returned (`replayed`) and nothing is charged.
+ * POST /apps/run: find the app the account may run and check its inputs, then charge, create
+ * and announce the job. The job keeps the app's definition as it is now: the run is charged by
+ * it, so an edit of the app afterwards does not change what this job runs. Asynchronous: the
+ * client polls, streams its events, or waits for the webhook; with `opts.waitMs` (Prefer: wait)
+ * the answer holds until the job is terminal or the time is up.
  */
-export async function runApp(deps: JobsDeps, user: UserRecord, body: RunAppBody, opts: RunOptions = {}, now = Date.now()): Promise<{ job: JobRecord; app: AppDefinition; replayed: boolean }> {
+export async function runApp(deps: RunsDeps, user: UserRecord, body: RunAppBody, opts: RunOptions = {}, now = Date.now()): Promise<AcceptedRun & { app: AppDefinition }> {
   if (typeof body.app_id !== 'string' || body.app_id === '') throw invalid('app_id', 'is required: the id of an app from GET /api/v1/apps');
   const found = await deps.apps.visibleTo(body.app_id, user.id);
   if (!found) throw apiError('app_not_found');
   const app = found.definition;
   const inputs = checkInputs(app, deps, body.inputs);
-  const webhookUrl = parseWebhookUrl(body.webhook_url);
-  const cost = appCost(app, deps.catalog);
-  const created = await deps.store.jobCreateCharged({
-    id: newId(), userId: user.id, runType: 'app', modelId: null, appId: app.id,
-    inputData: { app_id: app.id, inputs }, webhookUrl, cost, now,
-    cancelAfterAt: opts.cancelAfterAt ?? null, retryOf: opts.retryOf ?? null,
-    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
-  });
-  if (!created.ok) {
-    if (created.reason === 'insufficient') throw apiError('insufficient_credits', { required: cost, available: created.available });
-    throw apiError('idempotency_conflict', { key: opts.idempotency?.key ?? '' });
-  }
-  if (!created.replayed) deps.events.created(created.job);
-  const job = opts.waitMs ? await waitForTerminal(deps.store, deps.events, created.job, opts.waitMs) : created.job;
-  return { job, app, replayed: created.replayed };
+  const run = await acceptRun(deps, user, {
+    runType: 'app', modelId: null, appId: app.id,
+    inputData: { app_id: app.id, inputs }, runSpec: { app, inputs },
+    webhookUrl: parseWebhookUrl(body.webhook_url), cost: appCost(app, deps.catalog), waitMs: opts.waitMs ?? 0,
+  }, opts, now);
+  return { ...run, app };
 }

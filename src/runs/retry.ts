@@ -1,10 +1,11 @@
 import { apiError } from '../errors/api-error.js';
-import { runApp } from '../apps/run-app.js';
 import type { AppDefinition } from '../apps/definition.js';
-import type { JobRecord, UserRecord } from '../store/store.js';
-import type { JobsDeps } from './deps.js';
+import type { UserRecord } from '../store/store.js';
+import type { AcceptedRun } from './accept.js';
+import type { RunsDeps } from './deps.js';
+import { runApp } from './run-app.js';
 import { runModel } from './run-model.js';
-import type { RunOptions } from './run-options.js';
+import type { RunOptions } from './options.js';
 
 /**
  * POST /jobs/:id/retry: runs a job of the account again as a new job, with the same model and
@@ -12,8 +13,8 @@ import type { RunOptions } from './run-options.js';
  * app may have changed since), linked to the original by `retry_of`. Another account's job is
  * not found.
  */
-export async function retryJob(deps: JobsDeps, user: UserRecord, id: string, opts: RunOptions = {}, now = Date.now()): Promise<
-  { job: JobRecord; finished: boolean; replayed: boolean; app?: AppDefinition }
+export async function retryJob(deps: RunsDeps, user: UserRecord, id: string, opts: RunOptions = {}, now = Date.now()): Promise<
+  AcceptedRun & { finished: boolean; app?: AppDefinition }
 > {
   const original = await deps.store.jobGetById({ id, userId: user.id });
   if (!original) throw apiError('job_not_found');
@@ -21,7 +22,7 @@ export async function retryJob(deps: JobsDeps, user: UserRecord, id: string, opt
   if (original.runType === 'app') {
     const input = (original.inputData ?? {}) as { inputs?: unknown };
     const run = await runApp(deps, user, { app_id: original.appId, inputs: input.inputs, webhook_url: original.webhookUrl }, options, now);
-    return { job: run.job, finished: false, replayed: run.replayed, app: run.app };
+    return { ...run, finished: false };
   }
   const input = (original.inputData ?? {}) as { input?: unknown };
   return runModel(deps, user, { model: original.modelId, input: input.input, webhook_url: original.webhookUrl }, options, now);

@@ -1,0 +1,62 @@
+import { apiError, invalid } from '../errors/api-error.js';
+import { waitForTerminal } from '../jobs/events.js';
+import { newId } from '../ids.js';
+import type { JobRecord, Millis, RunType, UserRecord } from '../store/store.js';
+import type { RunsDeps } from './deps.js';
+import type { RunOptions } from './options.js';
+import type { RunSpec } from './spec.js';
+
+/** Checks a webhook target's form; where it may point is checked when it is called. */
+export function parseWebhookUrl(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length > 2048) throw invalid('webhook_url', 'must be an http(s) URL of at most 2048 characters');
+  let url: URL;
+  try { url = new URL(value); } catch { throw invalid('webhook_url', 'must be an http(s) URL'); }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook_url', 'must be an http(s) URL');
+  return value;
+}
+
+/** A checked run, ready to be charged: what the job records and what it will run. */
+export interface RunRequest {
+  runType: RunType;
+  modelId: string | null;
+  appId: string | null;
+  /** What the client asked for, as the job shows it (`input_data`). */
+  inputData: unknown;
+  /** What the job will run, fixed now. */
+  runSpec: RunSpec;
+  webhookUrl: string | null;
+  cost: number;
+  /** How long the answer waits for a terminal status (0: not at all). */
+  waitMs: number;
+}
+
+/** An accepted run: its job (terminal if the wait saw it finish), and the queue position of a pending one. */
+export interface AcceptedRun {
+  job: JobRecord;
+  replayed: boolean;
+  queuePosition?: number;
+}
+
+/**
+ * The step every run shares (a model run, an app run, a retry): charge and create the job in
+ * one store call, announce it to the executors, then wait (bounded) for its result. With an
+ * Idempotency-Key already used for this request, the first run's job comes back (`replayed`)
+ * and nothing is charged or announced.
+ */
+export async function acceptRun(deps: RunsDeps, user: UserRecord, run: RunRequest, opts: RunOptions, now: Millis): Promise<AcceptedRun> {
+  const created = await deps.store.jobCreateCharged({
+    id: newId(), userId: user.id, runType: run.runType, modelId: run.modelId, appId: run.appId,
+    inputData: run.inputData, runSpec: run.runSpec, webhookUrl: run.webhookUrl, cost: run.cost, now,
+    cancelAfterAt: opts.cancelAfterAt ?? null, retryOf: opts.retryOf ?? null,
+    ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
+  });
+  if (!created.ok) {
+    if (created.reason === 'insufficient') throw apiError('insufficient_credits', { required: run.cost, available: created.available });
+    throw apiError('idempotency_conflict', { key: opts.idempotency?.key ?? '' });
+  }
+  if (!created.replayed) deps.events.created(created.job);
+  const job = await waitForTerminal(deps.store, deps.events, created.job, run.waitMs);
+  if (job.status !== 'pending') return { job, replayed: created.replayed };
+  return { job, replayed: created.replayed, queuePosition: await deps.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) };
+}
