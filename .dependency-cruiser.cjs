@@ -31,8 +31,11 @@ const layers = {
   // background services
   executor: ['store', 'catalog', 'files', 'providers', 'jobs', 'apps', 'runs'],
   maintenance: ['store', 'jobs'],
+  // operations: readiness, logs and metrics
+  health: ['store'],
+  observability: ['store', 'jobs'],
   // entry points
-  api: ['config', 'store', 'catalog', 'files', 'credits', 'accounts', 'jobs', 'apps', 'webhooks', 'runs', 'workers'],
+  api: ['config', 'store', 'catalog', 'files', 'credits', 'accounts', 'jobs', 'apps', 'webhooks', 'runs', 'workers', 'health', 'observability'],
   'app.ts': ['*'],
   cli: ['*'],
 };

@@ -8,7 +8,9 @@
 //
 //   npm run bench:http                  BENCH_QUICK=1 for short runs; BENCH_PROFILE=1 writes
 //                                       CPU profiles of the servers to bench/profiles/
-//   BENCH_HTTP_STORES=sqlite            only one store; BENCH_HTTP_CASES=get,get-live,post: which cases
+//   BENCH_HTTP_STORES=sqlite            only one store; sqlite+log or postgres+log: that store with its
+//                                       request and job logs on at info (written to /dev/null)
+//   BENCH_HTTP_CASES=get,get-live,post  which cases
 //                                       (get: a finished job; get-live: a running one, read from the store)
 //   BENCH_HTTP_ROUNDS=5, BENCH_HTTP_DURATION=4   rounds per case and seconds per side of a round
 import fs from 'node:fs';
@@ -122,7 +124,7 @@ async function paired(bare, opts, settle = async () => {}) {
 async function main() {
   const stores = (process.env.BENCH_HTTP_STORES ?? 'sqlite,postgres').split(',');
   const cases = (process.env.BENCH_HTTP_CASES ?? 'get,get-live,post').split(',');
-  const pg = stores.includes('postgres') ? await startPg() : null;
+  const pg = stores.some((s) => s.startsWith('postgres')) ? await startPg() : null;
   console.log(`# autocannon: ${CONNECTIONS} connections; per case ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${ROUND_S} s bare GET + ${ROUND_S} s the case`);
 
   // The bare server stays up, idle while genjobs is measured.
@@ -138,7 +140,9 @@ async function main() {
   const goals = { get: 0.6, post: 0.3 };
   const verdicts = [];
   for (const store of stores) {
-    const server = spawnNode(SELF, ['--serve', store, pg?.url ?? ''], { profileName: `http-${store}` });
+    // `sqlite+log` / `postgres+log`: the same server writing its request and job logs at info (to /dev/null).
+    const [kind, logged] = store.split('+');
+    const server = spawnNode(SELF, ['--serve', kind, pg?.url ?? ''], { profileName: `http-${store}`, env: logged === 'log' ? { BENCH_LOG_LEVEL: 'info' } : {} });
     const { port, authorization, jobId, liveJobId } = await server.ready;
     const base = `http://127.0.0.1:${port}/api/v1`;
     const all = {

@@ -210,7 +210,11 @@ export async function makeApp({ dataDir, pgUrl = null, schema = null, env = {} }
     ...(pgUrl ? { DATABASE_URL: pgUrl, GENJOBS_DB_SCHEMA: schema ?? `bench_${Date.now().toString(36)}` } : {}),
     ...env,
   });
-  const app = await createApp(config, { logger: pino({ level: 'silent' }) });
+  // BENCH_LOG_LEVEL=info measures the request and job log lines, written to /dev/null as they would be to stdout.
+  const level = process.env.BENCH_LOG_LEVEL ?? 'silent';
+  const { createLogger } = await dist('src/observability/logger.js');
+  const logger = level === 'silent' ? pino({ level: 'silent' }) : createLogger(level, pino.destination({ dest: '/dev/null', sync: true }));
+  const app = await createApp(config, { logger });
   await app.server.ready();
   return app;
 }

@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
@@ -11,6 +11,11 @@ import type { RunsDeps } from './runs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
+import { checkReadiness } from './health/readiness.js';
+import { createLogger } from './observability/logger.js';
+import { JobLog } from './observability/job-log.js';
+import { Metrics } from './observability/metrics.js';
+import { registerQueueProbe } from './observability/queue-probe.js';
 import { openStore } from './store/open.js';
 import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -21,6 +26,8 @@ import type { Store } from './store/store.js';
 
 export interface App {
   config: Config;
+  /** This process's Prometheus metrics (served at GET /metrics). */
+  metrics: Metrics;
   logger: Logger;
   store: Store;
   catalog: Catalog;
@@ -42,7 +49,7 @@ export interface App {
 
 /** Wires one genjobs process together from its configuration. */
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
   let providers: ProviderRegistry;
   try {
@@ -53,11 +60,16 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   }
   const store = opts.store ?? await openStore(config, (err) => logger.warn({ err }, 'store: connection trouble in the background'));
   const events = new JobEvents();
+  const jobLog = new JobLog(logger);
+  const detachJobLog = jobLog.attach(events);
+  const metrics = new Metrics();
+  const detachMetrics = metrics.attach(events, () => jobLog.isRelaying);
+  registerQueueProbe(metrics, store);
   // Changes made by other processes (a shared store) reach this process's listeners too.
-  const unsubscribe = await store.subscribe((notice) => {
+  const unsubscribe = await store.subscribe((notice) => jobLog.relay(() => {
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
-  });
+  }));
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
   const jobs: JobsDeps = {
@@ -66,7 +78,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
-  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs) }, logger);
+  // The executor is made below; readiness is asked only once the server answers requests.
+  const readiness = () => checkReadiness({ store, executor, lifecycle });
+  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
@@ -79,6 +93,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new WebhookDispatcher({
       store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+      onAttempt: (outcome) => metrics.webhookAttempt(outcome),
     })
     : null;
 
@@ -105,7 +120,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     maintenance?.start();
   };
   return {
-    config, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, startBackground,
+    config, metrics, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -120,6 +135,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         events.closing();
         await server.close();
         await unsubscribe();
+        detachJobLog();
+        detachMetrics();
         await store.close();
       })();
       return closing;

@@ -13,6 +13,7 @@ describe('loadConfig defaults', () => {
     assert.ok(path.isAbsolute(c.dataDir));
     assert.equal(c.publicUrl, 'http://localhost:8080');
     assert.equal(c.adminToken, null);
+    assert.equal(c.metricsToken, null);
     assert.equal(c.catalogPath, defaultCatalogPath);
     assert.equal(c.cancelRefundPercent, 100);
     assert.equal(c.executorEnabled, true);
@@ -74,6 +75,7 @@ describe('loadConfig refuses bad values', () => {
     ['PUBLIC_URL', 'ftp://x', /must be an http:\/\/ or https:\/\/ URL/],
     ['GENJOBS_ADMIN_TOKEN', 'tok3n-xyz', /use at least 16 random characters/],
     ['GENJOBS_ADMIN_TOKEN', 'a'.repeat(15), /use at least 16 random characters/],
+    ['GENJOBS_METRICS_TOKEN', 'm'.repeat(15), /use at least 16 random characters/],
     ['LOG_LEVEL', 'loud', /set it to one of fatal, error, warn, info, debug, trace, silent/],
     ['GENJOBS_BODY_LIMIT', '10', /set it to a whole number from 1024 to 1073741824/],
   ];
@@ -85,7 +87,7 @@ describe('loadConfig refuses bad values', () => {
         assert.ok(err.message.startsWith(name), `"${err.message}" should start with ${name}`);
         assert.match(err.message, says);
         // The token itself is a secret: a message about it must not repeat it.
-        if (name === 'GENJOBS_ADMIN_TOKEN') assert.equal(err.message.includes(value), false);
+        if (name === 'GENJOBS_ADMIN_TOKEN' || name === 'GENJOBS_METRICS_TOKEN') assert.equal(err.message.includes(value), false);
         else assert.ok(err.message.includes(`"${value}"`), `"${err.message}" should quote the bad value`);
         return true;
       });

@@ -16,6 +16,7 @@ export function requireApiKey(app: FastifyInstance, ctx: ApiContext): void {
     reply.header('X-RateLimit-Limit', d.limit);
     reply.header('X-RateLimit-Remaining', d.remaining);
     reply.header('X-RateLimit-Reset', d.resetSeconds);
+    if (!d.allowed) ctx.metrics.rateLimited.inc();
     if (!d.allowed) throw apiError('rate_limited', {}, { headers: { 'Retry-After': String(d.resetSeconds) } });
   });
 }

@@ -6,6 +6,8 @@ import type { AppDirectory } from '../apps/directory.js';
 import type { Caller } from '../accounts/caller.js';
 import type { CallerCache } from '../accounts/caller-cache.js';
 import type { WorkerDeps } from '../workers/protocol.js';
+import type { Readiness } from '../health/readiness.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** What the routes need, given to each route plugin. */
 export interface ApiContext {
@@ -21,6 +23,10 @@ export interface ApiContext {
   lifecycle: { draining: boolean };
   /** API keys found recently; the admin API clears it at every change. */
   callers: CallerCache;
+  /** The checks of `GET /readyz`. */
+  readiness: () => Promise<Readiness>;
+  /** This process's Prometheus metrics. */
+  metrics: Metrics;
 }
 
 declare module 'fastify' {

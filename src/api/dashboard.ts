@@ -7,8 +7,8 @@ import { packageRoot } from '../paths.js';
 /** Where the dashboard workspace builds to (`npm run build` at the root builds it). */
 export const dashboardDir = path.join(packageRoot, 'dashboard', 'dist');
 
-/** Paths of the APIs, the output files and the API reference: never answered with the dashboard. */
-const RESERVED = /^\/(?:api|admin|worker|files|healthz|openapi\.json|docs)(?:[/?]|$)/;
+/** Paths of the APIs, the output files, the probes and metrics, and the API reference: never answered with the dashboard. */
+const RESERVED = /^\/(?:api|admin|worker|files|healthz|readyz|metrics|openapi\.json|docs)(?:[/?]|$)/;
 
 /**
  * The dashboard's Content-Security-Policy: script and style only from this origin, no frames in

@@ -5,6 +5,8 @@ import { apiError } from '../errors/api-error.js';
 import type { ApiContext } from './context.js';
 import { makeErrorHandler } from './errors.js';
 import { acceptJsonBodies } from './json-body.js';
+import { observeRequests, requestId } from '../observability/request-log.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
@@ -12,18 +14,22 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { registerSchemas } from './schemas/index.js';
 import { serveReference } from './reference.js';
 import { registerDashboard, type Dashboard } from './dashboard.js';
+import { healthRoutes, PROBE_PATHS } from './routes/health.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.config.bodyLimitBytes,
-    // A line per request costs more than it tells at this volume; errors are still logged.
+    // Fastify's two lines per request are replaced by one of ours (src/observability/request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     // Closing is answered by our own hook below, in the error format of the contract.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // The caller's X-Request-Id when usable, else a UUID; logged as reqId and echoed back.
+    genReqId: requestId,
   });
+  observeRequests(app, ctx.metrics);
   acceptJsonBodies(app);
   // Before any route: every route is given its schema as it is registered.
   await registerSchemas(app, { publicUrl: ctx.config.publicUrl });
@@ -37,13 +43,15 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     return reply.code(err.status).send(err.toBody());
   });
   app.addHook('preClose', async () => { ctx.lifecycle.draining = true; });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!ctx.lifecycle.draining) return;
+  app.addHook('onRequest', async (request, reply) => {
+    // Probes answer for themselves during shutdown: /readyz says why it is not ready.
+    if (!ctx.lifecycle.draining || PROBE_PATHS.has(request.url.split('?')[0] ?? '')) return;
     reply.header('Connection', 'close');
     throw apiError('unavailable', { detail: 'the server is shutting down' }, { headers: { 'Retry-After': '5' } });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(healthRoutes(ctx.readiness));
+  await app.register(metricsRoutes(ctx.metrics, ctx.config.metricsToken));
   await app.register(publicRoutes(ctx), { prefix: '/api/v1' });
   await app.register(webhookRoutes(ctx), { prefix: '/api/v1' });
   await app.register(adminRoutes(ctx), { prefix: '/admin/v1' });

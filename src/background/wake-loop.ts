@@ -7,6 +7,8 @@ export class WakeLoop {
   private running = false;
   private again = false;
   private stopped = false;
+  /** When `work` last came back (either way), or when the loop was made: readiness watches it. */
+  lastTurnAt = Date.now();
 
   constructor(private readonly work: () => Promise<boolean>, private readonly onError: (err: unknown) => void) {}
 
@@ -21,6 +23,7 @@ export class WakeLoop {
       .then((more) => { if (more) this.again = true; }, this.onError)
       .finally(() => {
         this.running = false;
+        this.lastTurnAt = Date.now();
         if (this.again) {
           this.again = false;
           this.wake();

@@ -7,6 +7,7 @@ import { packageRoot } from '../paths.js';
 import { adminCommands } from './admin.js';
 import { userCommands } from './user/commands.js';
 import { describeFailure } from './exit.js';
+import type { LevelWithSilent } from 'pino';
 import type { ReferenceWorkerOptions } from '../workers/reference-worker.js';
 
 /** Runs the reference worker until SIGTERM or SIGINT. */
@@ -72,7 +73,8 @@ program
     const token = o.token ?? process.env.GENJOBS_WORKER_TOKEN;
     if (!token) throw new ConfigError('genjobs worker needs --token or GENJOBS_WORKER_TOKEN: the token POST /admin/v1/workers returned.');
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new ConfigError('--concurrency must be a whole number of at least 1.');
-    await runWorker({ url: o.url, token, models: o.model ?? [], exec: o.exec, concurrency: o.concurrency, shutdownGraceMs: o.graceMs, logger: (await import('pino')).pino({ level: process.env.LOG_LEVEL ?? 'info' }) });
+    const { createLogger } = await import('../observability/logger.js');
+    await runWorker({ url: o.url, token, models: o.model ?? [], exec: o.exec, concurrency: o.concurrency, shutdownGraceMs: o.graceMs, logger: createLogger((process.env.LOG_LEVEL ?? 'info') as LevelWithSilent) });
   });
 
 adminCommands(program, config_);

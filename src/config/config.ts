@@ -19,6 +19,8 @@ export interface Config {
   publicUrl: string;
   /** Bearer token of the admin API; the admin API is off when unset. (Default: unset) */
   adminToken: string | null;
+  /** Bearer token of `GET /metrics`; the route is open when unset. (Default: unset) */
+  metricsToken: string | null;
   /** The model catalog file. (Default: the bundled catalog/models.json) */
   catalogPath: string;
   /** Percent of the charge refunded when a processing job is cancelled; pending jobs always get 100. (Default: 100) */
@@ -143,6 +145,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== null && adminToken.length < 16) {
     throw new ConfigError('GENJOBS_ADMIN_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
   }
+  const metricsToken = env.GENJOBS_METRICS_TOKEN || null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    throw new ConfigError('GENJOBS_METRICS_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
+  }
   const leaseMs = int(env, 'GENJOBS_LEASE_MS', 30_000, 1_000, 3_600_000);
   return {
     port,
@@ -153,6 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: int(env, 'GENJOBS_DB_POOL_SIZE', 10, 1, 1_000),
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
     adminToken,
+    metricsToken,
     catalogPath: path.resolve(env.GENJOBS_CATALOG || defaultCatalogPath),
     cancelRefundPercent: int(env, 'GENJOBS_CANCEL_REFUND_PERCENT', 100, 0, 100),
     executorEnabled: bool(env, 'GENJOBS_EXECUTOR', true),

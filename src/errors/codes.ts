@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   api_access_disabled: { status: 403, message: 'API access is not enabled for this account. Ask the operator to enable it.' },
   admin_disabled: { status: 404, message: 'The admin API is disabled: set GENJOBS_ADMIN_TOKEN to enable it.' },
   invalid_admin_token: { status: 401, message: 'Invalid admin token' },
+  invalid_metrics_token: { status: 401, message: 'Invalid metrics token' },
   // 402: credits
   insufficient_credits: { status: 402, message: 'Insufficient credits. Required {required}, available {available}' },
   // 404: not found (another account's objects are not found either)
@@ -44,6 +45,7 @@ export const ERROR_CODES = {
   // 5xx
   internal_error: { status: 500, message: 'Internal server error. The failure was logged; try again, and report it if it persists.' },
   unavailable: { status: 503, message: 'The service is unavailable right now: {detail}. Try again shortly.' },
+  not_ready: { status: 503, message: 'Not ready: {check}: {detail}' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -90,6 +90,19 @@ export class Executor {
     return this.running.size;
   }
 
+  /**
+   * Whether the claim loop is turning: started, not stopping, and its last turn ended less than
+   * `stallMs` ago (the poll wakes it every `pollMs`, so a loop stuck in a claim stops turning).
+   */
+  loopHealth(now = Date.now()): { ok: true } | { ok: false; detail: string } {
+    if (!this.started) return { ok: false, detail: 'the executor has not started' };
+    if (this.stopping) return { ok: false, detail: 'the executor is stopping' };
+    const idle = now - this.loop.lastTurnAt;
+    const stallMs = Math.max(5 * this.pollMs, 5_000);
+    if (idle > stallMs) return { ok: false, detail: `the executor's claim loop has not turned for ${idle} ms` };
+    return { ok: true };
+  }
+
   start(): void {
     if (this.started) return;
     this.started = true;

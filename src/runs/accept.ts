@@ -31,7 +31,7 @@ export interface RunRequest {
   waitMs: number;
 }
 
-/** An accepted run: its job (terminal if the wait saw it finish), and the queue position of a pending one. */
+/** An accepted run: its job (terminal if the wait saw it finish), and, when asked for, the queue position of a pending one. */
 export interface AcceptedRun {
   job: JobRecord;
   replayed: boolean;
@@ -40,7 +40,8 @@ export interface AcceptedRun {
 
 /**
  * The step every run shares (a model run, an app run, a retry): charge and create the job in
- * one store call, announce it to the executors, then wait (bounded) for its result. With an
+ * one store call, announce it to the executors, then wait (bounded) for its result, and count
+ * the queue ahead of a job still pending when the answer shows it (`opts.queuePosition`). With an
  * Idempotency-Key already used for this request, the first run's job comes back (`replayed`)
  * and nothing is charged or announced.
  */
@@ -57,6 +58,6 @@ export async function acceptRun(deps: RunsDeps, user: UserRecord, run: RunReques
   }
   if (!created.replayed) deps.events.created(created.job);
   const job = await waitForTerminal(deps.store, deps.events, created.job, run.waitMs);
-  if (job.status !== 'pending') return { job, replayed: created.replayed };
+  if (job.status !== 'pending' || !opts.queuePosition) return { job, replayed: created.replayed };
   return { job, replayed: created.replayed, queuePosition: await deps.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) };
 }

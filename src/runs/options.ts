@@ -16,6 +16,11 @@ export interface RunOptions {
   retryOf?: string | null;
   /** `Prefer: wait=N`, in ms: how long to hold the answer for a terminal status. */
   waitMs?: number;
+  /**
+   * Whether the answer shows a pending job's queue position (an HTTP answer always does; a
+   * caller that does not show it saves the count). (Default: false)
+   */
+  queuePosition?: boolean;
 }
 
 type HeaderValue = string | string[] | undefined;
@@ -95,7 +100,7 @@ export function parsePreferWait(raw: HeaderValue): number | undefined {
 
 /** Everything a run request's headers ask for; `route` and `body` bind an Idempotency-Key. */
 export function runOptionsFrom(headers: Record<string, HeaderValue>, route: string, body: unknown, now: Millis): { options: RunOptions; preferWait?: number } {
-  const options: RunOptions = {};
+  const options: RunOptions = { queuePosition: true };
   const key = parseIdempotencyKey(headers['idempotency-key']);
   if (key !== undefined) options.idempotency = { key, requestHash: requestHash(route, body) };
   const cancelAfterAt = parseCancelAfter(headers['cancel-after'], now);

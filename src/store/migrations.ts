@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { migrationsDir } from '../paths.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,16 @@ export function readMigrations(dir: string): Migration[] {
     name: file.slice(5, -4),
     sql: fs.readFileSync(path.join(dir, file), 'utf8'),
   }));
+}
+
+const latest = new Map<string, number>();
+
+/** The version of the newest migration this build ships for `dialect` (read from disk once). */
+export function latestMigration(dialect: 'sqlite' | 'postgres'): number {
+  let v = latest.get(dialect);
+  if (v === undefined) {
+    v = Math.max(0, ...readMigrations(migrationsDir(dialect)).map((m) => m.version));
+    latest.set(dialect, v);
+  }
+  return v;
 }

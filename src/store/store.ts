@@ -164,6 +164,12 @@ export interface Store {
    */
   subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>>;
 
+  /** Pending jobs per model (null: app runs) with the creation time of the oldest: the queue gauges. */
+  jobQueueStats(): Promise<{ modelId: string | null; pending: number; oldestCreatedAt: number }[]>;
+  /** When the oldest delivery still owed (pending) was created, or null when none is. */
+  webhookOldestPendingAt(): Promise<number | null>;
+  /** The highest migration applied to the database: readiness compares it with the migrations shipped. */
+  schemaVersion(): Promise<number>;
   close(): Promise<void>;
 }
 

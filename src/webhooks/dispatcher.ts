@@ -27,6 +27,8 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Deliveries sent at once. (Default: 16) */
   concurrency?: number;
+  /** Told each recorded attempt's outcome (the metrics count them). */
+  onAttempt?: (outcome: 'delivered' | 'retry' | 'failed') => void;
 }
 
 const MAX_DELAY_MS = 6 * 3_600_000;
@@ -127,10 +129,12 @@ export class WebhookDispatcher {
     const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
     if (delivered) {
       await store.webhookRecordAttempt({ id: d.id, owner: this.owner, attempt, result: 'delivered', nextAttemptAt: at, payload });
+      this.o.onAttempt?.('delivered');
       return;
     }
     if (statusCode === 410) {
       await store.webhookRecordAttempt({ id: d.id, owner: this.owner, attempt, result: 'failed', nextAttemptAt: at, payload });
+      this.o.onAttempt?.('failed');
       const stopped = await store.webhookFailEndpoint({ userId: d.userId, url: d.url, reason: `${d.url} answered 410 Gone: deliveries to it stopped`, now: at });
       logger.warn({ url: d.url, stopped }, 'webhooks: endpoint gone (410); its pending deliveries stopped');
       return;
@@ -140,6 +144,7 @@ export class WebhookDispatcher {
     const next = at + Math.round(delay);
     const giveUp = permanent || next - d.createdAt > this.o.retryForMs;
     await store.webhookRecordAttempt({ id: d.id, owner: this.owner, attempt, result: giveUp ? 'failed' : 'retry', nextAttemptAt: next, payload });
+    this.o.onAttempt?.(giveUp ? 'failed' : 'retry');
     logger.info({ deliveryId: d.id, url: d.url, statusCode, error, next: giveUp ? null : new Date(next).toISOString() }, 'webhooks: attempt failed');
   }
 

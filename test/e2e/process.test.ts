@@ -135,7 +135,7 @@ describe('genjobs as a process', { timeout: 120_000 }, () => {
 
 describe('genjobs serve with a bad configuration', () => {
   it('refuses to start and says which variable to fix', async () => {
-    const r = spawnSync(process.execPath, [CLI, 'serve'], { env: { ...process.env, PORT: 'eighty', DATA_DIR: os.tmpdir() }, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(process.execPath, [CLI, 'serve'], { env: { ...process.env, PORT: 'eighty', DATA_DIR: os.tmpdir() }, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /PORT="eighty" is not valid: set it to a whole number/);
   });

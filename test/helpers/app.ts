@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { freshStore } from './store.js';
@@ -16,15 +16,15 @@ export interface TestApp extends App {
   dispose(): Promise<void>;
 }
 
-/** An app on a fresh store and a temporary DATA_DIR; `env` overrides configuration variables. */
-export async function testApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** An app on a fresh store and a temporary DATA_DIR; `env` overrides configuration variables, `opts.logger` the silent logger. */
+export async function testApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir, PUBLIC_URL: 'http://genjobs.test', GENJOBS_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent',
     GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'true',
     GENJOBS_POLL_MS: '50', ...env,
   });
-  const app = await createApp(config, { logger: pino({ level: 'silent' }), store: await freshStore() });
+  const app = await createApp(config, { logger: opts.logger ?? pino({ level: 'silent' }), store: await freshStore() });
   await app.server.ready();
   app.startBackground();
   return Object.assign(app, {

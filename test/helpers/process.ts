@@ -40,7 +40,8 @@ export async function startExecutor(env: Record<string, string>): Promise<Server
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`executor did not start: ${out}`)), 15_000);
+    // A bound for a loaded machine; a process that has not started by then is not left running.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`executor did not start: ${out}`)); }, 60_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes('genjobs executor is running')) {
@@ -66,14 +67,19 @@ export async function startServer(env: Record<string, string>, args: string[] = 
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 15_000;
+  // A bound for a machine under load, not a measure: starting takes a second when it is idle.
+  const until = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${out}`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > until) throw new Error(`server did not start: ${out}`);
+    if (Date.now() > until) {
+      // Not left running: a server nobody holds would keep the test file from ending.
+      child.kill('SIGKILL');
+      throw new Error(`server did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, url, output: () => out, exited };

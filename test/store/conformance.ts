@@ -1,6 +1,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../../src/ids.js';
+import { latestMigration } from '../../src/store/migrations.js';
 import { JOB_STATUSES, canMove, type JobRecord, type JobStatus, type Store } from '../../src/store/store.js';
 
 /**
@@ -32,6 +33,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       const entries = await store.ledgerList({ userId, limit: 10_000 });
       assert.equal(entries.reduce((s, e) => s + e.amount, 0), u?.credits, 'sum of ledger entries equals the balance');
     };
+
+    describe('schema', () => {
+      it('reports the newest migration shipped for its dialect as applied', async () => {
+        const shipped = latestMigration(store.dialect);
+        assert.ok(shipped > 0);
+        assert.equal(await store.schemaVersion(), shipped);
+      });
+    });
 
     describe('users and credits', () => {
       it('creates a user with a grant ledger entry for its initial credits', async () => {
@@ -426,6 +435,35 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await store.jobCancel({ id: due.job.id, userId: u.id, now: at + 1000, refundFor: (j) => j.creditsCharged });
         assert.deepEqual(await store.jobListPastDeadline({ now: at + 1000, limit: 10 }), [], 'a cancelled job is past nothing');
         assert.equal((await store.jobGetById({ id: later.job.id }))?.status, 'pending');
+      });
+    });
+
+    describe('operational figures', () => {
+      it('counts pending jobs per model with the oldest creation time, claimed and finished ones left out', async () => {
+        const u = await user(1_000);
+        assert.deepEqual(await store.jobQueueStats(), []);
+        const a1 = await job(u.id, { modelId: 'm/a', createdAt: t + 10 });
+        await job(u.id, { modelId: 'm/a', createdAt: t + 20 });
+        const b1 = await job(u.id, { modelId: 'm/b', createdAt: t + 30 });
+        t += 100;
+        const byModel = async () => (await store.jobQueueStats()).sort((x, y) => String(x.modelId).localeCompare(String(y.modelId)));
+        assert.deepEqual(await byModel(), [
+          { modelId: 'm/a', pending: 2, oldestCreatedAt: a1.createdAt },
+          { modelId: 'm/b', pending: 1, oldestCreatedAt: b1.createdAt },
+        ]);
+        await claim({ exclude: ['m/a'] });
+        assert.deepEqual(await byModel(), [{ modelId: 'm/a', pending: 2, oldestCreatedAt: a1.createdAt }]);
+      });
+
+      it('tells when the oldest delivery still owed was created', async () => {
+        const u = await user(100);
+        assert.equal(await store.webhookOldestPendingAt(), null);
+        const r = await store.jobCreateCharged({ id: newId(), userId: u.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: 'https://hooks.example/in', cost: 5, now: now() });
+        assert.ok(r.ok);
+        const [c] = await claim();
+        await store.jobComplete({ id: c!.id, leaseToken: c!.leaseToken, outputData: {}, now: now() });
+        const [d] = await store.webhookListByJob({ jobId: r.job.id });
+        assert.equal(await store.webhookOldestPendingAt(), d!.createdAt);
       });
     });
 

@@ -136,6 +136,21 @@ export class PgStore implements port.Store {
     return () => listener.stop();
   }
 
+  async jobQueueStats() {
+    const rows = await this.db.q<{ model_id: string | null; pending: number; oldest: string }>(`SELECT model_id, COUNT(*)::int AS pending, MIN(created_at)::text AS oldest
+      FROM jobs WHERE status = 'pending' GROUP BY model_id`);
+    return rows.map((r) => ({ modelId: r.model_id, pending: r.pending, oldestCreatedAt: Number(r.oldest) }));
+  }
+
+  async webhookOldestPendingAt() {
+    const row = await this.db.one<{ at: string | null }>(`SELECT MIN(created_at)::text AS at FROM webhook_deliveries WHERE status = 'pending'`);
+    return row?.at == null ? null : Number(row.at);
+  }
+
+  async schemaVersion(): Promise<number> {
+    return (await this.db.one<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations'))?.v ?? 0;
+  }
+
   async close(): Promise<void> {
     await this.leader.releaseAll();
     await this.limiter.releaseAll();

@@ -105,6 +105,20 @@ export class SqliteStore implements port.Store {
     return async () => {};
   }
 
+  async jobQueueStats() {
+    const rows = this.db.sql(`SELECT model_id AS modelId, COUNT(*) AS pending, MIN(created_at) AS oldestCreatedAt
+      FROM jobs WHERE status = 'pending' GROUP BY model_id`).all() as { modelId: string | null; pending: number; oldestCreatedAt: number }[];
+    return rows;
+  }
+
+  async webhookOldestPendingAt() {
+    return (this.db.sql(`SELECT MIN(created_at) AS at FROM webhook_deliveries WHERE status = 'pending'`).get() as { at: number | null }).at;
+  }
+
+  async schemaVersion(): Promise<number> {
+    return (this.db.sql('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

@@ -1,0 +1,153 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { eventually, testApp, type TestApp } from '../helpers/app.js';
+
+/** The value of the sample `name` whose labels include `labels`, or undefined when there is none. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+async function scrape(app: TestApp, headers: Record<string, string> = {}): Promise<string> {
+  const res = await app.server.inject({ method: 'GET', url: '/metrics', headers });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  return res.body;
+}
+
+const value = async (app: TestApp, name: string, labels: Record<string, string> = {}) => sample(await scrape(app), name, labels) ?? 0;
+
+async function runJob(app: TestApp, auth: { authorization: string }, input: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input, ...extra } });
+  assert.equal(res.statusCode, 202, res.body);
+  return res.json().id as string;
+}
+
+const statusOf = async (app: TestApp, id: string) => (await app.store.jobGetById({ id }))?.status;
+
+describe('GET /metrics', () => {
+  it('counts jobs created and finished by status, model and run type, their dispatch and run times and the credits', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const { auth } = await app.account({ credits: 100 });
+    const before = await scrape(app);
+    assert.equal(sample(before, 'genjobs_jobs_created_total', { model: 'local/test' }), undefined);
+    const ok = await runJob(app, auth, {});
+    const bad = await runJob(app, auth, { outcome: 'failed' });
+    await eventually(async () => ((await statusOf(app, ok)) === 'completed' && (await statusOf(app, bad)) === 'failed' ? true : undefined));
+    const text = await eventually(async () => {
+      const s = await scrape(app);
+      return sample(s, 'genjobs_jobs_finished_total', { status: 'failed' }) === 1 ? s : undefined;
+    });
+    assert.equal(sample(text, 'genjobs_jobs_created_total', { model: 'local/test', run_type: 'model' }), 2);
+    assert.equal(sample(text, 'genjobs_jobs_finished_total', { status: 'completed', model: 'local/test', run_type: 'model' }), 1);
+    assert.equal(sample(text, 'genjobs_jobs_finished_total', { status: 'failed', model: 'local/test', run_type: 'model' }), 1);
+    assert.equal(sample(text, 'genjobs_job_dispatch_seconds_count', { model: 'local/test' }), 2);
+    assert.equal(sample(text, 'genjobs_job_run_seconds_count', { model: 'local/test', status: 'completed' }), 1);
+    assert.equal(sample(text, 'genjobs_job_run_seconds_count', { model: 'local/test', status: 'failed' }), 1);
+    const charged = (await app.store.jobGetById({ id: ok }))!.creditsCharged;
+    assert.ok(charged > 0);
+    assert.equal(sample(text, 'genjobs_credits_charged_total'), 2 * charged);
+    const refunded = (await app.store.jobGetById({ id: bad }))!.creditsRefunded;
+    assert.equal(sample(text, 'genjobs_credits_refunded_total'), refunded);
+  });
+
+  it('reads the queue depth per model and the oldest pending job\'s age from the store, and counts a cancel with its refund', async (t) => {
+    const app = await testApp({ GENJOBS_EXECUTOR: 'false' });
+    t.after(() => app.dispose());
+    const { auth } = await app.account({ credits: 100 });
+    const first = await runJob(app, auth, {});
+    await runJob(app, auth, {});
+    const text = await scrape(app);
+    assert.equal(sample(text, 'genjobs_queue_depth', { model: 'local/test' }), 2);
+    assert.ok((sample(text, 'genjobs_queue_oldest_pending_seconds') ?? -1) >= 0);
+    const cancel = await app.server.inject({ method: 'POST', url: `/api/v1/jobs/${first}/cancel`, headers: auth });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    // The gauge is cached for a moment: it follows at the next read.
+    await eventually(async () => ((await value(app, 'genjobs_queue_depth', { model: 'local/test' })) === 1 ? true : undefined), 10_000, 'the queue depth to drop');
+    const after = await scrape(app);
+    assert.equal(sample(after, 'genjobs_jobs_finished_total', { status: 'cancelled', model: 'local/test' }), 1);
+    assert.equal(sample(after, 'genjobs_credits_refunded_total'), (await app.store.jobGetById({ id: first }))!.creditsRefunded);
+  });
+
+  it('counts webhook attempts by outcome, given-up deliveries, and the oldest undelivered age', async (t) => {
+    const answers = [500, 200, 410];
+    let calls = 0;
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => { res.writeHead(answers[Math.min(calls++, answers.length - 1)]!).end(); });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`;
+    // The retry waits long enough for a scrape (cached for 2 s) to see the delivery owed.
+    const app = await testApp({ GENJOBS_WEBHOOK_BACKOFF_MS: '5000' });
+    t.after(async () => { await app.dispose(); await new Promise<void>((r) => srv.close(() => r())); });
+    const { auth } = await app.account({ credits: 100 });
+    const first = await runJob(app, auth, {}, { webhook_url: url });
+    // The first attempt is refused (500): the delivery is owed and aging.
+    await eventually(async () => ((await value(app, 'genjobs_webhook_attempts_total', { outcome: 'retry' })) === 1 ? true : undefined), 10_000, 'a retry');
+    assert.ok((await eventually(async () => {
+      const age = await value(app, 'genjobs_webhook_oldest_undelivered_seconds');
+      return age > 0 ? age : undefined;
+    }, 10_000, 'an undelivered age')) > 0);
+    await eventually(async () => ((await app.store.jobGetById({ id: first }))?.webhookDelivered ? true : undefined), 10_000, 'the delivery');
+    assert.equal(await value(app, 'genjobs_webhook_attempts_total', { outcome: 'delivered' }), 1);
+    // The next job's endpoint answers 410 Gone: given up at once.
+    await runJob(app, auth, {}, { webhook_url: url });
+    await eventually(async () => ((await value(app, 'genjobs_webhook_failures_total')) === 1 ? true : undefined), 10_000, 'a failure');
+    assert.equal(await value(app, 'genjobs_webhook_attempts_total', { outcome: 'failed' }), 1);
+    await eventually(async () => ((await value(app, 'genjobs_webhook_oldest_undelivered_seconds')) === 0 ? true : undefined), 10_000, 'no delivery owed');
+  });
+
+  it('counts rate-limit rejections and HTTP requests by route and status with their times', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const { auth } = await app.account({ rateLimitPerMinute: 1 });
+    assert.equal((await app.server.inject({ method: 'GET', url: '/api/v1/jobs', headers: auth })).statusCode, 200);
+    assert.equal((await app.server.inject({ method: 'GET', url: '/api/v1/jobs', headers: auth })).statusCode, 429);
+    await app.server.inject({ method: 'GET', url: '/no/such/route/4711' });
+    const text = await scrape(app);
+    assert.equal(sample(text, 'genjobs_rate_limited_total'), 1);
+    assert.equal(sample(text, 'genjobs_http_requests_total', { method: 'GET', route: '/api/v1/jobs', status: '200' }), 1);
+    assert.equal(sample(text, 'genjobs_http_requests_total', { method: 'GET', route: '/api/v1/jobs', status: '429' }), 1);
+    assert.equal(sample(text, 'genjobs_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }), 1);
+    assert.equal(sample(text, 'genjobs_http_request_duration_seconds_count', { method: 'GET', route: '/api/v1/jobs' }), 2);
+    assert.equal(text.includes('/no/such/route/4711'), false, 'unknown paths make no series');
+  });
+
+  it('counts open event streams, and serves the process\'s own metrics', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const { auth } = await app.account();
+    const base = await app.server.listen({ port: 0, host: '127.0.0.1' });
+    const stream = new AbortController();
+    const res = await fetch(`${base}/api/v1/jobs/events`, { headers: auth, signal: stream.signal });
+    assert.equal(res.status, 200);
+    assert.equal(await value(app, 'genjobs_event_streams'), 1);
+    stream.abort();
+    await eventually(async () => ((await value(app, 'genjobs_event_streams')) === 0 ? true : undefined), 5_000, 'the stream to close');
+    const text = await scrape(app);
+    for (const name of ['genjobs_process_cpu_user_seconds_total', 'genjobs_process_resident_memory_bytes', 'genjobs_nodejs_eventloop_lag_seconds', 'genjobs_nodejs_heap_size_used_bytes']) {
+      assert.ok(sample(text, name) !== undefined, `${name} is served`);
+    }
+  });
+
+  it('asks for GENJOBS_METRICS_TOKEN when it is set', async (t) => {
+    const token = 'metrics-token-0123456789abcdef';
+    const app = await testApp({ GENJOBS_METRICS_TOKEN: token });
+    t.after(() => app.dispose());
+    const none = await app.server.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(none.statusCode, 401);
+    assert.equal(none.json().code, 'missing_token');
+    const wrong = await app.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer metrics-token-wrong-0123456789' } });
+    assert.deepEqual(wrong.json(), { error: 'Invalid metrics token', code: 'invalid_metrics_token' });
+    assert.ok((sample(await scrape(app, { authorization: `Bearer ${token}` }), 'genjobs_http_requests_total', { route: '/metrics', status: '401' }) ?? 0) >= 2);
+  });
+});
