@@ -9,6 +9,7 @@ import { JobEvents } from './jobs/events.js';
 import type { JobsDeps } from './jobs/deps.js';
 import type { RunsDeps } from './runs/deps.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { MediaPool } from './providers/builtin/media-pool.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
 import { checkReadiness } from './health/readiness.js';
@@ -39,6 +40,8 @@ export interface App {
   executor: Executor | null;
   webhooks: WebhookDispatcher | null;
   maintenance: MaintenanceService | null;
+  /** The worker threads of the built-in models' rendering; started on the first such job. */
+  media: MediaPool;
   /** Starts the work that runs beside the HTTP server: the executor, webhook delivery and maintenance, where enabled. */
   startBackground(): void;
   /** Starts the background work and listens; resolves with the base URL. */
@@ -51,9 +54,11 @@ export interface App {
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
+  // No thread starts here: the pool starts its threads on the first task, so a failed start leaks none.
+  const media = new MediaPool(config.mediaThreads);
   let providers: ProviderRegistry;
   try {
-    providers = new ProviderRegistry(catalog.models);
+    providers = new ProviderRegistry(catalog.models, {}, media);
   } catch (err) {
     // A provider entry that cannot be built (unknown type, bad options) is a catalog mistake.
     throw new CatalogError(`${config.catalogPath}: ${(err as Error).message}`);
@@ -120,7 +125,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     maintenance?.start();
   };
   return {
-    config, metrics, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, startBackground,
+    config, metrics, logger, store, catalog, events, jobs, runs, server, executor, webhooks, maintenance, media, startBackground,
     async listen() {
       startBackground();
       return server.listen({ port: config.port, host: config.host });
@@ -130,6 +135,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         // New requests get 503 from now on (a load balancer moves on); running jobs get their grace.
         lifecycle.draining = true;
         await executor?.stop(config.shutdownGraceMs);
+        // The executor aborted what outlived the grace period; tasks still on a thread end here.
+        await media.close();
         await webhooks?.stop();
         await maintenance?.stop();
         events.closing();

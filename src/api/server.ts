@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
 import type { ApiContext } from './context.js';
 import { makeErrorHandler } from './errors.js';
+import { capConnections, connectionOptions } from './connections.js';
 import { acceptJsonBodies } from './json-body.js';
 import { observeRequests, requestId } from '../observability/request-log.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -28,7 +29,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     forceCloseConnections: 'idle',
     // The caller's X-Request-Id when usable, else a UUID; logged as reqId and echoed back.
     genReqId: requestId,
+    ...connectionOptions(ctx.config),
   });
+  capConnections(app.server, ctx.config, logger);
   observeRequests(app, ctx.metrics);
   acceptJsonBodies(app);
   // Before any route: every route is given its schema as it is registered.

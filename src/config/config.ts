@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { defaultCatalogPath } from '../paths.js';
 
@@ -67,6 +68,20 @@ export interface Config {
   finalJobCacheSize: number;
   /** Largest accepted request body. (Default: 1048576 bytes) */
   bodyLimitBytes: number;
+  /** Worker threads that render and encode the built-in models' files. (Default: CPU cores - 1, at least 1) */
+  mediaThreads: number;
+  /** A request head not complete this long after the connection (or the previous answer) closes the socket. (Default: 10000 ms) */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, head and body. (Default: 300000 ms) */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open after an answer; above the 60 s idle timeout of common load balancers. (Default: 72000 ms) */
+  keepAliveTimeoutMs: number;
+  /** Connections the server holds at once; lowered to fit the open-file limit. (Default: 10000) */
+  maxConnections: number;
+  /** Event streams one API key may hold open in this process. (Default: 20) */
+  streamsPerKey: number;
+  /** Event streams this process holds open, all keys together. (Default: 2000) */
+  streamsMax: number;
   /** pino log level. (Default: info) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -150,6 +165,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('GENJOBS_METRICS_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
   }
   const leaseMs = int(env, 'GENJOBS_LEASE_MS', 30_000, 1_000, 3_600_000);
+  const headersTimeoutMs = int(env, 'GENJOBS_HEADERS_TIMEOUT_MS', 10_000, 50, 600_000);
+  const requestTimeoutMs = int(env, 'GENJOBS_REQUEST_TIMEOUT_MS', 300_000, 50, 3_600_000);
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError(`GENJOBS_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must not be shorter than GENJOBS_HEADERS_TIMEOUT_MS (${headersTimeoutMs}): the whole request includes its head.`);
+  }
   return {
     port,
     host: env.HOST || '0.0.0.0',
@@ -183,6 +203,13 @@ export function loadConfig(env: Env = process.env): Config {
     authCacheMs: int(env, 'GENJOBS_AUTH_CACHE_MS', 5_000, 0, 300_000),
     finalJobCacheSize: int(env, 'GENJOBS_JOB_CACHE_SIZE', 2_000, 0, 1_000_000),
     bodyLimitBytes: int(env, 'GENJOBS_BODY_LIMIT', 1_048_576, 1_024, 1_073_741_824),
+    mediaThreads: int(env, 'GENJOBS_MEDIA_THREADS', Math.max(1, availableParallelism() - 1), 1, 256),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: int(env, 'GENJOBS_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 600_000),
+    maxConnections: int(env, 'GENJOBS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    streamsPerKey: int(env, 'GENJOBS_STREAMS_PER_KEY', 20, 1, 1_000_000),
+    streamsMax: int(env, 'GENJOBS_STREAMS_MAX', 2_000, 1, 1_000_000),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
 }

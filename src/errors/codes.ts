@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },
   // 429: rate limit
   rate_limited: { status: 429, message: 'Rate limit exceeded' },
+  too_many_streams: { status: 429, message: 'Too many open event streams: {detail}. Close a stream you no longer read, or try again after Retry-After seconds.' },
   // 5xx
   internal_error: { status: 500, message: 'Internal server error. The failure was logged; try again, and report it if it persists.' },
   unavailable: { status: 503, message: 'The service is unavailable right now: {detail}. Try again shortly.' },

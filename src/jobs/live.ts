@@ -97,68 +97,71 @@ export class JobWatch {
   }
 }
 
-/** How many job ids an account stream remembers (statuses told, other accounts' jobs). */
+/** How many job ids an account stream remembers (statuses told). */
 const REMEMBER = 5_000;
 
-function remember<V>(map: Map<string, V>, id: string, value: V): void {
-  map.delete(id);
-  map.set(id, value);
-  if (map.size > REMEMBER) map.delete(map.keys().next().value as string);
+/** A job read once is offered to every stream of its account: its public shape is made once too. */
+const presented = new WeakMap<JobRecord, Record<string, unknown>>();
+function presentOnce(job: JobRecord): Record<string, unknown> {
+  let data = presented.get(job);
+  if (!data) {
+    data = presentJob(job);
+    presented.set(job, data);
+  }
+  return data;
 }
 
 /**
  * An account's stream: a status event for each job of the account whenever its status is not
- * the one last told. `start()` tells the unfinished jobs; `check(id)` looks at one job after a
- * notice; `sweep()` looks at the newest jobs and the unfinished ones told, for notices that
- * never came (changes made by other processes of a store without notifications).
+ * the one last told. `start()` tells the unfinished jobs; `offer(jobs)` is given jobs of the
+ * account that may have changed (read once for all of the account's streams, see
+ * account-feeds.ts) and tells those whose status is new to this stream.
  */
 export class AccountWatch {
   private readonly told = new Map<string, JobStatus>();
-  /** Jobs of other accounts, so their notices cost no read. */
-  private readonly foreign = new Map<string, true>();
+  /** Jobs told and not finished: the ones a sweep must look at even when they are not among the newest. */
+  private readonly open = new Set<string>();
 
-  constructor(private readonly deps: JobsDeps, private readonly user: UserRecord) {}
+  constructor(private readonly deps: JobsDeps, readonly user: UserRecord) {}
 
   async start(): Promise<LiveEvent[]> {
     const recent = await this.deps.store.jobList({ userId: this.user.id, limit: 100 });
-    for (const job of recent.reverse()) remember(this.told, job.id, job.status);
+    for (const job of recent.reverse()) this.remember(job);
     const events: LiveEvent[] = [];
     for (const status of ['pending', 'processing'] as const) {
       const jobs = await this.deps.store.jobList({ userId: this.user.id, status, limit: 100 });
       for (const job of jobs.reverse()) {
-        remember(this.told, job.id, job.status);
+        this.remember(job);
         events.push({ event: 'status', data: presentJob(job) });
       }
     }
     return events;
   }
 
-  async check(id: string): Promise<LiveEvent[]> {
-    if (this.foreign.has(id)) return [];
-    const job = await this.deps.store.jobGetById({ id, userId: this.user.id });
-    if (!job) {
-      remember(this.foreign, id, true);
-      return [];
-    }
-    return this.compare(job);
-  }
-
-  async sweep(): Promise<LiveEvent[]> {
-    const recent = await this.deps.store.jobList({ userId: this.user.id, limit: 50 });
+  offer(jobs: readonly JobRecord[]): LiveEvent[] {
     const events: LiveEvent[] = [];
-    const seen = new Set<string>();
-    for (const job of recent.reverse()) {
-      seen.add(job.id);
-      events.push(...this.compare(job));
+    for (const job of jobs) {
+      if (job.userId !== this.user.id || this.told.get(job.id) === job.status) continue;
+      this.remember(job);
+      events.push({ event: 'status', data: presentOnce(job) });
     }
-    const unfinished = [...this.told].filter(([id, status]) => !seen.has(id) && !isTerminal(status)).map(([id]) => id);
-    for (const id of unfinished) events.push(...(await this.check(id)));
     return events;
   }
 
-  private compare(job: JobRecord): LiveEvent[] {
-    if (this.told.get(job.id) === job.status) return [];
-    remember(this.told, job.id, job.status);
-    return [{ event: 'status', data: presentJob(job) }];
+  /** Ids of the jobs told whose last status told was not final. */
+  unfinished(): IterableIterator<string> {
+    return this.open.values();
+  }
+
+  private remember(job: JobRecord): void {
+    this.told.delete(job.id);
+    this.told.set(job.id, job.status);
+    if (isTerminal(job.status)) this.open.delete(job.id);
+    else this.open.add(job.id);
+    if (this.told.size > REMEMBER) {
+      const oldest = this.told.keys().next().value as string;
+      this.told.delete(oldest);
+      this.open.delete(oldest);
+    }
   }
 }

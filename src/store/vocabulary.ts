@@ -80,6 +80,8 @@ export interface JobNotice {
   id: string;
   status: JobStatus;
   modelId: string | null;
+  /** The job's account, where the teller knows it (notices from the store's notifications do not carry it). */
+  userId?: string;
 }
 
 /** How a ledger entry moved credits: granted by an operator, charged for a run, refunded. */

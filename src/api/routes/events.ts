@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { getJob } from '../../jobs/read-jobs.js';
-import { AccountWatch, JobWatch, type LiveEvent } from '../../jobs/live.js';
+import { JobWatch, type LiveEvent } from '../../jobs/live.js';
+import { AccountFeeds } from '../../jobs/account-feeds.js';
 import type { ApiContext } from '../context.js';
+import { StreamSlots } from '../stream-slots.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -12,6 +14,17 @@ const FALLBACK_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 /** The `id:` of a job stream's terminal status event: a reconnect carrying it gets 204 (EventSource then stops). */
 const END_ID = 'end';
+
+/** An event offered to many streams (an account's) is serialised once. */
+const serialised = new WeakMap<object, string>();
+function json(data: object): string {
+  let text = serialised.get(data);
+  if (text === undefined) {
+    text = JSON.stringify(data);
+    serialised.set(data, text);
+  }
+  return text;
+}
 
 /**
  * One open server-sent-events answer: writes events with increasing ids, a heartbeat comment,
@@ -46,16 +59,25 @@ class SseStream {
       'x-accel-buffering': 'no',
     });
     this.res.socket?.setTimeout(0);
+    // A client gone before the head was sent: its 'close' came already.
+    if (!this.res.socket || this.res.socket.destroyed) {
+      this.close();
+      return;
+    }
     this.res.write(': genjobs event stream\n\n');
     const heartbeat = setInterval(() => this.write(': heartbeat\n\n'), HEARTBEAT_MS);
     this.cleanups.push(() => clearInterval(heartbeat));
   }
 
+  /** Writes `events` in one write (one system call, however many events). */
   send(events: LiveEvent[], lastId?: string): void {
+    if (events.length === 0) return;
+    let chunk = '';
     events.forEach((e, i) => {
       const id = lastId !== undefined && i === events.length - 1 ? lastId : String(this.nextId++);
-      this.write(`id: ${id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      chunk += `id: ${id}\nevent: ${e.event}\ndata: ${json(e.data)}\n\n`;
     });
+    this.write(chunk);
   }
 
   /** Runs `look` now, or once more after the run under way; and every second. */
@@ -101,71 +123,77 @@ class SseStream {
 /**
  * The event streams, registered inside the `/api/v1` plugin so authentication and the rate
  * limit apply (one request per stream). GET /jobs/events is a static route: it is never taken
- * for a job id.
+ * for a job id. Each stream holds one of the key's and the process's stream slots while open.
  */
 export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { jobs } = ctx;
+  const slots = new StreamSlots(ctx.config.streamsPerKey, ctx.config.streamsMax);
+  const feeds = new AccountFeeds(jobs, { onError: (err) => app.log.error({ err }, 'account event streams: reading jobs failed') });
   const open = new Set<SseStream>();
-  const track = (s: SseStream) => {
+  const closeAll = () => {
+    for (const s of [...open]) s.close();
+  };
+  // A closing process ends its streams: the server waits for no open answer.
+  const offClosing = jobs.events.onClosing(closeAll);
+  app.addHook('preClose', async () => closeAll());
+  app.addHook('onClose', async () => offClosing());
+  const track = (s: SseStream, release: () => void) => {
     open.add(s);
     s.onClose(() => open.delete(s));
-    // A closing process ends its streams: the server waits for no open answer.
-    s.onClose(jobs.events.onClosing(() => s.close()));
+    s.onClose(release);
   };
-  app.addHook('preClose', async () => {
-    for (const s of [...open]) s.close();
-  });
 
   app.get<IdParams>('/jobs/:id/events', async (request, reply) => {
-    const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id);
-    // An EventSource reconnecting after the terminal event: 204 tells it to stop.
-    if (request.headers['last-event-id'] === END_ID) return reply.code(204).send();
-    const watch = new JobWatch(jobs, job.id);
-    const first = await watch.start(job, queuePosition);
-    const stream = new SseStream(reply.raw, (err) => request.log.error({ err, jobId: job.id }, 'job event stream: reading the job failed'));
-    stream.open(reply);
-    track(stream);
-    const tell = (events: LiveEvent[]) => {
-      stream.send(events, watch.done ? END_ID : undefined);
-      if (watch.done) stream.close();
-    };
-    tell(first);
-    if (stream.isClosed) return reply;
-    const poke = stream.watch(async () => tell(await watch.refresh()));
-    stream.onClose(jobs.events.onJobChanged(job.id, poke));
-    // A change made between the first read and the listener: look once more.
-    poke();
-    return reply;
+    const release = slots.take(request.caller.key.id);
+    try {
+      const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id);
+      // An EventSource reconnecting after the terminal event: 204 tells it to stop.
+      if (request.headers['last-event-id'] === END_ID) {
+        release();
+        return reply.code(204).send();
+      }
+      const watch = new JobWatch(jobs, job.id);
+      const first = await watch.start(job, queuePosition);
+      const stream = new SseStream(reply.raw, (err) => request.log.error({ err, jobId: job.id }, 'job event stream: reading the job failed'));
+      track(stream, release);
+      stream.open(reply);
+      const tell = (events: LiveEvent[]) => {
+        stream.send(events, watch.done ? END_ID : undefined);
+        if (watch.done) stream.close();
+      };
+      tell(first);
+      if (stream.isClosed) return reply;
+      const poke = stream.watch(async () => tell(await watch.refresh()));
+      stream.onClose(jobs.events.onJobChanged(job.id, poke));
+      // A change made between the first read and the listener: look once more.
+      poke();
+      return reply;
+    } catch (err) {
+      release();
+      throw err;
+    }
   });
 
   app.get('/jobs/events', async (request: FastifyRequest, reply) => {
-    const stream = new SseStream(reply.raw, (err) => request.log.error({ err }, 'account event stream: reading jobs failed'));
-    const watch = new AccountWatch(jobs, request.caller.user);
-    const first = await watch.start();
-    stream.open(reply);
-    track(stream);
-    stream.send(first);
-    // Every look goes through one queue, so each job's statuses are told in order.
-    const pending = new Set<string>();
-    let sweep = false;
-    const poke = stream.watch(async () => {
-      const ids = [...pending];
-      pending.clear();
-      const events: LiveEvent[] = [];
-      for (const id of ids) events.push(...(await watch.check(id)));
-      if (sweep || ids.length === 0) {
-        sweep = false;
-        events.push(...(await watch.sweep()));
-      }
-      stream.send(events);
-    });
-    const heard = (notice?: { id: string }) => {
-      if (notice) pending.add(notice.id);
-      else sweep = true;
-      poke();
-    };
-    stream.onClose(jobs.events.onCreated(heard));
-    stream.onClose(jobs.events.onChanged(heard));
-    return reply;
+    const release = slots.take(request.caller.key.id);
+    let stream: SseStream | null = null;
+    const early: LiveEvent[][] = [];
+    try {
+      // The account's feed reads each change once for all its streams and hands this one its share, in order.
+      const { first, leave } = await feeds.join(request.caller.user, (events) => {
+        if (stream) stream.send(events);
+        else early.push(events);
+      });
+      stream = new SseStream(reply.raw, (err) => request.log.error({ err }, 'account event stream failed'));
+      stream.onClose(leave);
+      track(stream, release);
+      stream.open(reply);
+      stream.send(first);
+      for (const events of early.splice(0)) stream.send(events);
+      return reply;
+    } catch (err) {
+      release();
+      throw err;
+    }
   });
 }

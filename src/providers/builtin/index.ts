@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
-import { renderPng } from './media/png.js';
-import { renderGifAnimation } from './media/gif.js';
-import { renderWav } from './media/wav.js';
 import { renderText } from './media/text.js';
-import { decodePng, encodePng, resize, sideBySide } from './media/image-ops.js';
+import type { MediaTask } from './media/tasks.js';
+import type { MediaRunner } from './media-pool.js';
 import type { FileStore } from '../../files/file-store.js';
 
 /**
@@ -24,54 +22,57 @@ const size = (input: Record<string, unknown>, scale = 1): [number, number] => {
 };
 
 /** Reads an image input: only files this server stored (no network fetches from built-in models). */
-async function readImage(files: FileStore, url: string): Promise<ReturnType<typeof decodePng>> {
+async function readImage(files: FileStore, url: string): Promise<Buffer> {
   const bytes = await files.readByUrl(url);
   if (!bytes) throw new ProviderError(`cannot read ${url}: built-in models read only images stored by this server`);
+  return bytes;
+}
+
+/** Runs a task on the media threads; its errors (a bad size, an unreadable PNG) are the job owner's to read. */
+async function render(media: MediaRunner, task: MediaTask, signal: AbortSignal): Promise<Buffer> {
   try {
-    return decodePng(bytes);
+    return await media.run(task, signal);
   } catch (err) {
-    throw new ProviderError(`${url}: ${(err as Error).message}`);
+    if (signal.aborted) throw signal.reason;
+    throw new ProviderError((err as Error).message);
   }
 }
 
-const HANDLERS: Record<string, (ctx: RunContext) => Promise<Record<string, unknown>>> = {
-  async image({ jobId, input, files }) {
+type Handler = (ctx: RunContext, media: MediaRunner) => Promise<Record<string, unknown>>;
+
+const HANDLERS: Record<string, Handler> = {
+  async image({ jobId, input, files, signal }, media) {
     const [width, height] = size(input);
-    const png = renderPng({ prompt: str(input.prompt), width, height, seed: num(input.seed, 0) });
+    const png = await render(media, { kind: 'image', prompt: str(input.prompt), width, height, seed: num(input.seed, 0) }, signal);
     return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
   },
 
   /** Enlarges a PNG by `scale` with bilinear filtering. */
-  async upscale({ jobId, input, files, signal }) {
-    const picture = await readImage(files, str(input.image_url));
-    const scale = num(input.scale, 2);
-    await sleep(0, undefined, { signal });
-    const bigger = resize(picture, picture.width * scale, picture.height * scale);
-    return { outputImage: await files.save({ jobId, extension: 'png', data: encodePng(bigger) }) };
+  async upscale({ jobId, input, files, signal }, media) {
+    const name = str(input.image_url);
+    const image = await readImage(files, name);
+    const png = await render(media, { kind: 'upscale', image, name, scale: num(input.scale, 2) }, signal);
+    return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
   },
 
   /** Sets several PNGs side by side at one height. */
-  async collage({ jobId, input, files, signal }) {
-    const urls = Array.isArray(input.images) ? (input.images as string[]) : [];
-    const pictures = await Promise.all(urls.map((u) => readImage(files, u)));
-    await sleep(0, undefined, { signal });
-    const sheet = sideBySide(pictures, num(input.height, 256));
-    return { outputImage: await files.save({ jobId, extension: 'png', data: encodePng(sheet) }) };
+  async collage({ jobId, input, files, signal }, media) {
+    const names = Array.isArray(input.images) ? (input.images as string[]) : [];
+    const images = await Promise.all(names.map((u) => readImage(files, u)));
+    const png = await render(media, { kind: 'collage', images, names, height: num(input.height, 256) }, signal);
+    return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
   },
 
-  async video({ jobId, input, files, signal }) {
+  async video({ jobId, input, files, signal }, media) {
     const [width, height] = size(input, 0.5);
     const fps = 10;
     const frames = Math.max(1, Math.round(num(input.duration_seconds, 2) * fps));
-    // Yield once so a cancel that arrives right after the claim is seen before the work starts.
-    await sleep(0, undefined, { signal });
-    const gif = renderGifAnimation({ prompt: str(input.prompt), width, height, frames, fps });
+    const gif = await render(media, { kind: 'video', prompt: str(input.prompt), width, height, frames, fps }, signal);
     return { outputVideo: await files.save({ jobId, extension: 'gif', data: gif }) };
   },
 
-  async audio({ jobId, input, files, signal }) {
-    await sleep(0, undefined, { signal });
-    const wav = renderWav({ prompt: str(input.prompt), seconds: num(input.duration_seconds, 3) });
+  async audio({ jobId, input, files, signal }, media) {
+    const wav = await render(media, { kind: 'audio', prompt: str(input.prompt), seconds: num(input.duration_seconds, 3) }, signal);
     return { outputAudio: await files.save({ jobId, extension: 'wav', data: wav }) };
   },
 
@@ -92,8 +93,9 @@ const HANDLERS: Record<string, (ctx: RunContext) => Promise<Record<string, unkno
 
 export const BUILTIN_NAMES = Object.keys(HANDLERS);
 
-export function builtinProvider(name: string, modelId: string): Provider {
+/** A built-in model's provider; its rendering and encoding run on `media` (the app's thread pool). */
+export function builtinProvider(name: string, modelId: string, media: MediaRunner): Provider {
   const handler = HANDLERS[name];
   if (!handler) throw new Error(`Model ${modelId}: unknown builtin provider "${name}" (known: ${BUILTIN_NAMES.join(', ')})`);
-  return { run: handler };
+  return { run: (ctx) => handler(ctx, media) };
 }
