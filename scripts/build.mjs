@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run build`, in four steps:
+// `npm run build`, in five steps:
 // 1. the server's OpenAPI document: src/ and scripts/ are transpiled into dist/ without type
 //    checks (seconds, not a full compile), and dist/scripts/openapi.js writes the document the
 //    server serves at /openapi.json to sdk/src/generated/openapi.json;
@@ -8,7 +8,9 @@
 // 3. the SDK compiles into sdk/dist (a schema change that breaks it fails here);
 // 4. the whole project (server, CLI, tests) compiles into dist/ with every check, and the CLI
 //    is marked executable: tsc writes new files without the execute bit, so `npx genjobs` (a
-//    link to dist/src/cli/main.js) would fail with "Permission denied" after any rebuild.
+//    link to dist/src/cli/main.js) would fail with "Permission denied" after any rebuild;
+// 5. the web dashboard (dashboard/, which uses the SDK): type-checked, then bundled by Vite into
+//    dashboard/dist, which the server serves at /.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,3 +56,6 @@ node(tsc, '-p', 'sdk/tsconfig.json');
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 node(tsc, '-p', 'tsconfig.json');
 fs.chmodSync(path.join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
+
+// 5.
+execFileSync('npm', ['run', 'build', '--workspace', '@genjobs/dashboard'], { cwd: root, stdio: 'inherit' });

@@ -26,6 +26,7 @@ describe('loadConfig defaults', () => {
     assert.equal(c.defaultRateLimitPerMinute, 60);
     assert.equal(c.bodyLimitBytes, 1_048_576);
     assert.equal(c.logLevel, 'info');
+    assert.equal(c.dashboardEnabled, true);
   });
 
   it('treats empty strings as unset', () => {
@@ -52,6 +53,7 @@ describe('loadConfig defaults', () => {
     assert.equal(c.executorEnabled, false);
     assert.equal(c.logLevel, 'warn');
     assert.equal(loadConfig({ GENJOBS_EXECUTOR: 'TRUE' }).executorEnabled, true);
+    assert.equal(loadConfig({ GENJOBS_DASHBOARD: 'off' }).dashboardEnabled, false);
     assert.equal(loadConfig({ GENJOBS_CANCEL_REFUND_PERCENT: '0' }).cancelRefundPercent, 0);
     assert.equal(loadConfig({ PORT: ' 9001 ' }).port, 9001);
   });

@@ -106,3 +106,16 @@ export async function revokeApiKey(store: Store, userId: string, keyId: string):
   if (!key) throw apiError('api_key_not_found');
   return key;
 }
+
+/** GET /admin/v1/users: the accounts, newest first, a page at a time (`limit` 1–100, default 20; `starting_after` an account id). */
+export async function listAccountsPage(store: Store, query: { limit?: unknown; starting_after?: unknown }): Promise<{ users: UserRecord[]; hasMore: boolean }> {
+  const raw = query.limit;
+  const limit = raw === undefined ? 20 : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalid('limit', 'must be a whole number from 1 to 100');
+  const after = query.starting_after;
+  if (after !== undefined && (typeof after !== 'string' || after.length === 0 || after.length > 100)) {
+    throw invalid('starting_after', 'must be the id of an account from the previous page');
+  }
+  const rows = await store.userList({ limit: limit + 1, order: 'desc', ...(after !== undefined ? { afterId: after } : {}) });
+  return { users: rows.slice(0, limit), hasMore: rows.length > limit };
+}

@@ -15,6 +15,7 @@ import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { registerSchemas } from './schemas/index.js';
 import { serveReference } from './reference.js';
+import { registerDashboard, type Dashboard } from './dashboard.js';
 import { healthRoutes, PROBE_PATHS } from './routes/health.js';
 
 /** The HTTP server: the public API, the admin API and the output files. */
@@ -47,7 +48,10 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   // Before any route: every route is given its schema as it is registered.
   await registerSchemas(app, { publicUrl: ctx.config.publicUrl });
   app.setErrorHandler(makeErrorHandler(ctx.config.bodyLimitBytes));
+  let dashboard: Dashboard | null = null;
   app.setNotFoundHandler((request, reply) => {
+    // The dashboard routes on the client: each of its addresses, loaded directly, gets its page.
+    if (dashboard?.wantsPage(request)) return dashboard.sendPage(reply);
     const url = request.url.split('?')[0] ?? '';
     const err = url.startsWith('/files/') ? apiError('file_not_found') : apiError('route_not_found', { method: request.method, url });
     return reply.code(err.status).send(err.toBody());
@@ -79,5 +83,6 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     schemaHide: false,
   });
   await serveReference(app);
+  if (ctx.config.dashboardEnabled) dashboard = await registerDashboard(app, { publicUrl: ctx.config.publicUrl, logger: app.log });
   return app;
 }

@@ -20,6 +20,10 @@ export function presentModel(m: ModelDefinition): Record<string, unknown> {
       ...(s.min !== undefined ? { min: s.min } : {}),
       ...(s.max !== undefined ? { max: s.max } : {}),
       ...(s.required ? { required: true } : {}),
+      // extensions, so a form can be built from the setting alone
+      ...(s.maxLength !== undefined ? { maxLength: s.maxLength } : {}),
+      ...(s.multiple ? { multiple: true, maxItems: s.maxItems ?? 16 } : {}),
+      ...(s.accepts !== undefined ? { accepts: s.accepts } : {}),
     })),
     sync: m.sync,
   };

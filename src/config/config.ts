@@ -46,6 +46,8 @@ export interface Config {
   workerUploadLimitBytes: number;
   /** Whether this process delivers webhooks; it does wherever the executor runs. (Default: true) */
   webhooksEnabled: boolean;
+  /** Whether the HTTP server serves the web dashboard at `/`. (Default: true) */
+  dashboardEnabled: boolean;
   /** Allow webhook targets on loopback, private, link-local or metadata addresses. (Default: false) */
   webhookAllowPrivate: boolean;
   /** Time one delivery attempt may take. (Default: 10000 ms) */
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerLeaseMs: int(env, 'GENJOBS_WORKER_LEASE_MS', 30_000, 1_000, 3_600_000),
     workerUploadLimitBytes: int(env, 'GENJOBS_WORKER_UPLOAD_LIMIT', 536_870_912, 1_024, 17_179_869_184),
     webhooksEnabled: bool(env, 'GENJOBS_WEBHOOKS', true),
+    dashboardEnabled: bool(env, 'GENJOBS_DASHBOARD', true),
     webhookAllowPrivate: bool(env, 'GENJOBS_WEBHOOK_ALLOW_PRIVATE', false),
     webhookTimeoutMs: int(env, 'GENJOBS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
     webhookBackoffMs: int(env, 'GENJOBS_WEBHOOK_BACKOFF_MS', 5_000, 1, 3_600_000),

@@ -46,8 +46,8 @@ function parseFilter(q: ListQuery): JobListFilter {
   return filter;
 }
 
-/** GET /jobs: the account's jobs, newest first, a page at a time. */
-export async function listJobs(deps: JobsDeps, user: UserRecord, query: ListQuery): Promise<{ jobs: JobRecord[]; hasMore: boolean }> {
+/** GET /jobs: the account's jobs, newest first, a page at a time, with the queue position of each pending one. */
+export async function listJobs(deps: JobsDeps, user: UserRecord, query: ListQuery): Promise<{ jobs: JobRecord[]; hasMore: boolean; positions: Map<string, number> }> {
   const limit = parseLimit(query.limit);
   const filter = parseFilter(query);
   let startingAfter: { createdAt: number; id: string } | undefined;
@@ -58,7 +58,11 @@ export async function listJobs(deps: JobsDeps, user: UserRecord, query: ListQuer
     startingAfter = { createdAt: from.createdAt, id: from.id };
   }
   const rows = await deps.store.jobList({ ...filter, userId: user.id, limit: limit + 1, ...(startingAfter ? { startingAfter } : {}) });
-  return { jobs: rows.slice(0, limit), hasMore: rows.length > limit };
+  const jobs = rows.slice(0, limit);
+  // Pending jobs are few on a page as a rule; their positions are asked at once (PostgreSQL counts them in one statement).
+  const pending = jobs.filter((j) => j.status === 'pending');
+  const counted = await Promise.all(pending.map((j) => deps.store.jobQueuePosition({ id: j.id, createdAt: j.createdAt })));
+  return { jobs, hasMore: rows.length > limit, positions: new Map(pending.map((j, i) => [j.id, counted[i] as number])) };
 }
 
 /**

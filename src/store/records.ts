@@ -13,6 +13,13 @@ export interface UserRecord {
   createdAt: Millis;
 }
 
+/** The queue at a glance: unfinished jobs counted by status and by what they run. */
+export interface QueueSummaryRecord {
+  groups: { status: 'pending' | 'processing'; runType: RunType; modelId: string | null; appId: string | null; count: number }[];
+  /** When the oldest pending job was created; null when nothing is pending. */
+  oldestPendingCreatedAt: Millis | null;
+}
+
 export interface ApiKeyRecord {
   id: string;
   userId: string;

@@ -1,6 +1,6 @@
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, UserRecord,
+  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, QueueSummaryRecord, UserRecord,
 } from './records.js';
 import type { JobNotice, JobStatus, Millis, RunType } from './vocabulary.js';
 
@@ -28,7 +28,10 @@ export interface Store {
   /** Creates an account; a positive `credits` (at most MAX_BALANCE) is written as a grant ledger entry. */
   userCreate(p: UserCreateParams): Promise<UserRecord>;
   userGetById(p: UserGetByIdParams): Promise<UserRecord | null>;
-  /** Accounts in creation order (ids are time-ordered), `limit` of them after `afterId` when given. */
+  /**
+   * Accounts in creation order (ids are time-ordered), or newest first with `order: 'desc'`;
+   * `limit` of them after `afterId` (in that order) when given.
+   */
   userList(p: UserListParams): Promise<UserRecord[]>;
   /**
    * Adds (or, with a negative amount, removes) credits as a grant ledger entry. Refuses to take
@@ -70,6 +73,8 @@ export interface Store {
   jobList(p: JobListParams): Promise<JobRecord[]>;
   /** How many pending jobs (of every account) were created before this one, counted up to QUEUE_POSITION_CAP. */
   jobQueuePosition(p: JobQueuePositionParams): Promise<number>;
+  /** Pending and processing jobs of every account, counted by status and model (or app), and the oldest pending job's age. */
+  jobQueueSummary(): Promise<QueueSummaryRecord>;
 
   // ---- jobs: moves ----
   /**
@@ -185,6 +190,8 @@ export interface UserListParams {
   limit: number;
   /** The last id of the previous page. */
   afterId?: string;
+  /** (Default: 'asc', creation order) */
+  order?: 'asc' | 'desc';
 }
 export interface UserGrantCreditsParams {
   userId: string;

@@ -170,6 +170,38 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('operator views', () => {
+      it('lists accounts newest first, page by page', async () => {
+        const made = [];
+        for (let i = 0; i < 5; i++) made.push(await user(i));
+        const newestFirst = made.map((u) => u.id).reverse();
+        const first = await store.userList({ limit: 3, order: 'desc' });
+        assert.deepEqual(first.map((u) => u.id), newestFirst.slice(0, 3));
+        assert.equal(first[0]?.credits, 4);
+        const rest = await store.userList({ limit: 3, order: 'desc', afterId: first[2]?.id as string });
+        assert.deepEqual(rest.map((u) => u.id), newestFirst.slice(3));
+      });
+
+      it('counts pending and processing jobs by status and model, with the oldest pending job', async () => {
+        const u = await user(1000);
+        assert.deepEqual(await store.jobQueueSummary(), { groups: [], oldestPendingCreatedAt: null });
+        const oldest = await job(u.id, { modelId: 'local/test' });
+        await job(u.id, { modelId: 'local/test' });
+        await job(u.id, { modelId: 'local/image' });
+        const running = await job(u.id, { modelId: 'local/video' });
+        const claimed = await store.jobClaim({ owner: 'exec-a', limit: 1, leaseMs: 30_000, now: now(), onlyModels: ['local/video'], maxAttempts: 3 });
+        assert.deepEqual(claimed.map((j) => j.id), [running.id]);
+        const summary = await store.jobQueueSummary();
+        assert.equal(summary.oldestPendingCreatedAt, oldest.createdAt);
+        const rows = summary.groups.map((g) => [g.status, g.runType, g.modelId, g.appId, g.count]);
+        assert.deepEqual(rows, [
+          ['pending', 'model', 'local/test', null, 2],
+          ['pending', 'model', 'local/image', null, 1],
+          ['processing', 'model', 'local/video', null, 1],
+        ]);
+      });
+    });
+
     describe('creating jobs', () => {
       it('charges and creates in one step, with a charge ledger entry', async () => {
         const u = await user(100);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  createApiKey, createUser, getUser, getUserLedger, grantCredits, listApiKeys, revokeApiKey, setApiAccess,
+  createApiKey, createUser, getUser, getUserLedger, grantCredits, listAccountsPage, listApiKeys, revokeApiKey, setApiAccess,
 } from '../../accounts/admin.js';
 import { presentApiKey, presentUser } from '../../accounts/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
@@ -8,6 +8,7 @@ import { requireAdminToken } from '../auth.js';
 import { createPrivateApp, listPrivateApps, setPrivateAppActive, updatePrivateApp } from '../../apps/admin.js';
 import { presentAppForAdmin } from '../../apps/present.js';
 import { createWorker, listWorkers, presentWorker, revokeWorker } from '../../workers/admin.js';
+import { queueSummary } from '../../jobs/queue-summary.js';
 import type { ApiContext } from '../context.js';
 import { objectBody } from '../json-body.js';
 
@@ -28,6 +29,11 @@ export function adminRoutes(ctx: ApiContext) {
     app.post('/users', async (request, reply) => {
       const user = await createUser(store, objectBody<Body>(request.body));
       return reply.code(201).send(presentUser(user));
+    });
+
+    app.get<{ Querystring: Record<string, unknown> }>('/users', async (request) => {
+      const page = await listAccountsPage(store, request.query);
+      return { object: 'list', data: page.users.map(presentUser), has_more: page.hasMore };
     });
 
     app.get<UserParams>('/users/:id', async (request) => presentUser(await getUser(store, request.params.id)));
@@ -72,6 +78,8 @@ export function adminRoutes(ctx: ApiContext) {
 
     app.patch<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
       presentAppForAdmin(await setPrivateAppActive(store, ctx.apps, request.params.appId, objectBody<Body>(request.body).is_active), ctx.jobs.catalog));
+
+    app.get('/queue', async () => queueSummary(store));
 
     app.post('/workers', async (request, reply) => {
       const { record, token } = await createWorker(store, ctx.jobs.catalog, objectBody<Body>(request.body));

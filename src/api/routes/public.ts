@@ -47,7 +47,7 @@ export function publicRoutes(ctx: ApiContext) {
 
     app.get<{ Querystring: ListQuery }>('/jobs', async (request) => {
       const page = await listJobs(jobs, request.caller.user, request.query);
-      return { object: 'list', data: page.jobs.map((j) => presentJob(j)), has_more: page.hasMore };
+      return { object: 'list', data: page.jobs.map((j) => presentJob(j, page.positions.get(j.id))), has_more: page.hasMore };
     });
 
     // Static routes before `/jobs/:id`: find-my-way prefers them, so `cancel` and `events` are never taken for ids.

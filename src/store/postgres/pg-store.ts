@@ -10,6 +10,7 @@ import * as apps from './apps.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
+import * as queue from './queue.js';
 import * as rateLimits from './rate-limits.js';
 import { AdvisoryLeader } from './leader.js';
 import * as users from './users.js';
@@ -92,6 +93,7 @@ export class PgStore implements port.Store {
   jobGetById(p: port.JobGetByIdParams) { return this.batched.jobGetById(p); }
   jobList(p: port.JobListParams) { return jobs.list(this.db, p); }
   jobQueuePosition(p: port.JobQueuePositionParams) { return this.batched.jobQueuePosition(p); }
+  jobQueueSummary() { return queue.summary(this.db); }
 
   // ---- jobs: moves ----
   jobCancel(p: port.JobCancelParams) { return jobs.cancel(this.db, p); }

@@ -65,3 +65,12 @@ export async function setApiAccess(sql: Sql, p: UserSetApiAccessParams): Promise
   const row = await sql.one<UserRow>('UPDATE users SET api_access = $1 WHERE id = $2 RETURNING *', [p.apiAccess, p.userId]);
   return row ? toUser(row) : null;
 }
+
+/** Accounts by id (time-ordered): creation order, or newest first; a page after `afterId`. */
+export async function list(sql: Sql, p: UserListParams): Promise<UserRecord[]> {
+  const [after, order] = p.order === 'desc' ? ['<', 'DESC'] : ['>', 'ASC'];
+  const rows = p.afterId === undefined
+    ? await sql.q<UserRow>(`SELECT * FROM users ORDER BY id ${order} LIMIT $1`, [p.limit])
+    : await sql.q<UserRow>(`SELECT * FROM users WHERE id ${after} $1 ORDER BY id ${order} LIMIT $2`, [p.afterId, p.limit]);
+  return rows.map(toUser);
+}

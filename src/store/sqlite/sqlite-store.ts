@@ -7,6 +7,7 @@ import * as apps from './apps.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
+import * as queue from './queue.js';
 import * as users from './users.js';
 import * as webhooks from './webhooks.js';
 import * as workers from './workers.js';
@@ -62,6 +63,7 @@ export class SqliteStore implements port.Store {
   async jobGetById(p: port.JobGetByIdParams) { return jobs.getById(this.db, p); }
   async jobList(p: port.JobListParams) { return jobs.list(this.db, p); }
   async jobQueuePosition(p: port.JobQueuePositionParams) { return jobs.queuePosition(this.db, p); }
+  async jobQueueSummary() { return queue.summary(this.db); }
 
   // ---- jobs: moves ----
   async jobCancel(p: port.JobCancelParams) { return jobs.cancel(this.db, p); }

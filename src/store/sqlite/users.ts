@@ -65,3 +65,12 @@ export function setApiAccess(db: SqliteDb, p: UserSetApiAccessParams): UserRecor
   const row = db.sql('UPDATE users SET api_access = ? WHERE id = ? RETURNING *').get(p.apiAccess ? 1 : 0, p.userId) as UserRow | undefined;
   return row ? toUser(row) : null;
 }
+
+/** Accounts by id (time-ordered): creation order, or newest first; a page after `afterId`. */
+export function list(db: SqliteDb, p: UserListParams): UserRecord[] {
+  const [after, order] = p.order === 'desc' ? ['<', 'DESC'] : ['>', 'ASC'];
+  const rows = p.afterId === undefined
+    ? db.sql(`SELECT * FROM users ORDER BY id ${order} LIMIT ?`).all(p.limit)
+    : db.sql(`SELECT * FROM users WHERE id ${after} ? ORDER BY id ${order} LIMIT ?`).all(p.afterId, p.limit);
+  return (rows as UserRow[]).map(toUser);
+}
