@@ -25,13 +25,6 @@ export async function getById(sql: Sql, p: UserGetByIdParams): Promise<UserRecor
   return row ? toUser(row) : null;
 }
 
-export async function list(sql: Sql, p: UserListParams): Promise<UserRecord[]> {
-  const rows = p.afterId === undefined
-    ? await sql.q<UserRow>('SELECT * FROM users ORDER BY id LIMIT $1', [p.limit])
-    : await sql.q<UserRow>('SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2', [p.afterId, p.limit]);
-  return rows.map(toUser);
-}
-
 export async function grantCredits(db: PgDb, p: UserGrantCreditsParams): Promise<UserGrantCreditsResult> {
   assertCreditAmount(p.amount, 'amount');
   return db.tx(async (sql) => {

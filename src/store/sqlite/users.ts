@@ -26,13 +26,6 @@ export function getById(db: SqliteDb, p: UserGetByIdParams): UserRecord | null {
   return row ? toUser(row) : null;
 }
 
-export function list(db: SqliteDb, p: UserListParams): UserRecord[] {
-  const rows = p.afterId === undefined
-    ? db.sql('SELECT * FROM users ORDER BY id LIMIT ?').all(p.limit)
-    : db.sql('SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?').all(p.afterId, p.limit);
-  return (rows as UserRow[]).map(toUser);
-}
-
 export function grantCredits(db: SqliteDb, p: UserGrantCreditsParams): UserGrantCreditsResult {
   assertCreditAmount(p.amount, 'amount');
   return db.tx((): UserGrantCreditsResult => {
