@@ -48,6 +48,3 @@ export function presentJobText(job: JobRecord, queuePosition?: number): string {
   }
   return text;
 }
-
-/** Every job status, for the API's schemas (the API reaches the store's vocabulary through the jobs layer). */
-export { JOB_STATUSES } from '../store/store.js';

@@ -1,4 +1,4 @@
-import { JOB_STATUSES } from '../../store/vocabulary.js';
+import { JOB_STATUSES } from '../../jobs/status.js';
 import { MODALITIES, SETTING_TYPES } from '../../catalog/model.js';
 import { APP_INPUT_TYPES } from '../../apps/definition.js';
 import { ERROR_CODES, type ErrorCode } from '../../errors/codes.js';

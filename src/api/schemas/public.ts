@@ -1,4 +1,4 @@
-import { JOB_STATUSES } from '../../store/vocabulary.js';
+import { JOB_STATUSES } from '../../jobs/status.js';
 import { ref } from './components.js';
 import {
   API_KEY_ERRORS, BODY_ERRORS, IDEMPOTENT_REPLAYED, PREFER_HEADER, PREFERENCE_APPLIED, RATE_LIMIT_HEADERS, RUN_REQUEST_HEADERS, errorResponses,

@@ -1,4 +1,4 @@
-import { JOB_STATUSES } from '../../store/vocabulary.js';
+import { JOB_STATUSES } from '../../jobs/status.js';
 import { BODY_ERRORS, WORKER_ERRORS, errorResponses } from './responses.js';
 import type { RouteSchema } from './route-schema.js';
 
