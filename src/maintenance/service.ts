@@ -49,6 +49,11 @@ export class MaintenanceService {
     this.leaderName = o.leaderName ?? 'maintenance';
   }
 
+  /** The chores this service runs, by name, in the order it runs them. */
+  get choreNames(): string[] {
+    return this.o.chores.map((c) => c.name);
+  }
+
   /** Whether this process led at its last tick. */
   get isLeader(): boolean {
     return this.leading;
