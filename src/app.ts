@@ -112,11 +112,13 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         failAbandonedJobs({ store, events, logger }, { maxAttempts: config.maxAttempts, everyMs: config.pollMs }),
         cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
         pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
-        ...(retentionEnabled(config.retainMs)
-          ? [deleteOldJobs({ store, files, logger, onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n) }, {
-            retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
-          })]
-          : []),
+        ...(retentionEnabled(config.retainMs) ? [deleteOldJobs({
+          store, files, logger,
+          onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
+          onJobsDeleted: (ids) => jobs.finalJobs?.forget(ids),
+        }, {
+          retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
+        })] : []),
       ],
     })
     : null;

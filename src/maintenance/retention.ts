@@ -21,6 +21,8 @@ export interface RetentionDeps {
   logger: Logger;
   /** Told what each batch removed (the metric). (Default: nobody) */
   onDeleted?: (kind: RetentionKind, count: number) => void;
+  /** Told the ids of each batch's deleted jobs, once their rows are gone (caches drop them). (Default: nobody) */
+  onJobsDeleted?: (jobIds: readonly string[]) => void;
 }
 
 export interface RetentionOptions {
@@ -65,6 +67,7 @@ export function deleteOldJobs(deps: RetentionDeps, o: RetentionOptions): Chore {
       for (;;) {
         const batch = await deps.store.retentionDeleteJobs({ finishedBefore, limit: o.batchSize });
         batches += 1;
+        if (batch.jobIds.length > 0) deps.onJobsDeleted?.(batch.jobIds);
         const files = await deleteFiles(deps, batch.jobIds);
         add(total, batch, files);
         report(deps, batch, files);

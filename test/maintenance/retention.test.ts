@@ -149,6 +149,9 @@ describe('retention in the application', () => {
     const id = ran.json().id as string;
     const fileUrl = new URL(JSON.stringify(ran.json().output).match(/http:\/\/genjobs\.test\/files\/[^"]+/)![0]);
     assert.equal((await app.server.inject({ method: 'GET', url: fileUrl.pathname })).statusCode, 200);
+    // Read once: the finished job is now in the process's cache of final jobs, which must forget it.
+    assert.equal((await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).statusCode, 200);
+    assert.equal((await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).statusCode, 200);
     const accountBefore = (await app.server.inject({ method: 'GET', url: '/api/v1/account', headers: auth })).json();
     const ledgerBefore = (await app.server.inject({ method: 'GET', url: '/api/v1/account/ledger', headers: auth })).json().data as { amount: number; job_id: string | null }[];
     assert.ok(ledgerBefore.some((e) => e.job_id === id));
