@@ -66,9 +66,20 @@ describe('retention chore', () => {
     const unfinished = await job('pending', now - 150 * DAY);
     const { logger, lines } = recordingLogger();
     const { counts, onDeleted } = countsOf();
-    const chore = deleteOldJobs({ store, files, logger, onDeleted }, { retain: RETAIN, batchSize: 2, everyMs: 60_000, pauseMs: 0 });
+    // Files go only once their job's row is gone: a crash in between leaves orphan files, never a job without its files.
+    const rowsLeftAtFileRemoval: string[] = [];
+    const checked: JobFiles = {
+      deleteJob: async (jobId) => {
+        if (await store.jobGetById({ id: jobId })) rowsLeftAtFileRemoval.push(jobId);
+        await files.deleteJob(jobId);
+      },
+    };
+    const forgotten: string[] = [];
+    const chore = deleteOldJobs({ store, files: checked, logger, onDeleted, onJobsDeleted: (ids) => forgotten.push(...ids) }, { retain: RETAIN, batchSize: 2, everyMs: 60_000, pauseMs: 0 });
 
     assert.equal(await chore.run(now), 5);
+    assert.deepEqual(rowsLeftAtFileRemoval, []);
+    assert.deepEqual(new Set(forgotten), new Set(old.map((o) => o.job.id)), 'listeners hear of every deleted job');
     for (const o of old) {
       assert.equal(await store.jobGetById({ id: o.job.id }), null);
       assert.equal(fs.existsSync(path.dirname(o.file)), false, 'the job\'s folder of files is gone');

@@ -39,7 +39,7 @@ export function deleteJobs(db: PgDb, p: RetentionDeleteJobsParams): Promise<Rete
     const webhookDeliveries = await n('DELETE FROM webhook_deliveries WHERE job_id = ANY($1::text[])');
     const jobLogs = await n('DELETE FROM job_logs WHERE job_id = ANY($1::text[])');
     const idempotencyKeys = await n('DELETE FROM idempotency_keys WHERE job_id = ANY($1::text[])');
-    const ledgerUnlinked = await n('UPDATE ledger_entries SET job_id = NULL WHERE job_id = ANY($1::text[])');
+    const ledgerUnlinked = await n('UPDATE ledger_entries SET job_id = NULL WHERE job_id IS NOT NULL AND job_id = ANY($1::text[])');
     await sql.q('DELETE FROM jobs WHERE id = ANY($1::text[])', [ids]);
     return { jobIds: ids, jobLogs, webhookDeliveries, webhookAttempts, idempotencyKeys, ledgerUnlinked };
   });
