@@ -89,7 +89,7 @@ export interface Config {
   retentionBatchSize: number;
   /** How often the retention chore runs. (Default: 60000 ms) */
   retentionEveryMs: number;
-  /** Pause between two retention batches, so other work gets the store in between. (Default: 20 ms) */
+  /** Least pause between two retention batches (longer after a longer batch), so other work gets the store in between. (Default: 20 ms) */
   retentionPauseMs: number;
   /** pino log level. (Default: info) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -30,7 +30,10 @@ export interface RetentionOptions {
   /** Jobs per transaction. */
   batchSize: number;
   everyMs: number;
-  /** Least pause between batches, so other work gets the store in between; a batch that took longer is followed by a pause as long as it took. 0: no pause at all (tests). (Default: 20 ms) */
+  /**
+   * Least pause between batches, so other work gets the store in between; a batch that took
+   * longer is followed by a pause as long as it took. 0: no pause at all. (Default: 20 ms)
+   */
   pauseMs?: number;
   /** A pass stops starting batches after this long and leaves the rest to the next, so the other chores get their turn. (Default: 10000 ms) */
   passLimitMs?: number;
@@ -45,7 +48,8 @@ export const retentionEnabled = (retain: RetentionPolicy): boolean => Object.val
 /**
  * Retention: finished jobs older than their status's age are deleted, in batches of `batchSize`
  * jobs, each batch one short transaction (`Store.retentionDeleteJobs`), with a pause between
- * batches at least as long as the batch took, so other work has the store at least half the time. A batch's output files are removed after its rows are committed: a crash in between
+ * batches at least as long as the batch took, so other work has the store at least half the
+ * time. A batch's output files are removed after its rows are committed: a crash in between
  * leaves files no job points at (harmless, and invisible: their URLs were never guessable), never
  * a job whose files are missing. Ledger entries keep their amounts; see the store method.
  */

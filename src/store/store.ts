@@ -169,11 +169,12 @@ export interface Store {
   // ---- retention ----
   /**
    * Deletes up to `limit` finished jobs whose final status is older than the time given for that
-   * status (a status without one is kept), oldest first, in one short transaction, with their log
-   * lines, webhook deliveries and attempts, and idempotency records. Their ledger entries stay with
-   * their amounts and lose only the job reference (`job_id` becomes null), so every balance still
-   * equals the sum of its entries. Pending and processing jobs are never deleted, nor a job whose
-   * webhook delivery is still pending. Returns the ids deleted (their files go next) and counts.
+   * status (a status without one is kept), oldest first within a status, in one short
+   * transaction, with their log lines, webhook deliveries and attempts, and idempotency records.
+   * Their ledger entries stay with their amounts and lose only the job reference (`job_id`
+   * becomes null), so every balance still equals the sum of its entries. Pending and processing
+   * jobs are never deleted, nor a job whose webhook delivery is still pending. Returns the ids
+   * deleted (their files go next) and counts.
    */
   retentionDeleteJobs(p: RetentionDeleteJobsParams): Promise<RetentionDeleted>;
 
