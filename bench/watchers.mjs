@@ -15,6 +15,9 @@
 //   npm run bench:watchers     BENCH_QUICK=1: 2,000 streams, 5 s windows, one round
 //   BENCH_WATCHERS_STREAMS (10000) / BENCH_WATCHERS_ACCOUNTS (1000) / BENCH_WATCHERS_RATE (500)
 //   BENCH_WATCHERS_SECONDS (10) / BENCH_WATCHERS_ROUNDS (3) / BENCH_WATCHERS_CLIENTS (4)
+//   BENCH_WATCHERS_HOOK_DELAY_MS (0): the receiver answers after this long (a remote receiver)
+//   BENCH_WATCHERS_HOOK_CONCURRENCY: GENJOBS_WEBHOOK_CONCURRENCY for the server
+//   BENCH_WATCHERS_CASES=streams,webhooks   which parts
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -33,6 +36,11 @@ const SECONDS = Number(process.env.BENCH_WATCHERS_SECONDS ?? (QUICK ? 5 : 10));
 const ROUNDS = Number(process.env.BENCH_WATCHERS_ROUNDS ?? (QUICK ? 1 : 3));
 const CLIENTS = Number(process.env.BENCH_WATCHERS_CLIENTS ?? 4);
 const DURATION_MS = 50;
+const CASES = (process.env.BENCH_WATCHERS_CASES ?? 'streams,webhooks').split(',');
+/** How long the webhook receiver takes to answer (a remote receiver's round trip); 0: at once. */
+const HOOK_DELAY_MS = Number(process.env.BENCH_WATCHERS_HOOK_DELAY_MS ?? 0);
+/** GENJOBS_WEBHOOK_CONCURRENCY for the server, when set (a build that does not know it ignores it). */
+const HOOK_CONCURRENCY = process.env.BENCH_WATCHERS_HOOK_CONCURRENCY;
 
 // ------------------------------------------------------------------ child: the server
 
@@ -50,6 +58,7 @@ async function serve({ pgUrl }) {
       GENJOBS_EXECUTOR_CONCURRENCY: '256',
       GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'true',
       GENJOBS_SHUTDOWN_GRACE_MS: '0',
+      ...(HOOK_CONCURRENCY ? { GENJOBS_WEBHOOK_CONCURRENCY: HOOK_CONCURRENCY } : {}),
     },
   });
   await app.listen();
@@ -179,7 +188,7 @@ async function receiver() {
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
       const now = Date.now();
-      res.writeHead(200).end();
+      if (HOOK_DELAY_MS > 0) setTimeout(() => res.writeHead(200).end(), HOOK_DELAY_MS); else res.writeHead(200).end();
       const job = JSON.parse(body).job;
       delays.push(now - Date.parse(job.completed_at));
       times.push(now);
@@ -231,53 +240,60 @@ async function main() {
   for (let r = 0; r < ROUNDS; r++) {
     console.log(`# round ${r + 1}/${ROUNDS}`);
     const round = {};
-    await openAll(keys.slice(0, BASE_ACCOUNTS));
-    round.base = await window(`baseline ${BASE_ACCOUNTS * PER_ACCOUNT} streams`, BASE_ACCOUNTS, BASE_ACCOUNTS * PER_ACCOUNT);
-    await closeAll();
-    const memBefore = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
-    const t = performance.now();
-    await openAll(keys);
-    const openS = (performance.now() - t) / 1000;
-    await sleep(1000);
-    const memOpen = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
-    round.mem = {
-      openS, before: memBefore, open: memOpen,
-      rssKiBPerStream: ((memOpen.rssMiB - memBefore.rssMiB) * 1024) / STREAMS,
-      heapKiBPerStream: ((memOpen.heapMiB - memBefore.heapMiB) * 1024) / STREAMS,
-    };
-    console.log(`  ${fmt(STREAMS)} streams opened in ${fmt(openS, 1)} s; server RSS ${fmt(memBefore.rssMiB, 1)} -> ${fmt(memOpen.rssMiB, 1)} MiB (${fmt(round.mem.rssKiBPerStream, 1)} KiB/stream), heap ${fmt(memBefore.heapMiB, 1)} -> ${fmt(memOpen.heapMiB, 1)} MiB (${fmt(round.mem.heapKiBPerStream, 1)} KiB/stream)`);
-    round.full = await window(`full ${fmt(STREAMS)} streams`, ACCOUNTS, STREAMS);
-    await closeAll();
-    // Webhooks, no stream open.
-    hook.delays.length = 0;
-    hook.times.length = 0;
-    const t0 = Date.now();
-    const { drove } = await ask(server.child, { cmd: 'drive', rate: RATE, seconds: SECONDS, accounts: ACCOUNTS, webhookUrl: hook.url }, 'drove');
-    for (let i = 0; i < 200 && hook.delays.length < drove.jobs; i++) await sleep(50);
-    const span = (Math.max(...hook.times) - Math.min(...hook.times)) / 1000;
-    round.webhooks = { jobs: drove.jobs, delivered: hook.delays.length, deliveriesPerS: hook.delays.length / span, jobsPerS: drove.jobs / drove.submitS, windowS: (Date.now() - t0) / 1000, ...percentiles(hook.delays) };
-    console.log(`  webhooks: ${fmt(hook.delays.length)} of ${fmt(drove.jobs)} delivered, ${fmt(round.webhooks.deliveriesPerS)}/s vs jobs ${fmt(round.webhooks.jobsPerS)}/s; delay p50 ${fmt(round.webhooks.p50)} p99 ${fmt(round.webhooks.p99)} max ${fmt(round.webhooks.max)} ms`);
+    if (CASES.includes('streams')) {
+      await openAll(keys.slice(0, BASE_ACCOUNTS));
+      round.base = await window(`baseline ${BASE_ACCOUNTS * PER_ACCOUNT} streams`, BASE_ACCOUNTS, BASE_ACCOUNTS * PER_ACCOUNT);
+      await closeAll();
+      const memBefore = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
+      const t = performance.now();
+      await openAll(keys);
+      const openS = (performance.now() - t) / 1000;
+      await sleep(1000);
+      const memOpen = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
+      round.mem = {
+        openS, before: memBefore, open: memOpen,
+        rssKiBPerStream: ((memOpen.rssMiB - memBefore.rssMiB) * 1024) / STREAMS,
+        heapKiBPerStream: ((memOpen.heapMiB - memBefore.heapMiB) * 1024) / STREAMS,
+      };
+      console.log(`  ${fmt(STREAMS)} streams opened in ${fmt(openS, 1)} s; server RSS ${fmt(memBefore.rssMiB, 1)} -> ${fmt(memOpen.rssMiB, 1)} MiB (${fmt(round.mem.rssKiBPerStream, 1)} KiB/stream), heap ${fmt(memBefore.heapMiB, 1)} -> ${fmt(memOpen.heapMiB, 1)} MiB (${fmt(round.mem.heapKiBPerStream, 1)} KiB/stream)`);
+      round.full = await window(`full ${fmt(STREAMS)} streams`, ACCOUNTS, STREAMS);
+      await closeAll();
+    }
+    if (CASES.includes('webhooks')) {
+      // Webhooks, no stream open.
+      hook.delays.length = 0;
+      hook.times.length = 0;
+      const t0 = Date.now();
+      const { drove } = await ask(server.child, { cmd: 'drive', rate: RATE, seconds: SECONDS, accounts: ACCOUNTS, webhookUrl: hook.url }, 'drove');
+      for (let i = 0; i < 2_400 && hook.delays.length < drove.jobs; i++) await sleep(50);
+      const span = (Math.max(...hook.times) - Math.min(...hook.times)) / 1000;
+      round.webhooks = { jobs: drove.jobs, delivered: hook.delays.length, deliveriesPerS: hook.delays.length / span, jobsPerS: drove.jobs / drove.submitS, windowS: (Date.now() - t0) / 1000, ...percentiles(hook.delays) };
+      console.log(`  webhooks: ${fmt(hook.delays.length)} of ${fmt(drove.jobs)} delivered, ${fmt(round.webhooks.deliveriesPerS)}/s vs jobs ${fmt(round.webhooks.jobsPerS)}/s; delay p50 ${fmt(round.webhooks.p50)} p99 ${fmt(round.webhooks.p99)} max ${fmt(round.webhooks.max)} ms`);
+    }
     rounds.push(round);
   }
   await hook.close();
 
   const med = (f) => median(rounds.map(f));
-  console.log('\n## Event delivery, job finished -> event read by the client (ms, median over rounds)');
-  table(['base', 'full'].map((k) => ({
-    streams: rounds[0][k].streams, p50: med((r) => r[k].p50), p90: med((r) => r[k].p90), p99: med((r) => r[k].p99),
-    'p99 range': `${fmt(Math.min(...rounds.map((r) => r[k].p99)))}-${fmt(Math.max(...rounds.map((r) => r[k].p99)))}`, max: med((r) => r[k].max),
-    'received/expected': `${fmt(med((r) => r[k].received))}/${fmt(med((r) => r[k].expected))}`,
-  })));
-  console.log('\n## Server memory with the streams open (after GC)');
-  table([{ 'RSS KiB/stream': med((r) => r.mem.rssKiBPerStream), 'heap KiB/stream': med((r) => r.mem.heapKiBPerStream), 'open s': med((r) => r.mem.openS), 'RSS MiB open': med((r) => r.mem.open.rssMiB) }]);
-  console.log('\n## Webhooks (no stream open)');
-  table([{ 'jobs/s': med((r) => r.webhooks.jobsPerS), 'deliveries/s': med((r) => r.webhooks.deliveriesPerS), delivered: med((r) => r.webhooks.delivered), p50: med((r) => r.webhooks.p50), p99: med((r) => r.webhooks.p99), max: med((r) => r.webhooks.max) }]);
-  const p99 = med((r) => r.full.p99);
-  const ratio = med((r) => r.full.p99 / Math.max(r.base.p99, 1));
-  console.log('');
-  console.log(`  ${fmt(STREAMS)} streams: delivery p99 ${fmt(p99)} ms (goal < 100 ms: ${p99 < 100 ? 'met' : 'MISSED'}); vs ${BASE_ACCOUNTS * PER_ACCOUNT} streams: median ratio ${ratio.toFixed(2)}`);
-  console.log(`  webhooks: deliveries/s / jobs finished/s = ${(med((r) => r.webhooks.deliveriesPerS / r.webhooks.jobsPerS)).toFixed(3)}`);
-  saveResults('watchers', { store: STORE, streams: STREAMS, accounts: ACCOUNTS, rate: RATE, seconds: SECONDS, clients: CLIENTS, memNoStreams: mem0, load: os.loadavg(), rounds });
+  if (CASES.includes('streams')) {
+    console.log('\n## Event delivery, job finished -> event read by the client (ms, median over rounds)');
+    table(['base', 'full'].map((k) => ({
+      streams: rounds[0][k].streams, p50: med((r) => r[k].p50), p90: med((r) => r[k].p90), p99: med((r) => r[k].p99),
+      'p99 range': `${fmt(Math.min(...rounds.map((r) => r[k].p99)))}-${fmt(Math.max(...rounds.map((r) => r[k].p99)))}`, max: med((r) => r[k].max),
+      'received/expected': `${fmt(med((r) => r[k].received))}/${fmt(med((r) => r[k].expected))}`,
+    })));
+    console.log('\n## Server memory with the streams open (after GC)');
+    table([{ 'RSS KiB/stream': med((r) => r.mem.rssKiBPerStream), 'heap KiB/stream': med((r) => r.mem.heapKiBPerStream), 'open s': med((r) => r.mem.openS), 'RSS MiB open': med((r) => r.mem.open.rssMiB) }]);
+    const p99 = med((r) => r.full.p99);
+    const ratio = med((r) => r.full.p99 / Math.max(r.base.p99, 1));
+    console.log(`\n  ${fmt(STREAMS)} streams: delivery p99 ${fmt(p99)} ms (goal < 100 ms: ${p99 < 100 ? 'met' : 'MISSED'}); vs ${BASE_ACCOUNTS * PER_ACCOUNT} streams: median ratio ${ratio.toFixed(2)}`);
+  }
+  if (CASES.includes('webhooks')) {
+    console.log(`\n## Webhooks (no stream open; the receiver answers after ${HOOK_DELAY_MS} ms)`);
+    table([{ 'jobs/s': med((r) => r.webhooks.jobsPerS), 'deliveries/s': med((r) => r.webhooks.deliveriesPerS), delivered: med((r) => r.webhooks.delivered), p50: med((r) => r.webhooks.p50), p99: med((r) => r.webhooks.p99), max: med((r) => r.webhooks.max) }]);
+    console.log(`\n  webhooks: deliveries/s / jobs finished/s = ${(med((r) => r.webhooks.deliveriesPerS / r.webhooks.jobsPerS)).toFixed(3)}`);
+  }
+  saveResults('watchers', { cases: CASES, hookDelayMs: HOOK_DELAY_MS, hookConcurrency: HOOK_CONCURRENCY ?? null, store: STORE, streams: STREAMS, accounts: ACCOUNTS, rate: RATE, seconds: SECONDS, clients: CLIENTS, memNoStreams: mem0, load: os.loadavg(), rounds });
 }
 
 if (process.argv[2] === 'serve') {
