@@ -116,6 +116,41 @@ async function worker({ system, mode, pgUrl, schema, concurrency, pool }) {
   process.once('SIGTERM', () => { stop().finally(() => process.exit(0)); });
 }
 
+/** CPU seconds (user + system) used so far by each of `pids`, from /proc; a process gone is left out. */
+function cpuSeconds(pids) {
+  const out = new Map();
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** CPU used between two cpuSeconds() maps (a process new since `before` counts from 0). */
+function cpuUsed(before, after) {
+  let s = 0;
+  for (const [pid, sec] of after) s += sec - (before.get(pid) ?? 0);
+  return s;
+}
+
+/** The cluster's postmaster and its children (backends, writers), from its postmaster.pid. */
+function pgPids(pgDir) {
+  if (!pgDir) return [];
+  const master = Number(fs.readFileSync(path.join(pgDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const pids = [master];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) pids.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
 /** Is anything left to run? One indexed EXISTS query on either system. */
 function leftQuery(system, schema) {
   return system === 'genjobs'
@@ -127,7 +162,7 @@ function leftQuery(system, schema) {
  * N jobs seeded, then executed by `procs` worker processes. executed/s = N / (queue empty - first
  * job started), so neither system's process start-up counts (as graphile's perfTest subtracts it).
  */
-export async function pgBurst({ system, mode = 'default', pgUrl, n, procs, concurrency, pool, tag, profileName }) {
+export async function pgBurst({ system, mode = 'default', pgUrl, pgDir, n, procs, concurrency, pool, tag, profileName }) {
   const schema = `bench_${tag}_${process.pid}_${Date.now().toString(36)}`;
   const args = { system, mode, pgUrl, schema, n, concurrency, pool };
   const seeder = spawnNode(SELF, ['seed', JSON.stringify(args)]);
@@ -140,6 +175,8 @@ export async function pgBurst({ system, mode = 'default', pgUrl, n, procs, concu
     await Promise.all(workers.map((w) => w.ready));
     const firsts = [];
     for (const w of workers) w.child.on('message', (m) => { if (m?.first) firsts.push(m.first); });
+    const workerPids = workers.map((w) => w.child.pid);
+    const cpu0 = { db: cpuSeconds(pgPids(pgDir)), workers: cpuSeconds(workerPids) };
     const go = Date.now();
     for (const w of workers) w.child.send('go');
     const q = leftQuery(system, schema);
@@ -148,13 +185,19 @@ export async function pgBurst({ system, mode = 'default', pgUrl, n, procs, concu
       await sleep(20);
     }
     const end = Date.now();
+    // Backends that exit before the end are missed (the pools keep theirs open while they work).
+    const cpu = { db: cpuUsed(cpu0.db, cpuSeconds(pgPids(pgDir))), workers: cpuUsed(cpu0.workers, cpuSeconds(workerPids)) };
     const start = Math.min(...firsts);
     if (system === 'genjobs') {
       const done = (await client.query(`SELECT count(*)::int AS n FROM "${schema}".jobs WHERE status = 'completed'`)).rows[0].n;
       if (done !== n) throw new Error(`${done} jobs completed, expected ${n}`);
     }
     const execS = (end - start) / 1000;
-    return { created: n / seeded.createS, executed: n / execS, total: n / (seeded.createS + execS), createS: seeded.createS, execS, startupMs: start - go };
+    return {
+      created: n / seeded.createS, executed: n / execS, total: n / (seeded.createS + execS), createS: seeded.createS, execS, startupMs: start - go,
+      // CPU per job, in µs, of PostgreSQL (every backend of the cluster) and of the worker processes, from "go" to empty.
+      dbCpuUs: (cpu.db * 1e6) / n, workerCpuUs: (cpu.workers * 1e6) / n,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     if (system === 'genjobs') await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});

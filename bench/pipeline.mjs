@@ -245,7 +245,7 @@ async function main() {
   console.log(`# PostgreSQL systems with ${PROCS.join(' and ')} worker process(es); ${ROUNDS} round(s), the systems in a rotated order each round`);
   console.log(`# latency: ${fmt(LATENCY_JOBS)} jobs submitted one at a time at ${RATE}/s, created -> processing`);
   const lat = { count: LATENCY_JOBS, rate: RATE };
-  const pgArgs = { pgUrl: pg?.url, n: N_PG, concurrency: CONCURRENCY, pool: PG_POOL };
+  const pgArgs = { pgUrl: pg?.url, pgDir: pg?.dir, n: N_PG, concurrency: CONCURRENCY, pool: PG_POOL };
   /** One entry per system: fills a round's `burst` and `latency` objects. */
   const systems = {
     'genjobs-sqlite': async (b, l) => {
@@ -290,6 +290,8 @@ async function main() {
     system, N: rounds[0].burst[system].n, 'create/s': med('burst', system, 'created'), 'execute/s': med('burst', system, 'executed'),
     'execute/s range': `${fmt(Math.min(...rounds.map((r) => r.burst[system].executed)))}-${fmt(Math.max(...rounds.map((r) => r.burst[system].executed)))}`,
     'create+execute/s': med('burst', system, 'total'), 'execute s': med('burst', system, 'execS'),
+    'PG CPU µs/job': rounds[0].burst[system].dbCpuUs === undefined ? '' : med('burst', system, 'dbCpuUs'),
+    'workers CPU µs/job': rounds[0].burst[system].workerCpuUs === undefined ? '' : med('burst', system, 'workerCpuUs'),
   })));
   console.log(`\n## Dispatch latency, created -> processing (ms, median of ${ROUNDS} round(s))`);
   table(names('latency').map((system) => ({ system, p50: med('latency', system, 'p50'), p90: med('latency', system, 'p90'), p99: med('latency', system, 'p99'), max: med('latency', system, 'max') })));
