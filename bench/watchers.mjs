@@ -5,9 +5,11 @@
 // server creates runs at 500/s spread over the accounts (local/test, 50 ms) and so finishes them
 // at 500/s. Each client records, for every "completed" status event, the delay from the job's
 // `completed_at` (the store's finish time, ms) to the moment the event was read off the socket.
-// Rounds alternate between the full 10,000 streams and a baseline of 100 (10 accounts x 10),
-// with the same job traffic. Memory per stream: the server's RSS and heap (after a full GC) with
-// the 10,000 streams open and idle, minus the same with none open, over 10,000.
+// The baseline is 100 streams (10 accounts x 10) with the same job traffic, measured before the
+// 10,000 are opened and again after they are closed; the 10,000 are opened once (minutes on a
+// loaded machine) and measured over ROUNDS windows. Memory per stream: the server's RSS and heap
+// (after a full GC) with the 10,000 open and idle, minus the same with none open, over 10,000;
+// and the server's CPU with no job traffic, with none and with all open.
 // Webhooks: the same traffic with a `webhook_url` on every run, to a receiver in this process
 // (no streams open); deliveries/s vs jobs finished/s over the window, and the delay from
 // `completed_at` to the receiver reading the POST.
@@ -80,7 +82,10 @@ async function serve({ pgUrl }) {
   });
   process.on('message', async (m) => {
     try {
-      if (m.cmd === 'mem') {
+      if (m.cmd === 'cpu') {
+        const u = process.cpuUsage();
+        process.send({ cpu: (u.user + u.system) / 1e6 });
+      } else if (m.cmd === 'mem') {
         for (let i = 0; i < 3; i++) { globalThis.gc?.(); await sleep(50); }
         process.send({ mem: { rssMiB: rssMiB(), heapMiB: process.memoryUsage().heapUsed / 2 ** 20 } });
       } else if (m.cmd === 'drive') {
@@ -236,29 +241,43 @@ async function main() {
   };
 
   const mem0 = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
+  /** The server's CPU use (% of one core) over `ms` of no job traffic. */
+  const idleCpu = async (ms) => {
+    const c0 = (await ask(server.child, { cmd: 'cpu' }, 'cpu')).cpu;
+    const t0 = performance.now();
+    await sleep(ms);
+    const c1 = (await ask(server.child, { cmd: 'cpu' }, 'cpu')).cpu;
+    return ((c1 - c0) * 1000 * 100) / (performance.now() - t0);
+  };
+  // Streams: the baseline (100 streams) before and after the 10,000 (opened once: opening them
+  // is minutes on a loaded machine), the full windows in between.
+  const streams = { base: [], full: [] };
+  if (CASES.includes('streams')) {
+    await openAll(keys.slice(0, BASE_ACCOUNTS));
+    streams.base.push(await window(`baseline ${BASE_ACCOUNTS * PER_ACCOUNT} streams`, BASE_ACCOUNTS, BASE_ACCOUNTS * PER_ACCOUNT));
+    await closeAll();
+    const memBefore = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
+    const cpuNone = await idleCpu(3_000);
+    const t = performance.now();
+    await openAll(keys);
+    const openS = (performance.now() - t) / 1000;
+    const memOpen = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
+    const cpuOpen = await idleCpu(3_000);
+    streams.mem = {
+      openS, before: memBefore, open: memOpen, idleCpuNone: cpuNone, idleCpuOpen: cpuOpen,
+      rssKiBPerStream: ((memOpen.rssMiB - memBefore.rssMiB) * 1024) / STREAMS,
+      heapKiBPerStream: ((memOpen.heapMiB - memBefore.heapMiB) * 1024) / STREAMS,
+    };
+    console.log(`  ${fmt(STREAMS)} streams opened in ${fmt(openS, 1)} s; server RSS ${fmt(memBefore.rssMiB, 1)} -> ${fmt(memOpen.rssMiB, 1)} MiB (${fmt(streams.mem.rssKiBPerStream, 1)} KiB/stream), heap ${fmt(memBefore.heapMiB, 1)} -> ${fmt(memOpen.heapMiB, 1)} MiB (${fmt(streams.mem.heapKiBPerStream, 1)} KiB/stream); server CPU with no job traffic ${fmt(cpuNone, 1)}% of a core with no stream, ${fmt(cpuOpen, 1)}% with the ${fmt(STREAMS)} open`);
+    for (let r = 0; r < ROUNDS; r++) streams.full.push(await window(`full ${fmt(STREAMS)} streams, window ${r + 1}/${ROUNDS}`, ACCOUNTS, STREAMS));
+    await closeAll();
+    await openAll(keys.slice(0, BASE_ACCOUNTS));
+    streams.base.push(await window(`baseline ${BASE_ACCOUNTS * PER_ACCOUNT} streams, again`, BASE_ACCOUNTS, BASE_ACCOUNTS * PER_ACCOUNT));
+    await closeAll();
+  }
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
-    console.log(`# round ${r + 1}/${ROUNDS}`);
     const round = {};
-    if (CASES.includes('streams')) {
-      await openAll(keys.slice(0, BASE_ACCOUNTS));
-      round.base = await window(`baseline ${BASE_ACCOUNTS * PER_ACCOUNT} streams`, BASE_ACCOUNTS, BASE_ACCOUNTS * PER_ACCOUNT);
-      await closeAll();
-      const memBefore = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
-      const t = performance.now();
-      await openAll(keys);
-      const openS = (performance.now() - t) / 1000;
-      await sleep(1000);
-      const memOpen = (await ask(server.child, { cmd: 'mem' }, 'mem')).mem;
-      round.mem = {
-        openS, before: memBefore, open: memOpen,
-        rssKiBPerStream: ((memOpen.rssMiB - memBefore.rssMiB) * 1024) / STREAMS,
-        heapKiBPerStream: ((memOpen.heapMiB - memBefore.heapMiB) * 1024) / STREAMS,
-      };
-      console.log(`  ${fmt(STREAMS)} streams opened in ${fmt(openS, 1)} s; server RSS ${fmt(memBefore.rssMiB, 1)} -> ${fmt(memOpen.rssMiB, 1)} MiB (${fmt(round.mem.rssKiBPerStream, 1)} KiB/stream), heap ${fmt(memBefore.heapMiB, 1)} -> ${fmt(memOpen.heapMiB, 1)} MiB (${fmt(round.mem.heapKiBPerStream, 1)} KiB/stream)`);
-      round.full = await window(`full ${fmt(STREAMS)} streams`, ACCOUNTS, STREAMS);
-      await closeAll();
-    }
     if (CASES.includes('webhooks')) {
       // Webhooks, no stream open.
       hook.delays.length = 0;
@@ -268,7 +287,7 @@ async function main() {
       for (let i = 0; i < 2_400 && hook.delays.length < drove.jobs; i++) await sleep(50);
       const span = (Math.max(...hook.times) - Math.min(...hook.times)) / 1000;
       round.webhooks = { jobs: drove.jobs, delivered: hook.delays.length, deliveriesPerS: hook.delays.length / span, jobsPerS: drove.jobs / drove.submitS, windowS: (Date.now() - t0) / 1000, ...percentiles(hook.delays) };
-      console.log(`  webhooks: ${fmt(hook.delays.length)} of ${fmt(drove.jobs)} delivered, ${fmt(round.webhooks.deliveriesPerS)}/s vs jobs ${fmt(round.webhooks.jobsPerS)}/s; delay p50 ${fmt(round.webhooks.p50)} p99 ${fmt(round.webhooks.p99)} max ${fmt(round.webhooks.max)} ms`);
+      console.log(`  webhooks ${r + 1}/${ROUNDS}: ${fmt(hook.delays.length)} of ${fmt(drove.jobs)} delivered, ${fmt(round.webhooks.deliveriesPerS)}/s vs jobs ${fmt(round.webhooks.jobsPerS)}/s; delay p50 ${fmt(round.webhooks.p50)} p99 ${fmt(round.webhooks.p99)} max ${fmt(round.webhooks.max)} ms`);
     }
     rounds.push(round);
   }
@@ -276,24 +295,24 @@ async function main() {
 
   const med = (f) => median(rounds.map(f));
   if (CASES.includes('streams')) {
-    console.log('\n## Event delivery, job finished -> event read by the client (ms, median over rounds)');
+    const mf = (k, f) => median(streams[k].map(f));
+    console.log('\n## Event delivery, job finished -> event read by the client (ms, median over windows)');
     table(['base', 'full'].map((k) => ({
-      streams: rounds[0][k].streams, p50: med((r) => r[k].p50), p90: med((r) => r[k].p90), p99: med((r) => r[k].p99),
-      'p99 range': `${fmt(Math.min(...rounds.map((r) => r[k].p99)))}-${fmt(Math.max(...rounds.map((r) => r[k].p99)))}`, max: med((r) => r[k].max),
-      'received/expected': `${fmt(med((r) => r[k].received))}/${fmt(med((r) => r[k].expected))}`,
+      streams: streams[k][0].streams, windows: streams[k].length, p50: mf(k, (w) => w.p50), p90: mf(k, (w) => w.p90), p99: mf(k, (w) => w.p99),
+      'p99 range': `${fmt(Math.min(...streams[k].map((w) => w.p99)))}-${fmt(Math.max(...streams[k].map((w) => w.p99)))}`, max: mf(k, (w) => w.max),
+      'received/expected': `${fmt(mf(k, (w) => w.received))}/${fmt(mf(k, (w) => w.expected))}`,
     })));
-    console.log('\n## Server memory with the streams open (after GC)');
-    table([{ 'RSS KiB/stream': med((r) => r.mem.rssKiBPerStream), 'heap KiB/stream': med((r) => r.mem.heapKiBPerStream), 'open s': med((r) => r.mem.openS), 'RSS MiB open': med((r) => r.mem.open.rssMiB) }]);
-    const p99 = med((r) => r.full.p99);
-    const ratio = med((r) => r.full.p99 / Math.max(r.base.p99, 1));
-    console.log(`\n  ${fmt(STREAMS)} streams: delivery p99 ${fmt(p99)} ms (goal < 100 ms: ${p99 < 100 ? 'met' : 'MISSED'}); vs ${BASE_ACCOUNTS * PER_ACCOUNT} streams: median ratio ${ratio.toFixed(2)}`);
+    console.log('\n## Server with the streams open, no job traffic (memory after GC)');
+    table([{ 'RSS KiB/stream': streams.mem.rssKiBPerStream, 'heap KiB/stream': streams.mem.heapKiBPerStream, 'open s': streams.mem.openS, 'RSS MiB open': streams.mem.open.rssMiB, 'CPU % none': streams.mem.idleCpuNone, 'CPU % open': streams.mem.idleCpuOpen }]);
+    const p99 = mf('full', (w) => w.p99);
+    console.log(`\n  ${fmt(STREAMS)} streams: delivery p99 ${fmt(p99)} ms (goal < 100 ms: ${p99 < 100 ? 'met' : 'MISSED'}); ${BASE_ACCOUNTS * PER_ACCOUNT} streams: ${fmt(mf('base', (w) => w.p99))} ms; ratio ${(p99 / Math.max(mf('base', (w) => w.p99), 1)).toFixed(2)}`);
   }
   if (CASES.includes('webhooks')) {
     console.log(`\n## Webhooks (no stream open; the receiver answers after ${HOOK_DELAY_MS} ms)`);
     table([{ 'jobs/s': med((r) => r.webhooks.jobsPerS), 'deliveries/s': med((r) => r.webhooks.deliveriesPerS), delivered: med((r) => r.webhooks.delivered), p50: med((r) => r.webhooks.p50), p99: med((r) => r.webhooks.p99), max: med((r) => r.webhooks.max) }]);
     console.log(`\n  webhooks: deliveries/s / jobs finished/s = ${(med((r) => r.webhooks.deliveriesPerS / r.webhooks.jobsPerS)).toFixed(3)}`);
   }
-  saveResults('watchers', { cases: CASES, hookDelayMs: HOOK_DELAY_MS, hookConcurrency: HOOK_CONCURRENCY ?? null, store: STORE, streams: STREAMS, accounts: ACCOUNTS, rate: RATE, seconds: SECONDS, clients: CLIENTS, memNoStreams: mem0, load: os.loadavg(), rounds });
+  saveResults('watchers', { cases: CASES, hookDelayMs: HOOK_DELAY_MS, hookConcurrency: HOOK_CONCURRENCY ?? null, store: STORE, streams: STREAMS, accounts: ACCOUNTS, rate: RATE, seconds: SECONDS, clients: CLIENTS, memNoStreams: mem0, load: os.loadavg(), streams, rounds });
 }
 
 if (process.argv[2] === 'serve') {
