@@ -279,7 +279,13 @@ async function main() {
     const order = chosen.map((_, i) => chosen[(i + r) % chosen.length]);
     console.log(`# round ${r + 1}/${ROUNDS}: ${order.join(', ')}`);
     const round = { burst: {}, latency: {} };
-    for (const k of order) await systems[k](round.burst, round.latency);
+    for (const k of order) {
+      await systems[k](round.burst, round.latency);
+      // Each system's figures as they come, and saved after each, so a run cut short keeps them.
+      for (const [name, b] of Object.entries(round.burst)) if (!b.printed) { b.printed = true; console.log(`  ${name}: ${fmt(b.executed)} jobs/s executed${b.dbCpuUs === undefined ? '' : ` (CPU/job: PostgreSQL ${fmt(b.dbCpuUs)} µs, workers ${fmt(b.workerCpuUs)} µs)`}`); }
+      for (const [name, l] of Object.entries(round.latency)) if (!l.printed) { l.printed = true; console.log(`  ${name}: dispatch p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms`); }
+      saveResults('pipeline', { partial: true, rounds: [...rounds, round], load: os.loadavg() });
+    }
     rounds.push(round);
   }
 
