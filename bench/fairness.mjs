@@ -187,7 +187,13 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       const order = SCENARIOS.map((_, i) => SCENARIOS[(i + r) % SCENARIOS.length]);
       console.log(`# ${store} round ${r + 1}/${ROUNDS}: ${order.join(', ')}`);
-      for (const kind of order) res[kind].push(await phase({ kind, store, pgUrl: pg?.url }));
+      for (const kind of order) {
+        const x = await phase({ kind, store, pgUrl: pg?.url });
+        res[kind].push(x);
+        // Each scenario's figures as they come, saved after each, so a run cut short keeps them.
+        console.log(`  ${kind}: ${fmt(x.throughput)} jobs/s; light wait p50 ${fmt(x.waits.p50)} p99 ${fmt(x.waits.p99)} ms${x.counts ? `; started while all had work: ${x.counts.join(' ')}` : ''}`);
+        saveResults('fairness', { partial: true, store, stores: out, current: res, load: os.loadavg() });
+      }
     }
     if (pg) { /* the cluster is removed at the end with the rest */ }
     const applied = res.weighted[0].weightsApplied;
