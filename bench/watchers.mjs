@@ -221,7 +221,10 @@ async function main() {
     const res = await Promise.all(clients.map((c, i) => ask(c.child, { cmd: 'open', port, keys: parts[i], perKey: PER_ACCOUNT }, 'opened')));
     const opened = res.reduce((a, r) => a + r.opened, 0);
     const refused = res.filter((r) => Object.keys(r.refused).length).map((r) => r.refused);
-    if (opened !== keyList.length * PER_ACCOUNT) throw new Error(`opened ${opened} of ${keyList.length * PER_ACCOUNT} streams; refused: ${JSON.stringify(refused)}`);
+    const wanted = keyList.length * PER_ACCOUNT;
+    // A loaded machine may time a few opens out (408): reported, and tolerated up to 1%.
+    if (opened !== wanted) console.log(`  opened ${opened} of ${wanted} streams; refused: ${JSON.stringify(refused)}`);
+    if (opened < wanted * 0.99) throw new Error(`opened ${opened} of ${wanted} streams; refused: ${JSON.stringify(refused)}`);
     return opened;
   };
   const closeAll = () => Promise.all(clients.map((c) => ask(c.child, { cmd: 'close' }, 'closed')));
