@@ -83,7 +83,7 @@ export async function restoreBackup(target: BackupTarget, fromDir: string, p: { 
     throw new BackupError(`the backup holds ${files.count} output files, its manifest ${manifest.files.count}: the backup is damaged.`);
   }
   try {
-    if (pgState) await restorePostgres(pgTarget(target), dumpFile, manifest, pgState.hasTables);
+    if (pgState) await restorePostgres(pgTarget(target), dumpFile, manifest, pgState);
     else restoreSqlite(dumpFile, sqliteFile, manifest);
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });

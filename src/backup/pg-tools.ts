@@ -30,15 +30,17 @@ export function libpqConnection(databaseUrl: string): { dbname: string; env: Rec
   return { dbname: url.toString(), env: password ? { PGPASSWORD: password } : {} };
 }
 
-/** Runs a PostgreSQL program to its end; a non-zero exit becomes a BackupError with what it wrote to stderr. */
-export function runPgProgram(file: string, args: string[], env: Record<string, string>): Promise<void> {
+/** Runs a PostgreSQL program to its end and returns its output; a non-zero exit becomes a BackupError with what it wrote to stderr. */
+export function runPgProgram(file: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: { ...process.env, PGCONNECT_TIMEOUT: '10', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, args, { env: { ...process.env, PGCONNECT_TIMEOUT: '10', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('error', (err) => reject(new BackupError(`${path.basename(file)} could not start: ${err.message}`)));
     child.on('close', (code, signal) => {
-      if (code === 0) resolve();
+      if (code === 0) resolve(stdout);
       else reject(new BackupError(`${path.basename(file)} failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-5).join(' / ') || 'no message'}`));
     });
   });

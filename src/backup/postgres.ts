@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import pg from 'pg';
 import { quoteIdent } from '../store/postgres/migrate.js';
 import { BackupError } from './errors.js';
@@ -71,12 +72,22 @@ export async function snapshotPostgres(t: PgTarget, outFile: string): Promise<Sn
   }
 }
 
-/** Whether the target schema holds accounts, jobs or ledger entries, and whether it has any table of genjobs at all. */
-export async function postgresTargetState(t: PgTarget): Promise<{ schema: string; holdsData: boolean; hasTables: boolean }> {
+export interface PgTargetState {
+  schema: string;
+  /** The schema exists (public always does in a new database). */
+  exists: boolean;
+  /** It holds accounts, jobs or ledger entries. */
+  holdsData: boolean;
+  /** It has genjobs' tables, empty or not. */
+  hasTables: boolean;
+}
+
+export async function postgresTargetState(t: PgTarget): Promise<PgTargetState> {
   const { client, schema } = await connect(t);
   try {
     const { counts, schema_version } = await describe(client, schema);
-    return { schema, holdsData: counts.users > 0 || counts.jobs > 0 || counts.ledger_entries > 0, hasTables: schema_version > 0 };
+    const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    return { schema, exists: rowCount === 1, holdsData: counts.users > 0 || counts.jobs > 0 || counts.ledger_entries > 0, hasTables: schema_version > 0 };
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -84,16 +95,28 @@ export async function postgresTargetState(t: PgTarget): Promise<{ schema: string
 
 /**
  * Restores a dump with `pg_restore` in one transaction (a failure leaves the database as it
- * was). `clean` drops the backup's objects first when the schema already has genjobs' tables.
- * Then checks the schema holds what the manifest counted.
+ * was). When the schema exists already (public always does) its own entry and comment are left
+ * out of the restore: creating it again would fail, and dropping it would take whatever else it
+ * holds. When it has genjobs' tables (an emptied target, or --force), the backup's objects are
+ * dropped first. Then checks the schema holds what the manifest counted.
  */
-export async function restorePostgres(t: PgTarget, dumpFile: string, expected: Manifest, clean: boolean): Promise<void> {
+export async function restorePostgres(t: PgTarget, dumpFile: string, expected: Manifest, state: PgTargetState): Promise<void> {
   const pgRestore = findPgProgram('pg_restore', t.pgBin);
   const conn = libpqConnection(t.url);
-  await runPgProgram(pgRestore, [
-    '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error',
-    ...(clean ? ['--clean', '--if-exists'] : []), `--dbname=${conn.dbname}`, dumpFile,
-  ], conn.env);
+  const args = ['--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'];
+  if (state.hasTables) args.push('--clean', '--if-exists');
+  const listFile = `${dumpFile}.${process.pid}.list`;
+  if (state.exists) {
+    const toc = await runPgProgram(pgRestore, ['--list', dumpFile], {});
+    const own = (line: string) => / (SCHEMA - |COMMENT - SCHEMA )/.test(line) && line.split(' ').includes(state.schema);
+    fs.writeFileSync(listFile, toc.split('\n').filter((line) => !own(line)).join('\n'));
+    args.push(`--use-list=${listFile}`);
+  }
+  try {
+    await runPgProgram(pgRestore, [...args, `--dbname=${conn.dbname}`, dumpFile], conn.env);
+  } finally {
+    fs.rmSync(listFile, { force: true });
+  }
   const { client, schema } = await connect(t);
   try {
     assertSame(await describe(client, schema), expected);
