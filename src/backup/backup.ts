@@ -12,6 +12,8 @@ export interface BackupTarget {
   dataDir: string;
   databaseUrl: string | null;
   databaseSchema: string | null;
+  /** Where output files are kept; `s3`: in a bucket, which a backup leaves to the operator. (Default: local) */
+  storage?: 'local' | 's3';
   /** Folder of pg_dump and pg_restore, when they are not on PATH. */
   pgBin?: string;
 }
@@ -34,12 +36,13 @@ export async function takeBackup(source: BackupTarget, outDir: string): Promise<
     const snapshot = store === 'postgres'
       ? await snapshotPostgres(pgTarget(source), dbFile)
       : { ...snapshotSqlite(path.join(source.dataDir, SQLITE_FILE), dbFile), pg_schema: null };
-    const files = await copyFileTree(path.join(source.dataDir, 'files'), path.join(outDir, 'files'));
+    const storage = source.storage ?? 'local';
+    const files = storage === 'local' ? await copyFileTree(path.join(source.dataDir, 'files'), path.join(outDir, 'files')) : { count: 0, bytes: 0 };
     const manifest: Manifest = {
       format: BACKUP_FORMAT, genjobs_version: genjobsVersion(), created_at: createdAt, store,
       schema_version: snapshot.schema_version, pg_schema: snapshot.pg_schema,
       database: { file: path.basename(dbFile), bytes: fs.statSync(dbFile).size, sha256: await sha256File(dbFile) },
-      counts: snapshot.counts, files,
+      counts: snapshot.counts, files: { storage, ...files },
     };
     writeManifest(outDir, manifest);
     return manifest;
@@ -62,8 +65,13 @@ export async function restoreBackup(target: BackupTarget, fromDir: string, p: { 
   if (!fs.existsSync(dumpFile) || (await sha256File(dumpFile)) !== manifest.database.sha256) {
     throw new BackupError(`${dumpFile} is missing or does not match the SHA-256 in the manifest: the backup is damaged.`);
   }
+  const storage = target.storage ?? 'local';
+  if (manifest.files.storage !== storage) {
+    throw new BackupError(`the backup's output files were kept ${manifest.files.storage === 's3' ? 'in S3' : 'in DATA_DIR/files'}, the target keeps them ${storage === 's3' ? 'in S3' : 'in DATA_DIR/files'} (GENJOBS_STORAGE): restore with the storage the backup was taken with, then move the files.`);
+  }
+  const localFiles = storage === 'local';
   const filesDir = path.join(target.dataDir, 'files');
-  const filesHeld = !(await isEmptyDir(filesDir));
+  const filesHeld = localFiles && !(await isEmptyDir(filesDir));
   const sqliteFile = path.join(target.dataDir, SQLITE_FILE);
   const pgState = store === 'postgres' ? await postgresTargetState(pgTarget(target)) : null;
   if (pgState && pgState.schema !== manifest.pg_schema) {
@@ -77,7 +85,7 @@ export async function restoreBackup(target: BackupTarget, fromDir: string, p: { 
   // The files go to a folder beside the target and are swapped in once the database is restored.
   const staging = path.join(target.dataDir, '.files-restoring');
   fs.rmSync(staging, { recursive: true, force: true });
-  const files = await copyFileTree(path.join(fromDir, 'files'), staging);
+  const files = localFiles ? await copyFileTree(path.join(fromDir, 'files'), staging) : { count: 0, bytes: 0 };
   if (files.count !== manifest.files.count) {
     fs.rmSync(staging, { recursive: true, force: true });
     throw new BackupError(`the backup holds ${files.count} output files, its manifest ${manifest.files.count}: the backup is damaged.`);
@@ -89,8 +97,10 @@ export async function restoreBackup(target: BackupTarget, fromDir: string, p: { 
     fs.rmSync(staging, { recursive: true, force: true });
     throw err;
   }
-  fs.rmSync(filesDir, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
-  fs.renameSync(staging, filesDir);
+  if (localFiles) {
+    fs.rmSync(filesDir, { recursive: true, force: true });
+    fs.mkdirSync(staging, { recursive: true });
+    fs.renameSync(staging, filesDir);
+  }
   return manifest;
 }

@@ -26,7 +26,11 @@ export interface Manifest {
   pg_schema: string | null;
   database: { file: string; bytes: number; sha256: string };
   counts: TableCounts & { credits_total: number };
-  files: { count: number; bytes: number };
+  /**
+   * The output files copied (`local`: DATA_DIR/files). With `s3` none are: the bucket is the
+   * operator's to back up (versioning, replication).
+   */
+  files: { storage: 'local' | 's3'; count: number; bytes: number };
 }
 
 /** What a database snapshot holds: its schema version and row counts. */

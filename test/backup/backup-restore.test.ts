@@ -9,6 +9,7 @@ import { cli, freePort, startServer, type ServerProcess } from '../helpers/proce
 import { processStoreEnv, testStoreKind } from '../helpers/store.js';
 import { runCli, assertOneLine } from '../cli/run-cli.js';
 import type { Manifest } from '../../src/backup/manifest.js';
+import { takeBackup } from '../../src/backup/backup.js';
 
 type Json = Record<string, any>;
 
@@ -232,7 +233,7 @@ describe(`backup and restore (${testStoreKind})`, { timeout: 300_000 }, () => {
     assert.ok(fs.existsSync(path.join(backupDir, 'manifest.json')), 'the earlier backup is left alone');
   });
 
-  it('refuses a damaged backup, one of a newer schema and one of the other store, and leaves the target empty', async () => {
+  it('refuses a damaged backup, an unfinished one, one of a newer schema, of the other store or of other file storage, and leaves the target empty', async () => {
     const target = await freshTarget(source);
     drops.push(target.drop);
     const variant = (name: string, change: (dir: string) => void) => {
@@ -257,6 +258,7 @@ describe(`backup and restore (${testStoreKind})`, { timeout: 300_000 }, () => {
       ['newer', (dir) => editManifest(dir, (m) => { m.schema_version += 1; }), /newer than this genjobs knows/],
       ['other-store', (dir) => editManifest(dir, (m) => { m.store = m.store === 'sqlite' ? 'postgres' : 'sqlite'; }), /restores into the same kind of store/],
       ['unfinished', (dir) => fs.rmSync(path.join(dir, 'manifest.json')), /manifest is written last/],
+      ['object-storage', (dir) => editManifest(dir, (m) => { m.files.storage = 's3'; }), /restore with the storage the backup was taken with/],
     ];
     for (const [name, change, message] of cases) {
       const r = await runCli(['restore', '--from', variant(name, change)], target.env);
@@ -264,5 +266,24 @@ describe(`backup and restore (${testStoreKind})`, { timeout: 300_000 }, () => {
       assertOneLine(r, message);
     }
     assert.deepEqual(fs.readdirSync(target.env.DATA_DIR!), []);
+  });
+});
+
+describe(`backup with output files in object storage (${testStoreKind})`, { timeout: 120_000 }, () => {
+  it('copies the database only, and says where the files were', async (t) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-s3-source-'));
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const env: Record<string, string> = { ...processStoreEnv(), DATA_DIR: dataDir };
+    cli(['users', 'create', '--credits', '3', '--quiet'], env);
+    // A local file that a backup of S3-kept files must not take.
+    fs.mkdirSync(path.join(dataDir, 'files', 'job'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'files', 'job', 'a.png'), 'x');
+    const out = path.join(dataDir, 'backup');
+    const manifest = await takeBackup({
+      dataDir, databaseUrl: env.DATABASE_URL ?? null, databaseSchema: env.GENJOBS_DB_SCHEMA ?? null, storage: 's3',
+    }, out);
+    assert.deepEqual(manifest.files, { storage: 's3', count: 0, bytes: 0 });
+    assert.equal(manifest.counts.users, 1);
+    assert.equal(fs.existsSync(path.join(out, 'files')), false);
   });
 });
