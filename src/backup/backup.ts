@@ -28,7 +28,9 @@ const pgTarget = (t: BackupTarget) => ({ url: t.databaseUrl!, schema: t.database
  */
 export async function takeBackup(source: BackupTarget, outDir: string): Promise<Manifest> {
   if (!(await isEmptyDir(outDir))) throw new BackupError(`${outDir} is not empty: back up into a new folder (a backup never overwrites another).`);
-  fs.mkdirSync(outDir, { recursive: true });
+  // The database holds webhook secrets and key hashes: the folder is the operator's alone.
+  fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(outDir, 0o700);
   try {
     const createdAt = new Date().toISOString();
     const store = source.databaseUrl ? 'postgres' : 'sqlite';
@@ -36,6 +38,7 @@ export async function takeBackup(source: BackupTarget, outDir: string): Promise<
     const snapshot = store === 'postgres'
       ? await snapshotPostgres(pgTarget(source), dbFile)
       : { ...snapshotSqlite(path.join(source.dataDir, SQLITE_FILE), dbFile), pg_schema: null };
+    fs.chmodSync(dbFile, 0o600);
     const storage = source.storage ?? 'local';
     const files = storage === 'local' ? await copyFileTree(path.join(source.dataDir, 'files'), path.join(outDir, 'files')) : { count: 0, bytes: 0 };
     const manifest: Manifest = {

@@ -42,7 +42,7 @@ export function genjobsVersion(): string {
 
 export function writeManifest(dir: string, manifest: Manifest): void {
   const tmp = path.join(dir, `.${MANIFEST_FILE}.tmp`);
-  fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   fs.renameSync(tmp, path.join(dir, MANIFEST_FILE));
 }
 

@@ -150,7 +150,9 @@ describe(`backup and restore (${testStoreKind})`, { timeout: 300_000 }, () => {
     assert.equal(manifest.counts.api_keys, 3);
     assert.ok(manifest.counts.jobs >= 20, `${manifest.counts.jobs} jobs in the backup`);
     assert.ok(manifest.files.count >= 3, `${manifest.files.count} files in the backup`);
-    assert.ok(fs.existsSync(path.join(backupDir, manifest.database.file)));
+    // Webhook secrets and key hashes are in it: only the operator may read the folder.
+    assert.equal(fs.statSync(backupDir).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(path.join(backupDir, manifest.database.file)).mode & 0o777, 0o600);
   });
 
   it('restores into a fresh data directory and database that serves the same jobs, balances, ledger and files', async () => {
