@@ -80,6 +80,10 @@ export async function restoreBackup(target: BackupTarget, fromDir: string, p: { 
   if (pgState && pgState.schema !== manifest.pg_schema) {
     throw new BackupError(`the backup holds schema "${manifest.pg_schema}" but the target is schema "${pgState.schema}": set GENJOBS_DB_SCHEMA=${manifest.pg_schema} (or restore into a database whose current schema is "${manifest.pg_schema}").`);
   }
+  if (pgState && pgState.schemaVersion > manifest.schema_version) {
+    // pg_restore --clean drops only what the backup has: the tables of newer migrations would stay, and the next start would fail to create them again.
+    throw new BackupError(`schema "${pgState.schema}" is at schema version ${pgState.schemaVersion}, newer than the backup's ${manifest.schema_version}: restore into an empty schema or database (drop the schema first, or create a new database).`);
+  }
   const dataHeld = pgState ? pgState.holdsData : sqliteHoldsData(sqliteFile);
   if ((dataHeld || filesHeld) && !p.force) {
     const what = [dataHeld ? (pgState ? `schema "${pgState.schema}"` : sqliteFile) : null, filesHeld ? filesDir : null].filter(Boolean).join(' and ');

@@ -70,11 +70,11 @@ export function readManifest(dir: string, p: { store: 'sqlite' | 'postgres'; lat
   return m;
 }
 
-/** Fails when a restored database does not hold the rows the manifest counted. */
+/** Fails when a database to restore (or just restored) does not hold the rows and schema version the manifest says. */
 export function assertSame(found: Snapshot, expected: Manifest): void {
   const diffs = Object.entries(expected.counts)
     .filter(([k, v]) => found.counts[k as keyof Manifest['counts']] !== v)
     .map(([k, v]) => `${k}: ${found.counts[k as keyof Manifest['counts']]} restored, ${v} in the manifest`);
   if (found.schema_version !== expected.schema_version) diffs.push(`schema version ${found.schema_version}, ${expected.schema_version} in the manifest`);
-  if (diffs.length > 0) throw new BackupError(`the restored database does not match the backup's manifest (${diffs.join('; ')})`);
+  if (diffs.length > 0) throw new BackupError(`the database does not match the backup's manifest (${diffs.join('; ')}): the backup is damaged.`);
 }

@@ -80,6 +80,8 @@ export interface PgTargetState {
   holdsData: boolean;
   /** It has genjobs' tables, empty or not. */
   hasTables: boolean;
+  /** The newest migration applied to it; 0 without genjobs' tables. */
+  schemaVersion: number;
 }
 
 export async function postgresTargetState(t: PgTarget): Promise<PgTargetState> {
@@ -87,7 +89,7 @@ export async function postgresTargetState(t: PgTarget): Promise<PgTargetState> {
   try {
     const { counts, schema_version } = await describe(client, schema);
     const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    return { schema, exists: rowCount === 1, holdsData: counts.users > 0 || counts.jobs > 0 || counts.ledger_entries > 0, hasTables: schema_version > 0 };
+    return { schema, exists: rowCount === 1, holdsData: counts.users > 0 || counts.jobs > 0 || counts.ledger_entries > 0, hasTables: schema_version > 0, schemaVersion: schema_version };
   } finally {
     await client.end().catch(() => undefined);
   }

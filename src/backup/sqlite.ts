@@ -54,23 +54,29 @@ export function sqliteHoldsData(dbFile: string): boolean {
 
 /**
  * Puts the backup's database in place of `dbFile` (its write-ahead log and shared-memory files
- * go too: they belong to the database being replaced), then checks the result holds what the
- * manifest says. The copy goes through a temporary file renamed into place.
+ * go too: they belong to the database being replaced). The copy is checked first, in a temporary
+ * file beside the target: SQLite's own check, then the rows against the manifest; only a copy
+ * that passes is renamed into place, so a bad backup leaves the target as it was.
  */
 export function restoreSqlite(backupFile: string, dbFile: string, expected: Manifest): void {
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
   const tmp = path.join(path.dirname(dbFile), `.${path.basename(dbFile)}.restoring`);
   fs.copyFileSync(backupFile, tmp);
+  try {
+    const db = new Database(tmp, { fileMustExist: true });
+    try {
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new BackupError(`the backup's database fails SQLite's check (${String(check)}): the backup is damaged.`);
+      assertSame(describe(db), expected);
+      // The server runs in WAL mode; setting it here saves the first start a journal switch.
+      db.pragma('journal_mode = WAL');
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
   for (const suffix of ['-wal', '-shm', '']) fs.rmSync(`${dbFile}${suffix}`, { force: true });
   fs.renameSync(tmp, dbFile);
-  const db = new Database(dbFile, { fileMustExist: true });
-  try {
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new BackupError(`the restored database fails SQLite's check (${String(check)}): the backup is damaged.`);
-    // The server runs in WAL mode; setting it here saves the first start a journal switch.
-    db.pragma('journal_mode = WAL');
-    assertSame(describe(db), expected);
-  } finally {
-    db.close();
-  }
 }

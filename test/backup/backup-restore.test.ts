@@ -167,6 +167,16 @@ describe(`backup and restore (${testStoreKind})`, { timeout: 300_000 }, () => {
     assertOneLine(again, /already holds? data: .*--force/);
     const forced = await runCli(['restore', '--from', backupDir, '--force'], target.env);
     assert.equal(forced.status, 0, forced.stderr);
+    // A backup that says it is older than what it holds (or, on PostgreSQL, than the target) is
+    // refused before the target is touched: the server below still finds everything.
+    const older = path.join(mkdtemp('genjobs-older-'), 'older');
+    fs.cpSync(backupDir, older, { recursive: true });
+    const m = JSON.parse(fs.readFileSync(path.join(older, 'manifest.json'), 'utf8')) as Json;
+    m.schema_version -= 1;
+    fs.writeFileSync(path.join(older, 'manifest.json'), JSON.stringify(m));
+    const refused = await runCli(['restore', '--from', older, '--force'], target.env);
+    assert.equal(refused.status, 1, refused.stdout);
+    assertOneLine(refused, testStoreKind === 'postgres' ? /newer than the backup's .*restore into an empty schema/ : /does not match the backup's manifest \(schema version/);
 
     // The source settles, so its finished jobs can be compared with the backup's.
     for (const key of keys) {
