@@ -1,5 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
+import { leaderLockKey } from '../store/postgres/leader.js';
 import { quoteIdent } from '../store/postgres/migrate.js';
 import { BackupError } from './errors.js';
 import { assertSame, COUNTED_TABLES, type Manifest, type Snapshot } from './manifest.js';
@@ -104,10 +107,25 @@ export async function postgresTargetState(t: PgTarget): Promise<PgTargetState> {
  */
 export async function restorePostgres(t: PgTarget, dumpFile: string, expected: Manifest, state: PgTargetState): Promise<void> {
   const pgRestore = findPgProgram('pg_restore', t.pgBin);
+  // Every genjobs process stands for the maintenance leadership (an advisory lock per schema)
+  // unless GENJOBS_MAINTENANCE=false: while the lock is held by another session, one runs here.
+  // Holding it through the restore keeps a process that starts meanwhile from leading.
+  const { client: guard } = await connect(t);
+  try {
+    const { rows } = await guard.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [leaderLockKey(state.schema, 'maintenance')]);
+    if (!rows[0]?.ok) throw new BackupError(`a genjobs process is running on schema "${state.schema}" (it holds the maintenance leadership): stop every genjobs process on the target before restoring.`);
+    await restoreUnderGuard(t, pgRestore, dumpFile, expected, state);
+  } finally {
+    await guard.end().catch(() => undefined);
+  }
+}
+
+async function restoreUnderGuard(t: PgTarget, pgRestore: string, dumpFile: string, expected: Manifest, state: PgTargetState): Promise<void> {
   const conn = libpqConnection(t.url);
   const args = ['--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'];
   if (state.hasTables) args.push('--clean', '--if-exists');
-  const listFile = `${dumpFile}.${process.pid}.list`;
+  // Beside the restore, not in the backup folder, which may be read-only.
+  const listFile = path.join(os.tmpdir(), `genjobs-restore-${process.pid}.list`);
   if (state.exists) {
     const toc = await runPgProgram(pgRestore, ['--list', dumpFile], {});
     const own = (line: string) => / (SCHEMA - |COMMENT - SCHEMA )/.test(line) && line.split(' ').includes(state.schema);

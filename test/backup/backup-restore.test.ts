@@ -236,6 +236,15 @@ describe(`backup and restore (${testStoreKind})`, { timeout: 300_000 }, () => {
     assert.ok(filesCompared >= 3, `${filesCompared} files compared`);
     const jobsNow = (await Promise.all(keys.map((k) => allJobs(a.url, k)))).reduce((n, j) => n + j.length, 0);
     assert.ok(jobsNow > jobsRestored, 'the source went on creating jobs after the snapshot');
+
+    if (testStoreKind === 'postgres') {
+      // Restoring over a schema a genjobs process runs on is refused, --force or not.
+      const live = await runCli(['restore', '--from', backupDir, '--force'], source);
+      assert.equal(live.status, 1, live.stdout);
+      assertOneLine(live, /a genjobs process is running on schema .*stop every genjobs process/);
+      const jobsAfter = (await Promise.all(keys.map((k) => allJobs(a.url, k)))).reduce((n, j) => n + j.length, 0);
+      assert.equal(jobsAfter, jobsNow, 'the running deployment is untouched');
+    }
   });
 
   it('refuses a backup into a folder that is not empty', async () => {
