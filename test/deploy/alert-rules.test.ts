@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -42,7 +43,16 @@ function exported(text: string): Set<string> {
   return names;
 }
 
+/** Prometheus' own checker, when installed (Debian: apt-get install prometheus); CI does without it. */
+const promtool = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'promtool')).find((f) => fs.existsSync(f));
+
 describe('deploy/prometheus/alerts.yml', () => {
+  it('passes promtool check rules', { skip: promtool ? false : 'promtool is not installed' }, () => {
+    const r = spawnSync(promtool!, ['check', 'rules', RULES], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS: \d+ rules found/);
+  });
+
   it('reads the names of the metrics an expression uses', () => {
     assert.deepEqual(
       metricNames('histogram_quantile(0.95, sum by (le, model) (rate(genjobs_job_dispatch_seconds_bucket{route!~".*/x|y"}[10m]))) > 60 and up offset 5m'),
