@@ -308,3 +308,32 @@ describe(`backup with output files in object storage (${testStoreKind})`, { time
     assert.equal(fs.existsSync(path.join(out, 'files')), false);
   });
 });
+
+describe('backup and restore in the default schema (postgres)', { skip: testStoreKind !== 'postgres' ? 'needs PostgreSQL' : false, timeout: 120_000 }, () => {
+  it('restores a database whose tables are in public into a new database, where public already exists', async (t) => {
+    const admin = process.env.GENJOBS_TEST_PG_URL!;
+    const names = [`src_${randomBytes(4).toString('hex')}`, `dst_${randomBytes(4).toString('hex')}`];
+    const c = new pg.Client(admin);
+    await c.connect();
+    for (const db of names) await c.query(`CREATE DATABASE ${db}`);
+    const dirs = names.map((db) => fs.mkdtempSync(path.join(os.tmpdir(), `genjobs-${db}-`)));
+    t.after(async () => {
+      for (const db of names) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await c.end();
+      for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const envFor = (i: number) => {
+      const url = new URL(admin);
+      url.pathname = `/${names[i]}`;
+      return { DATABASE_URL: url.toString(), DATA_DIR: dirs[i]! };
+    };
+    const userId = cli(['users', 'create', '--credits', '42', '--quiet'], envFor(0));
+    const out = path.join(dirs[0]!, 'backup');
+    const taken = await runCli(['backup', '--out', out], envFor(0));
+    assert.equal(taken.status, 0, taken.stderr);
+    assert.equal((JSON.parse(taken.stdout) as Manifest).pg_schema, 'public');
+    const restored = await runCli(['restore', '--from', out], envFor(1));
+    assert.equal(restored.status, 0, restored.stderr);
+    assert.equal((JSON.parse(cli(['users', 'show', userId], envFor(1))) as Json).credits, 42);
+  });
+});
