@@ -142,3 +142,16 @@ export interface LedgerEntryRecord {
   reason: string | null;
   createdAt: Millis;
 }
+
+/** One admin change as the audit log keeps it. */
+export interface AuditEntryRecord {
+  id: string;
+  at: Millis;
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  details: Record<string, unknown>;
+  requestId: string | null;
+  clientAddress: string | null;
+}

@@ -7,6 +7,7 @@ import { PgBatched } from './batched.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import * as apps from './apps.js';
+import { audited, list as auditList } from './audit.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
@@ -65,22 +66,22 @@ export class PgStore implements port.Store {
   }
 
   // ---- users and credits ----
-  userCreate(p: port.UserCreateParams) { return users.create(this.db, p); }
+  userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, (db) => users.create(db, p), (u) => u.id); }
   userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   userList(p: port.UserListParams) { return users.list(this.db, p); }
-  userGrantCredits(p: port.UserGrantCreditsParams) { return users.grantCredits(this.db, p); }
-  userSetApiAccess(p: port.UserSetApiAccessParams) { return users.setApiAccess(this.db, p); }
+  userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, (db) => users.grantCredits(db, p), (r) => (r.ok ? r.user.id : null)); }
+  userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, (db) => users.setApiAccess(db, p), (u) => u?.id ?? null); }
 
   // ---- API keys ----
-  apiKeyCreate(p: port.ApiKeyCreateParams) { return keys.create(this.db, p); }
+  apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, (db) => keys.create(db, p), (k) => k.id); }
   apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return this.batched.apiKeyGetByHash(p.keyHash); }
   apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  apiKeyRevoke(p: port.ApiKeyRevokeParams) { return keys.revoke(this.db, p); }
+  apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, (db) => keys.revoke(db, p), (k) => k?.id ?? null); }
 
   // ---- private apps ----
-  appCreate(p: port.AppCreateParams) { return apps.create(this.db, p); }
-  appUpdate(p: port.AppUpdateParams) { return apps.update(this.db, p); }
-  appSetActive(p: port.AppSetActiveParams) { return apps.setActive(this.db, p); }
+  appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, (db) => apps.create(db, p), (a) => a.id); }
+  appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, (db) => apps.update(db, p), (a) => a?.id ?? null); }
+  appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, (db) => apps.setActive(db, p), (a) => a?.id ?? null); }
   appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -109,10 +110,10 @@ export class PgStore implements port.Store {
   jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  workerCreate(p: port.WorkerCreateParams) { return workers.create(this.db, p); }
+  workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, (db) => workers.create(db, p), (w) => w.id); }
   workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   workerList() { return workers.list(this.db); }
-  workerRevoke(p: port.WorkerRevokeParams) { return workers.revoke(this.db, p); }
+  workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, (db) => workers.revoke(db, p), (w) => w?.id ?? null); }
 
   // ---- webhooks ----
   webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }
@@ -137,6 +138,9 @@ export class PgStore implements port.Store {
     await listener.start();
     return () => listener.stop();
   }
+
+  // ---- audit log (the admin writes above record theirs through `audited`) ----
+  auditList(p: port.AuditListParams) { return auditList(this.db, p); }
 
   async jobQueueStats() {
     const rows = await this.db.q<{ model_id: string | null; pending: number; oldest: string }>(`SELECT model_id, COUNT(*)::int AS pending, MIN(created_at)::text AS oldest

@@ -4,6 +4,7 @@ import type { JobNotice } from '../vocabulary.js';
 import { assertCreditAmount } from '../limits.js';
 import { SqliteDb } from './db.js';
 import * as apps from './apps.js';
+import { audited, list as auditList } from './audit.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
@@ -36,22 +37,22 @@ export class SqliteStore implements port.Store {
   }
 
   // ---- users and credits ----
-  async userCreate(p: port.UserCreateParams) { return users.create(this.db, p); }
+  async userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, () => users.create(this.db, p), (u) => u.id); }
   async userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   async userList(p: port.UserListParams) { return users.list(this.db, p); }
-  async userGrantCredits(p: port.UserGrantCreditsParams) { return users.grantCredits(this.db, p); }
-  async userSetApiAccess(p: port.UserSetApiAccessParams) { return users.setApiAccess(this.db, p); }
+  async userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, () => users.grantCredits(this.db, p), (r) => (r.ok ? r.user.id : null)); }
+  async userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, () => users.setApiAccess(this.db, p), (u) => u?.id ?? null); }
 
   // ---- API keys ----
-  async apiKeyCreate(p: port.ApiKeyCreateParams) { return keys.create(this.db, p); }
+  async apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, () => keys.create(this.db, p), (k) => k.id); }
   async apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return keys.getByHash(this.db, p); }
   async apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return keys.revoke(this.db, p); }
+  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, () => keys.revoke(this.db, p), (k) => k?.id ?? null); }
 
   // ---- private apps ----
-  async appCreate(p: port.AppCreateParams) { return apps.create(this.db, p); }
-  async appUpdate(p: port.AppUpdateParams) { return apps.update(this.db, p); }
-  async appSetActive(p: port.AppSetActiveParams) { return apps.setActive(this.db, p); }
+  async appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, () => apps.create(this.db, p), (a) => a.id); }
+  async appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, () => apps.update(this.db, p), (a) => a?.id ?? null); }
+  async appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, () => apps.setActive(this.db, p), (a) => a?.id ?? null); }
   async appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   async appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -79,10 +80,10 @@ export class SqliteStore implements port.Store {
   async jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  async workerCreate(p: port.WorkerCreateParams) { return workers.create(this.db, p); }
+  async workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, () => workers.create(this.db, p), (w) => w.id); }
   async workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   async workerList() { return workers.list(this.db); }
-  async workerRevoke(p: port.WorkerRevokeParams) { return workers.revoke(this.db, p); }
+  async workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, () => workers.revoke(this.db, p), (w) => w?.id ?? null); }
 
   // ---- webhooks ----
   async webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }
@@ -108,6 +109,9 @@ export class SqliteStore implements port.Store {
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  // ---- audit log (the admin writes above record theirs through `audited`) ----
+  async auditList(p: port.AuditListParams) { return auditList(this.db, p); }
 
   async jobQueueStats() {
     const rows = this.db.sql(`SELECT model_id AS modelId, COUNT(*) AS pending, MIN(created_at) AS oldestCreatedAt
