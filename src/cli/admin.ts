@@ -107,10 +107,11 @@ function auditCommand(program: Command, withStore: (fn: (store: Store) => Promis
     .option('--limit <n>', 'how many (1 to 100)', '20')
     .option('--action <action>', 'only this action, such as user.credits.grant')
     .option('--target <id>', 'only changes to this account, key, app or worker')
+    .option('--user <userId>', 'only changes to this account, its keys and its apps')
     .option('--after <entryId>', 'start after this entry (the last id of the previous page)')
     .option('--json', 'print them as JSON')
-    .action((o: { limit: string; action?: string; target?: string; after?: string; json?: boolean }) => withStore(async (store) => {
-      const { entries, hasMore } = await listAuditPage(store, { limit: o.limit, action: o.action, target_id: o.target, starting_after: o.after });
+    .action((o: { limit: string; action?: string; target?: string; user?: string; after?: string; json?: boolean }) => withStore(async (store) => {
+      const { entries, hasMore } = await listAuditPage(store, { limit: o.limit, action: o.action, target_id: o.target, user_id: o.user, starting_after: o.after });
       if (o.json) return entries.map(presentAuditEntry);
       if (entries.length === 0) return 'no audit entries';
       const rows = entries.map((e) => [

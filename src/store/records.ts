@@ -151,6 +151,8 @@ export interface AuditEntryRecord {
   action: string;
   targetType: string;
   targetId: string;
+  /** The account the change concerns: the account itself, or the key's or app's owner; null for workers. */
+  userId: string | null;
   details: Record<string, unknown>;
   requestId: string | null;
   clientAddress: string | null;

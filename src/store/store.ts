@@ -171,7 +171,7 @@ export interface Store {
   // appCreate, appUpdate, appSetActive, workerCreate, workerRevoke) take an optional `audit`: when
   // given, its row is written in the change's own transaction, and only when the change was made
   // (a refusal or a miss writes nothing).
-  /** Audit entries, newest first, `limit` of them before `beforeId` when given, optionally of one action or one target. */
+  /** Audit entries, newest first, `limit` of them before `beforeId` when given, optionally of one action, one target or one account. */
   auditList(p: AuditListParams): Promise<AuditEntryRecord[]>;
 
   /** Pending jobs per model (null: app runs) with the creation time of the oldest: the queue gauges. */
@@ -394,6 +394,8 @@ export interface AuditWrite extends AuditContext {
   details: Record<string, unknown>;
   at: Millis;
 }
+/** What an admin write changed, as its adapter reads it from the result: the record and its account (null: none, a worker). */
+export interface AuditTarget { id: string; userId: string | null }
 /** Mixed into the params of every admin write. */
 export interface Audited {
   /** Recorded in the same transaction when the change is made. (Default: nothing recorded) */
@@ -405,4 +407,6 @@ export interface AuditListParams {
   beforeId?: string;
   action?: string;
   targetId?: string;
+  /** Changes to this account, its keys and its apps. */
+  userId?: string;
 }

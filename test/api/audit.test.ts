@@ -165,6 +165,7 @@ describe('admin audit log', () => {
       assert.equal(entry.client_address, '198.51.100.23');
       assert.equal(entry.target_type, step.targetType);
       assert.equal(entry.target_id, expected.targetId);
+      assert.equal(entry.user_id, step.targetType === 'worker' ? null : ids.user);
       assert.ok(Math.abs(Date.parse(entry.at as string) - Date.now()) < 60_000, `${entry.at} is the time of the change`);
       const details = entry.details as Json;
       for (const [field, value] of Object.entries(expected.details)) assert.deepEqual(details[field], value, `${step.action}: details.${field}`);
@@ -173,6 +174,9 @@ describe('admin audit log', () => {
     const all = await auditPage(app, '?limit=100');
     assert.deepEqual(all.data.map((e) => e.request_id), [...requestIds].reverse());
     assert.equal(all.has_more, false);
+    // An account's changes include its keys' and apps', not the workers'.
+    const ofAccount = await auditPage(app, `?limit=100&user_id=${ids.user}`);
+    assert.deepEqual(ofAccount.data.map((e) => e.request_id), requestIds.filter((r) => !r.includes('worker.')).reverse());
     // Each definition version leaves its own digest, so a replacement shows.
     const appEntries = (await auditPage(app, `?target_id=${ids.app}`)).data;
     const digests = appEntries.filter((e) => e.action !== 'app.update').map((e) => (e.details as Json).definition_sha256);
@@ -210,7 +214,7 @@ describe('admin audit log', () => {
     assert.equal(last.has_more, false);
     assert.deepEqual((await auditPage(app, '?action=worker.revoke')).data, []);
 
-    for (const [query, field] of [['?limit=0', 'limit'], ['?limit=101', 'limit'], ['?limit=ten', 'limit'], ['?action=', 'action'], [`?target_id=${'x'.repeat(201)}`, 'target_id']] as const) {
+    for (const [query, field] of [['?limit=0', 'limit'], ['?limit=101', 'limit'], ['?limit=ten', 'limit'], ['?action=', 'action'], [`?target_id=${'x'.repeat(201)}`, 'target_id'], ['?user_id=', 'user_id']] as const) {
       const res = await admin(app, 'GET', `/audit${query}`);
       assert.equal(res.status, 400, query);
       assert.equal(res.body.code, 'invalid_parameter');

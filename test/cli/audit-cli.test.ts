@@ -42,13 +42,15 @@ describe('genjobs audit list', { timeout: 120_000 }, () => {
     assert.deepEqual(rest, []);
     assert.deepEqual(
       { ...entry, id: undefined, at: undefined },
-      { id: undefined, at: undefined, object: 'audit_entry', actor, action: 'user.credits.grant', target_type: 'user', target_id: userId, details: { amount: 5, reason: 'welcome' }, request_id: null, client_address: null },
+      { id: undefined, at: undefined, object: 'audit_entry', actor, action: 'user.credits.grant', target_type: 'user', target_id: userId, user_id: userId, details: { amount: 5, reason: 'welcome' }, request_id: null, client_address: null },
     );
     const first = await runCli(['audit', 'list', '--limit', '2'], env);
     assert.match(first.stdout, /\nmore: --after \S+\n$/);
     const cursor = /--after (\S+)/.exec(first.stdout)![1]!;
     const next = JSON.parse((await runCli(['audit', 'list', '--json', '--limit', '2', '--after', cursor], env)).stdout) as { action: string }[];
     assert.deepEqual(next.map((e) => e.action), ['user.credits.deduct', 'user.credits.grant']);
+    const keys = JSON.parse((await runCli(['audit', 'list', '--json', '--user', userId, '--action', 'api_key.create'], env)).stdout) as { target_type: string; user_id: string }[];
+    assert.deepEqual(keys.map((e) => [e.target_type, e.user_id]), [['api_key', userId]]);
     const none = await runCli(['audit', 'list', '--action', 'worker.revoke'], env);
     assert.equal(none.stdout.trim(), 'no audit entries');
   });

@@ -454,6 +454,13 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await audit.getByRole('row', { name: /"reason":"bonus"/ }).waitFor(WAIT);
     assert.ok((await audit.locator('tbody th').allInnerTexts()).every((a) => a === 'user.credits.grant'));
     await shot(page, 'operator-audit');
+    // From the account's page: its own changes and its keys', none of the workers'.
+    await page.goto(`${base}/operator/accounts/${userId}`);
+    await page.getByRole('link', { name: 'Audit log of this account' }).click();
+    await audit.getByRole('row', { name: /api_key\.revoke/ }).waitFor(WAIT);
+    assert.equal(await page.getByLabel('Account id').inputValue(), userId);
+    const mine = await audit.locator('tbody th').allInnerTexts();
+    assert.ok(mine.includes('user.update') && !mine.some((a) => a.startsWith('worker.')), mine.join(', '));
     assert.deepEqual(problems, []);
     await page.context().close();
   });

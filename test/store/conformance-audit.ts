@@ -54,10 +54,15 @@ export function auditConformance(name: string, makeStore: () => Promise<Store>):
       ]);
       const first = entries[entries.length - 1]!;
       assert.deepEqual(first, {
-        id: first.id, at: createAudit.at, actor: 'admin-token:0badc0de', action: 'user.create', targetType: 'user', targetId: u.id,
+        id: first.id, at: createAudit.at, actor: 'admin-token:0badc0de', action: 'user.create', targetType: 'user', targetId: u.id, userId: u.id,
         details: { name: 'ada', credits: 10 }, requestId: 'req-user.create', clientAddress: '192.0.2.7',
       });
       assert.equal(new Set(entries.map((e) => e.id)).size, entries.length, 'each entry has its own id');
+      // The account each change concerns: the account, or the key's or app's owner; none for a worker.
+      assert.deepEqual(entries.map((e) => e.userId), [null, null, u.id, u.id, u.id, u.id, u.id, u.id, u.id, u.id]);
+      const ofAccount = await store.auditList({ limit: 100, userId: u.id });
+      assert.deepEqual(ofAccount.map((e) => e.id), entries.slice(2).map((e) => e.id));
+      assert.deepEqual((await store.auditList({ limit: 100, userId: u.id, action: 'api_key.create' })).map((e) => e.targetId), [key.id]);
     });
 
     it('keeps the CLI\'s entries, which have no request id or address', async () => {

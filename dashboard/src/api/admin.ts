@@ -2,7 +2,7 @@ import { requestJson } from './http.js';
 import type { ApiKey, AuditEntry, LedgerEntry, List, QueueSummary, User, Worker } from './types.js';
 
 /** The audit log's query (`GET /admin/v1/audit`). */
-export interface AuditFilter { action?: string; target_id?: string; starting_after?: string }
+export interface AuditFilter { action?: string; target_id?: string; user_id?: string; starting_after?: string }
 
 /** The admin API (`/admin/v1`) with the operator's token. Not part of the SDK: plain fetch, here only. */
 export class AdminApi {

@@ -180,6 +180,7 @@ export interface AuditEntry {
   action: string;
   target_type: string;
   target_id: string;
+  user_id: string | null;
   details: Record<string, unknown>;
   request_id: string | null;
   client_address: string | null;

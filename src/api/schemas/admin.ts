@@ -148,6 +148,7 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
         starting_after: { type: 'string', description: 'The last entry id of the previous page.' },
         action: { type: 'string', description: 'Only this action, such as `user.credits.grant`.' },
         target_id: { type: 'string', description: 'Only changes to this account, key, app or worker.' },
+        user_id: { type: 'string', description: 'Only changes to this account, its API keys and its private apps.' },
       },
     },
     response: { 200: { description: 'The entries, newest first.', ...ref('AuditList') }, ...errorResponses([...ADMIN_ERRORS, 'invalid_parameter']) },

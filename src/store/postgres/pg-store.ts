@@ -66,22 +66,22 @@ export class PgStore implements port.Store {
   }
 
   // ---- users and credits ----
-  userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, (db) => users.create(db, p), (u) => u.id); }
+  userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, (db) => users.create(db, p), (u) => ({ id: u.id, userId: u.id })); }
   userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   userList(p: port.UserListParams) { return users.list(this.db, p); }
-  userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, (db) => users.grantCredits(db, p), (r) => (r.ok ? r.user.id : null)); }
-  userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, (db) => users.setApiAccess(db, p), (u) => u?.id ?? null); }
+  userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, (db) => users.grantCredits(db, p), (r) => (r.ok ? { id: r.user.id, userId: r.user.id } : null)); }
+  userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, (db) => users.setApiAccess(db, p), (u) => (u ? { id: u.id, userId: u.id } : null)); }
 
   // ---- API keys ----
-  apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, (db) => keys.create(db, p), (k) => k.id); }
+  apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, (db) => keys.create(db, p), (k) => ({ id: k.id, userId: k.userId })); }
   apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return this.batched.apiKeyGetByHash(p.keyHash); }
   apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, (db) => keys.revoke(db, p), (k) => k?.id ?? null); }
+  apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, (db) => keys.revoke(db, p), (k) => (k ? { id: k.id, userId: k.userId } : null)); }
 
   // ---- private apps ----
-  appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, (db) => apps.create(db, p), (a) => a.id); }
-  appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, (db) => apps.update(db, p), (a) => a?.id ?? null); }
-  appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, (db) => apps.setActive(db, p), (a) => a?.id ?? null); }
+  appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, (db) => apps.create(db, p), (a) => ({ id: a.id, userId: a.userId })); }
+  appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, (db) => apps.update(db, p), (a) => (a ? { id: a.id, userId: a.userId } : null)); }
+  appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, (db) => apps.setActive(db, p), (a) => (a ? { id: a.id, userId: a.userId } : null)); }
   appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -110,10 +110,10 @@ export class PgStore implements port.Store {
   jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, (db) => workers.create(db, p), (w) => w.id); }
+  workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, (db) => workers.create(db, p), (w) => ({ id: w.id, userId: null })); }
   workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   workerList() { return workers.list(this.db); }
-  workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, (db) => workers.revoke(db, p), (w) => w?.id ?? null); }
+  workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, (db) => workers.revoke(db, p), (w) => (w ? { id: w.id, userId: null } : null)); }
 
   // ---- webhooks ----
   webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }

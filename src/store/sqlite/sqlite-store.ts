@@ -37,22 +37,22 @@ export class SqliteStore implements port.Store {
   }
 
   // ---- users and credits ----
-  async userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, () => users.create(this.db, p), (u) => u.id); }
+  async userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, () => users.create(this.db, p), (u) => ({ id: u.id, userId: u.id })); }
   async userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   async userList(p: port.UserListParams) { return users.list(this.db, p); }
-  async userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, () => users.grantCredits(this.db, p), (r) => (r.ok ? r.user.id : null)); }
-  async userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, () => users.setApiAccess(this.db, p), (u) => u?.id ?? null); }
+  async userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, () => users.grantCredits(this.db, p), (r) => (r.ok ? { id: r.user.id, userId: r.user.id } : null)); }
+  async userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, () => users.setApiAccess(this.db, p), (u) => (u ? { id: u.id, userId: u.id } : null)); }
 
   // ---- API keys ----
-  async apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, () => keys.create(this.db, p), (k) => k.id); }
+  async apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, () => keys.create(this.db, p), (k) => ({ id: k.id, userId: k.userId })); }
   async apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return keys.getByHash(this.db, p); }
   async apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, () => keys.revoke(this.db, p), (k) => k?.id ?? null); }
+  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, () => keys.revoke(this.db, p), (k) => (k ? { id: k.id, userId: k.userId } : null)); }
 
   // ---- private apps ----
-  async appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, () => apps.create(this.db, p), (a) => a.id); }
-  async appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, () => apps.update(this.db, p), (a) => a?.id ?? null); }
-  async appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, () => apps.setActive(this.db, p), (a) => a?.id ?? null); }
+  async appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, () => apps.create(this.db, p), (a) => ({ id: a.id, userId: a.userId })); }
+  async appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, () => apps.update(this.db, p), (a) => (a ? { id: a.id, userId: a.userId } : null)); }
+  async appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, () => apps.setActive(this.db, p), (a) => (a ? { id: a.id, userId: a.userId } : null)); }
   async appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   async appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -80,10 +80,10 @@ export class SqliteStore implements port.Store {
   async jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  async workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, () => workers.create(this.db, p), (w) => w.id); }
+  async workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, () => workers.create(this.db, p), (w) => ({ id: w.id, userId: null })); }
   async workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   async workerList() { return workers.list(this.db); }
-  async workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, () => workers.revoke(this.db, p), (w) => w?.id ?? null); }
+  async workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, () => workers.revoke(this.db, p), (w) => (w ? { id: w.id, userId: null } : null)); }
 
   // ---- webhooks ----
   async webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }

@@ -1,8 +1,10 @@
 import { useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
 import { ErrorNote, Loading, Time } from '../../components/common.js';
 import { useLoad, useTitle } from '../../hooks.js';
 import { useAdminApi } from '../../session.js';
 import type { AuditFilter } from '../../api/admin.js';
+import type { AuditEntry } from '../../api/types.js';
 
 /** The actions the audit log records (docs/api.md, "Audit log"). */
 const ACTIONS = [
@@ -10,11 +12,10 @@ const ACTIONS = [
   'app.create', 'app.replace', 'app.update', 'worker.register', 'worker.revoke',
 ] as const;
 
-/** Where a target's own page is, when it has one. */
-const targetHref = (type: string, id: string, details: Record<string, unknown>): string | null => {
-  if (type === 'user') return `/operator/accounts/${id}`;
-  if ((type === 'api_key' || type === 'app') && typeof details.user_id === 'string') return `/operator/accounts/${details.user_id}`;
-  if (type === 'worker') return '/operator/workers';
+/** Where a change's target is shown: its account's page, or the workers page. */
+const targetHref = (e: AuditEntry): string | null => {
+  if (e.user_id) return `/operator/accounts/${e.user_id}`;
+  if (e.target_type === 'worker') return '/operator/workers';
   return null;
 };
 
@@ -22,7 +23,9 @@ const targetHref = (type: string, id: string, details: Record<string, unknown>):
 export function Audit() {
   useTitle('Audit log');
   const api = useAdminApi();
-  const [filter, setFilter] = useState<AuditFilter>({});
+  // An account's page links here with ?user_id=: its changes, and those of its keys and apps.
+  const { query } = useLocation();
+  const [filter, setFilter] = useState<AuditFilter>(query.user_id ? { user_id: query.user_id } : {});
   const [cursors, setCursors] = useState<string[]>([]);
   const after = cursors[cursors.length - 1];
   const page = useLoad(() => api.audit({ ...filter, ...(after ? { starting_after: after } : {}) }), [api, filter, after]);
@@ -51,17 +54,21 @@ export function Audit() {
           <label for="audit-target">Target id</label>
           <input id="audit-target" value={filter.target_id ?? ''} onChange={setField('target_id')} maxLength={200} spellcheck={false} />
         </div>
+        <div class="field">
+          <label for="audit-user">Account id</label>
+          <input id="audit-user" value={filter.user_id ?? ''} onChange={setField('user_id')} maxLength={200} spellcheck={false} />
+        </div>
       </form>
       <ErrorNote error={page.error} />
       {page.loading && !page.data && <Loading what="the audit log" />}
-      {page.data && entries.length === 0 && <p class="muted">No changes recorded{filter.action || filter.target_id ? ' that match' : ' yet'}.</p>}
+      {page.data && entries.length === 0 && <p class="muted">No changes recorded{filter.action || filter.target_id || filter.user_id ? ' that match' : ' yet'}.</p>}
       {entries.length > 0 && (
         <table class="table responsive audit" data-testid="audit">
           <caption class="visually-hidden">Changes, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Who</th><th scope="col">Request</th><th scope="col">Details</th></tr></thead>
           <tbody>
             {entries.map((e) => {
-              const href = targetHref(e.target_type, e.target_id, e.details);
+              const href = targetHref(e);
               return (
                 <tr key={e.id}>
                   <td data-label="When"><Time iso={e.at} /></td>
