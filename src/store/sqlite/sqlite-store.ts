@@ -2,6 +2,7 @@ import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type * as port from '../store.js';
 import type { JobNotice } from '../vocabulary.js';
 import { assertCreditAmount } from '../limits.js';
+import { changedGrant, changedOwned, changedUser, changedWorker } from '../audit-targets.js';
 import { SqliteDb } from './db.js';
 import * as apps from './apps.js';
 import { audited, list as auditList } from './audit.js';
@@ -22,7 +23,7 @@ export interface SqliteStoreOptions {
  * The embedded store: one SQLite file in WAL mode, written through immediate transactions.
  * This class only routes each call of the port, as `PgStore` does: the SQL of each noun is in
  * its own module (`jobs.ts`, `users.ts`, `ledger.ts`, `keys.ts`, `apps.ts`, `workers.ts`,
- * `webhooks.ts`), the plumbing in `db.ts`, and the hot writes share a commit per turn
+ * `webhooks.ts`, `audit.ts`), the plumbing in `db.ts`, and the hot writes share a commit per turn
  * (`group-commit.ts`). The query modules run synchronously; these methods make them promises
  * (a throw becomes a rejection).
  */
@@ -37,22 +38,22 @@ export class SqliteStore implements port.Store {
   }
 
   // ---- users and credits ----
-  async userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, () => users.create(this.db, p), (u) => ({ id: u.id, userId: u.id })); }
+  async userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, () => users.create(this.db, p), changedUser); }
   async userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   async userList(p: port.UserListParams) { return users.list(this.db, p); }
-  async userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, () => users.grantCredits(this.db, p), (r) => (r.ok ? { id: r.user.id, userId: r.user.id } : null)); }
-  async userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, () => users.setApiAccess(this.db, p), (u) => (u ? { id: u.id, userId: u.id } : null)); }
+  async userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, () => users.grantCredits(this.db, p), changedGrant); }
+  async userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, () => users.setApiAccess(this.db, p), changedUser); }
 
   // ---- API keys ----
-  async apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, () => keys.create(this.db, p), (k) => ({ id: k.id, userId: k.userId })); }
+  async apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, () => keys.create(this.db, p), changedOwned); }
   async apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return keys.getByHash(this.db, p); }
   async apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, () => keys.revoke(this.db, p), (k) => (k ? { id: k.id, userId: k.userId } : null)); }
+  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, () => keys.revoke(this.db, p), changedOwned); }
 
   // ---- private apps ----
-  async appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, () => apps.create(this.db, p), (a) => ({ id: a.id, userId: a.userId })); }
-  async appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, () => apps.update(this.db, p), (a) => (a ? { id: a.id, userId: a.userId } : null)); }
-  async appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, () => apps.setActive(this.db, p), (a) => (a ? { id: a.id, userId: a.userId } : null)); }
+  async appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, () => apps.create(this.db, p), changedOwned); }
+  async appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, () => apps.update(this.db, p), changedOwned); }
+  async appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, () => apps.setActive(this.db, p), changedOwned); }
   async appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   async appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -80,10 +81,10 @@ export class SqliteStore implements port.Store {
   async jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  async workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, () => workers.create(this.db, p), (w) => ({ id: w.id, userId: null })); }
+  async workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, () => workers.create(this.db, p), changedWorker); }
   async workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   async workerList() { return workers.list(this.db); }
-  async workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, () => workers.revoke(this.db, p), (w) => (w ? { id: w.id, userId: null } : null)); }
+  async workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, () => workers.revoke(this.db, p), changedWorker); }
 
   // ---- webhooks ----
   async webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }
