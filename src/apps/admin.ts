@@ -1,16 +1,17 @@
+import { createHash } from 'node:crypto';
 import { getUser } from '../accounts/admin.js';
+import { auditWrite } from '../audit/entry.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import { newId } from '../ids.js';
 import type { Catalog } from '../catalog/load.js';
-import { createHash } from 'node:crypto';
-import { auditWrite } from '../audit/entry.js';
 import type { AuditContext, Store } from '../store/store.js';
-import { parseAppDefinition } from './definition.js';
-import type { AppDefinition } from './definition.js';
+import { parseAppDefinition, type AppDefinition } from './definition.js';
 import type { AppDirectory, ResolvedApp } from './directory.js';
 
-/** What the audit log keeps of a definition: its name and a digest to tell versions apart, not the whole of it. */
-const definitionDetails = (d: AppDefinition) => ({ name: d.name, nodes: d.nodes.length, definition_sha256: createHash('sha256').update(JSON.stringify(d)).digest('hex') });
+/** What the audit log keeps of a definition: its name, its size and a digest that tells versions apart; not the whole of it. */
+const definitionDetails = (d: AppDefinition) => ({
+  name: d.name, nodes: d.nodes.length, definition_sha256: createHash('sha256').update(JSON.stringify(d)).digest('hex'),
+});
 
 /** The operator's app use cases: private apps of one account. Templates live in the catalog file. */
 
