@@ -164,13 +164,16 @@ describe('webhooks', { timeout: 30_000 }, () => {
     const { app, auth } = await setup({ GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'false' });
     const hook = await receiver();
     t.after(async () => { await hook.close(); await app.dispose(); });
-    const ip = await runWithHook(app, auth, hook.url);
-    const named = await runWithHook(app, auth, hook.url.replace('127.0.0.1', 'localhost'));
-    for (const id of [ip, named]) {
-      const d = await eventually(async () => { const [x] = await deliveries(app, auth, id); return x?.status === 'failed' ? x : undefined; }, 5_000);
-      assert.match(d.last_error, /private or local address.*GENJOBS_WEBHOOK_ALLOW_PRIVATE/);
+    for (const url of [hook.url, hook.url.replace('127.0.0.1', 'localhost')]) {
+      const res = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: {}, webhook_url: url } });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.match(res.json().error, /private or local address.*GENJOBS_WEBHOOK_ALLOW_PRIVATE/);
     }
-    assert.equal(hook.got.length, 0, 'nothing reached the private address');
+    // Allowed, the same target is called.
+    const { app: open, auth: openAuth } = await setup({ GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'true' });
+    t.after(() => open.dispose());
+    await runWithHook(open, openAuth, hook.url);
+    await eventually(() => (hook.got.length >= 1 ? true : undefined), 5_000, 'the allowed private target to be called');
   });
 
   it('signs with both secrets during a rotation\'s grace period', async (t) => {
@@ -216,5 +219,40 @@ describe('webhooks', { timeout: 30_000 }, () => {
     const id = await runWithHook(app, auth, 'http://127.0.0.1:9/hook');
     const res = await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${id}/webhook_deliveries`, headers: other.auth });
     assert.equal(res.statusCode, 404);
+  });
+});
+
+// Its own suite: it runs 24 jobs and deliveries, which must not eat the time budget of the suite above.
+describe('webhook delivery concurrency', { timeout: 60_000 }, () => {
+  it('sends GENJOBS_WEBHOOK_CONCURRENCY deliveries at once, not 16, to a receiver that is slow to answer', async (t) => {
+    const n = 24;
+    const { app, auth } = await setup({ GENJOBS_WEBHOOK_CONCURRENCY: String(n), GENJOBS_WEBHOOK_TIMEOUT_MS: '60000' });
+    // Holds every request open until n are in flight together, then answers them all; a request
+    // the sender gave up on leaves the count.
+    const held: http.ServerResponse[] = [];
+    let most = 0;
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      res.on('close', () => { const i = held.indexOf(res); if (i >= 0) held.splice(i, 1); });
+      req.on('end', () => {
+        held.push(res);
+        most = Math.max(most, held.length);
+        if (held.length >= n) for (const r of held.splice(0)) r.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(async () => {
+      for (const r of held.splice(0)) r.writeHead(200).end('ok');
+      await new Promise<void>((r) => srv.close(() => r()));
+      await app.dispose();
+    });
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(await runWithHook(app, auth, url));
+    await eventually(() => (most >= n ? true : undefined), 10_000, `${n} deliveries in flight at once`);
+    assert.equal(most, n);
+    for (const id of ids) {
+      await eventually(async () => ((await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json().webhook_delivered ? true : undefined));
+    }
   });
 });
