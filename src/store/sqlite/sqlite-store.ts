@@ -4,6 +4,7 @@ import type { JobNotice } from '../vocabulary.js';
 import { assertCreditAmount } from '../limits.js';
 import { SqliteDb } from './db.js';
 import * as apps from './apps.js';
+import * as fair from './fair.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
@@ -62,7 +63,7 @@ export class SqliteStore implements port.Store {
   }
   async jobGetById(p: port.JobGetByIdParams) { return jobs.getById(this.db, p); }
   async jobList(p: port.JobListParams) { return jobs.list(this.db, p); }
-  async jobQueuePosition(p: port.JobQueuePositionParams) { return jobs.queuePosition(this.db, p); }
+  async jobQueuePosition(p: port.JobQueuePositionParams) { return fair.queuePosition(this.db, p); }
   async jobQueueSummary() { return queue.summary(this.db); }
 
   // ---- jobs: moves ----
@@ -108,6 +109,9 @@ export class SqliteStore implements port.Store {
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  // ---- fair scheduler ----
+  async userSetScheduling(p: port.UserSetSchedulingParams) { return fair.setScheduling(this.db, p); }
 
   async jobQueueStats() {
     const rows = this.db.sql(`SELECT model_id AS modelId, COUNT(*) AS pending, MIN(created_at) AS oldestCreatedAt
