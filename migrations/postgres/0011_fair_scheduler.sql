@@ -186,8 +186,9 @@ DECLARE
   v_at double precision;
   v_others bigint;
 BEGIN
-  SELECT id, user_id, priority, created_at, status INTO j FROM jobs WHERE id = p_id;
-  IF NOT FOUND OR j.status <> 'pending' THEN RETURN 0; END IF;
+  -- (A job that is no longer pending gets the count of those that would start before it.)
+  SELECT id, user_id, priority, created_at INTO j FROM jobs WHERE id = p_id;
+  IF NOT FOUND THEN RETURN 0; END IF;
   SELECT f.pass, f.pending, f.active_since, u.weight INTO a FROM fair_accounts f JOIN users u ON u.id = f.user_id WHERE f.user_id = j.user_id;
   IF NOT FOUND THEN RETURN 0; END IF;
   SELECT COUNT(*)::integer INTO v_ahead FROM (SELECT 1 FROM jobs q WHERE q.user_id = j.user_id AND q.status = 'pending'

@@ -112,9 +112,10 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
  * Limits and excluded models are left out: it is an estimate.
  */
 export function queuePosition(db: SqliteDb, p: JobQueuePositionParams): number {
-  const job = db.sql(`SELECT user_id, priority, created_at, status FROM jobs WHERE id = ?`).get(p.id) as
-    { user_id: string; priority: number; created_at: number; status: string } | undefined;
-  if (!job || job.status !== 'pending') return 0;
+  // (A job that is no longer pending gets the count of those that would start before it.)
+  const job = db.sql(`SELECT user_id, priority, created_at FROM jobs WHERE id = ?`).get(p.id) as
+    { user_id: string; priority: number; created_at: number } | undefined;
+  if (!job) return 0;
   const mine = db.sql(`SELECT f.pass, f.pending, f.active_since, u.weight FROM fair_accounts f JOIN users u ON u.id = f.user_id WHERE f.user_id = ?`)
     .get(job.user_id) as { pass: number; pending: number; active_since: number; weight: number } | undefined;
   if (!mine) return 0;
