@@ -12,14 +12,15 @@ CREATE INDEX jobs_fair ON jobs (user_id, priority DESC, created_at, id) WHERE st
 -- An account's running jobs per model, counted against its limits at each claim.
 CREATE INDEX jobs_running_by_user ON jobs (user_id, model_id) WHERE status = 'processing';
 
--- One row per account that ever had work: its virtual time (`pass`, advanced by 1/weight for
--- each job it starts), how many of its jobs are pending, and since when it has had work without
+-- One row per account that ever had work: its virtual time (`pass`, advanced by 720720 / weight
+-- for each job it starts: whole numbers, so equal turns tie exactly; 720720 is divisible by every
+-- weight up to 16), how many of its jobs are pending, and since when it has had work without
 -- a break (the tie-break between equal passes). A claim locks the rows of the accounts it serves
 -- (in user_id order), so the claims of one account are serialised and its limits hold exactly.
 -- Only creations, claims and cancels of pending jobs touch these rows: completions never do.
 CREATE TABLE fair_accounts (
   user_id      text PRIMARY KEY REFERENCES users (id),
-  pass         double precision NOT NULL,
+  pass         bigint NOT NULL,
   pending      integer NOT NULL,
   active_since bigint NOT NULL
 );
@@ -34,7 +35,7 @@ INSERT INTO fair_accounts (user_id, pass, pending, active_since)
 -- any), so it gets no burst of credit for the time it was away.
 CREATE FUNCTION genjobs_fair_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  v_now double precision;
+  v_now bigint;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     IF NEW.status <> 'pending' THEN RETURN NULL; END IF;
@@ -75,7 +76,7 @@ DECLARE
   v_left integer := p_limit;
   v_n integer;
   c_ids text[] := '{}';
-  c_pass double precision[] := '{}';
+  c_pass bigint[] := '{}';
   c_since bigint[] := '{}';
   c_weight integer[] := '{}';
   c_max integer[] := '{}';
@@ -167,7 +168,7 @@ BEGIN
     RETURN NEXT v_job;
     v_left := v_left - 1;
     c_running[v_best] := c_running[v_best] + 1;
-    c_pass[v_best] := c_pass[v_best] + 1.0 / c_weight[v_best];
+    c_pass[v_best] := c_pass[v_best] + 720720 / c_weight[v_best];
   END LOOP;
   UPDATE fair_accounts f SET pass = x.pass FROM unnest(c_ids, c_pass) AS x(user_id, pass) WHERE f.user_id = x.user_id AND f.pass <> x.pass;
 END $$;
@@ -183,7 +184,7 @@ DECLARE
   j record;
   a record;
   v_ahead integer;
-  v_at double precision;
+  v_at bigint;
   v_others bigint;
 BEGIN
   -- (A job that is no longer pending gets the count of those that would start before it.)
@@ -203,13 +204,15 @@ BEGIN
       - (SELECT COUNT(*)::integer FROM (SELECT 1 FROM jobs q WHERE q.user_id = j.user_id AND q.status = 'pending'
            AND q.priority < j.priority LIMIT p_cap) t));
   END IF;
-  v_at := a.pass + v_ahead::double precision / a.weight;
+  v_at := a.pass + v_ahead::bigint * (720720 / a.weight);
+  -- An account's i-th next job starts at pass + i * (720720 / weight); a tie goes to the account
+  -- with work the longest, as in the claim.
   SELECT COALESCE(SUM(LEAST(f.pending, CASE
-      WHEN abs((v_at - f.pass) * u.weight - round((v_at - f.pass) * u.weight)) < 1e-9
-        THEN round((v_at - f.pass) * u.weight)::bigint + CASE WHEN (f.active_since, f.user_id) < (a.active_since, j.user_id) THEN 1 ELSE 0 END
-      ELSE ceil((v_at - f.pass) * u.weight)::bigint END)), 0)
+      WHEN (v_at - f.pass) % (720720 / u.weight) = 0
+        THEN (v_at - f.pass) / (720720 / u.weight) + CASE WHEN (f.active_since, f.user_id) < (a.active_since, j.user_id) THEN 1 ELSE 0 END
+      ELSE (v_at - f.pass) / (720720 / u.weight) + 1 END)), 0)
     INTO v_others
     FROM fair_accounts f JOIN users u ON u.id = f.user_id
-    WHERE f.pending > 0 AND f.pass <= v_at + 1e-9 AND f.user_id <> j.user_id;
+    WHERE f.pending > 0 AND f.pass <= v_at AND f.user_id <> j.user_id;
   RETURN LEAST(p_cap::bigint, v_ahead + v_others)::integer;
 END $$;

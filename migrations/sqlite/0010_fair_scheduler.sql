@@ -12,14 +12,15 @@ CREATE INDEX jobs_fair ON jobs (user_id, priority DESC, created_at, id) WHERE st
 -- An account's running jobs per model, counted against its limits at each claim.
 CREATE INDEX jobs_running_by_user ON jobs (user_id, model_id) WHERE status = 'processing';
 
--- One row per account that ever had work: its virtual time (`pass`, advanced by 1/weight for
--- each job it starts), how many of its jobs are pending, and since when it has had work without
+-- One row per account that ever had work: its virtual time (`pass`, advanced by 720720 / weight
+-- for each job it starts: whole numbers, so equal turns tie exactly; 720720 is divisible by every
+-- weight up to 16), how many of its jobs are pending, and since when it has had work without
 -- a break (the tie-break between equal passes). Pending counts are kept by triggers in the same
 -- transaction as every status change; an account that comes back after an idle spell starts at
 -- the current virtual time, never with credit for the time it was away.
 CREATE TABLE fair_accounts (
   user_id      TEXT PRIMARY KEY REFERENCES users (id),
-  pass         REAL NOT NULL,
+  pass         INTEGER NOT NULL,
   pending      INTEGER NOT NULL,
   active_since INTEGER NOT NULL
 );

@@ -22,3 +22,13 @@ export function assertSchedulingSettings(p: UserSetSchedulingParams): void {
     }
   }
 }
+
+/**
+ * The virtual time a weight-1 account uses up per job it starts; an account of weight w uses
+ * VIRTUAL_TURN / w (rounded down). A whole number divisible by every weight up to 16, so that
+ * equal turns tie exactly and the queue position estimate matches the claim's order.
+ */
+export const VIRTUAL_TURN = 720_720;
+
+/** How far one started job advances an account of `weight` in virtual time. */
+export const turnOf = (weight: number): number => Math.floor(VIRTUAL_TURN / weight);

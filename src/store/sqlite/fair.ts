@@ -1,5 +1,5 @@
 import { QUEUE_POSITION_CAP, type JobClaimParams, type JobQueuePositionParams, type UserRecord, type UserSetSchedulingParams } from '../store.js';
-import { assertSchedulingSettings } from '../scheduling.js';
+import { assertSchedulingSettings, turnOf } from '../scheduling.js';
 import { priorityRank } from '../vocabulary.js';
 import type { SqliteDb } from './db.js';
 import { toUser, type JobRow, type UserRow } from './rows.js';
@@ -15,8 +15,6 @@ import { toUser, type JobRow, type UserRow } from './rows.js';
 const NEAR_FRONT = 128;
 /** How many pages of accounts one claim looks at before it stops (each page: those with the next lowest passes). */
 const MAX_PAGES = 8;
-/** Floating-point slack when comparing virtual times (sums of 1/weight). */
-const EPSILON = 1e-9;
 
 interface Candidate {
   userId: string;
@@ -96,7 +94,7 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
     }
     picked.push(row);
     best.running++;
-    best.pass += 1 / best.weight;
+    best.pass += turnOf(best.weight);
   }
   const save = db.sql('UPDATE fair_accounts SET pass = ? WHERE user_id = ?');
   for (const c of cands) save.run(c.pass, c.userId);
@@ -128,18 +126,18 @@ export function queuePosition(db: SqliteDb, p: JobQueuePositionParams): number {
     const behind = count('priority = @priority AND (created_at, id) >= (@createdAt, @id)', 'cap') + count('priority < @priority', 'cap');
     ahead = Math.max(NEAR_FRONT, mine.pending - behind);
   }
-  const startsAt = mine.pass + ahead / mine.weight;
+  const startsAt = mine.pass + ahead * turnOf(mine.weight);
   const others = db.sql(`SELECT f.user_id, f.pass, f.pending, f.active_since, u.weight FROM fair_accounts f INDEXED BY fair_accounts_active
       JOIN users u ON u.id = f.user_id WHERE f.pending > 0 AND f.pass <= ? AND f.user_id <> ?`)
-    .all(startsAt + EPSILON, job.user_id) as { user_id: string; pass: number; pending: number; active_since: number; weight: number }[];
+    .all(startsAt, job.user_id) as { user_id: string; pass: number; pending: number; active_since: number; weight: number }[];
   let total = ahead;
   for (const o of others) {
-    const turns = (startsAt - o.pass) * o.weight;
-    const whole = Math.round(turns);
-    // A tie (the same virtual time) goes to the account with work the longest, as in the claim.
+    // Its i-th next job starts at pass + i * turn; a tie goes to the account with work the longest, as in the claim.
+    const turn = turnOf(o.weight);
+    const gap = startsAt - o.pass;
     const wins = o.active_since < mine.active_since || (o.active_since === mine.active_since && o.user_id < job.user_id);
-    const first = Math.abs(turns - whole) < EPSILON ? whole + (wins ? 1 : 0) : Math.ceil(turns);
-    total += Math.min(o.pending, Math.max(0, first));
+    const first = gap % turn === 0 ? gap / turn + (wins ? 1 : 0) : Math.floor(gap / turn) + 1;
+    total += Math.min(o.pending, first);
     if (total >= QUEUE_POSITION_CAP) return QUEUE_POSITION_CAP;
   }
   return total;
