@@ -88,6 +88,7 @@ DECLARE
   v_job jobs;
   v_page integer := 0;
   v_known integer;
+  v_limited boolean := false;
   i integer;
 BEGIN
   IF p_limit <= 0 THEN RETURN; END IF;
@@ -149,6 +150,7 @@ BEGIN
     END IF;
     IF c_max[v_best] IS NOT NULL AND c_running[v_best] >= c_max[v_best] THEN
       c_live[v_best] := false;
+      v_limited := true;
       CONTINUE;
     END IF;
     UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = p_owner, lease_token = lease_token + 1,
@@ -163,6 +165,8 @@ BEGIN
     RETURNING * INTO v_job;
     IF NOT FOUND THEN
       c_live[v_best] := false;
+      -- With a per-model limit, an account may have been passed over for it.
+      v_limited := v_limited OR c_max_model[v_best] IS NOT NULL;
       CONTINUE;
     END IF;
     RETURN NEXT v_job;
@@ -171,6 +175,12 @@ BEGIN
     c_pass[v_best] := c_pass[v_best] + 720720 / c_weight[v_best];
   END LOOP;
   UPDATE fair_accounts f SET pass = x.pass FROM unnest(c_ids, c_pass) AS x(user_id, pass) WHERE f.user_id = x.user_id AND f.pass <> x.pass;
+  -- A last row with a null id when an account was held back by its limit: the executor then
+  -- claims again as soon as one of its jobs ends, instead of at its next poll.
+  IF v_limited THEN
+    v_job := NULL;
+    RETURN NEXT v_job;
+  END IF;
 END $$;
 
 -- Where a pending job stands in the fair order, estimated (docs/api.md, queue_position): the

@@ -320,6 +320,8 @@ export interface JobClaimParams {
   defaultMaxRunning?: number | null;
   /** The per-model running-jobs limit of accounts whose own `maxRunningPerModel` is null. (Default: null, none) */
   defaultMaxRunningPerModel?: number | null;
+  /** Called when an account with work was passed over because of a limit: a job ending may let it start. (Default: none) */
+  onLimited?: () => void;
 }
 export interface JobLeaseExtendParams { owner: string; ids: string[]; leaseMs: number; now: Millis }
 export interface JobCompleteParams { id: string; leaseToken: number; outputData: unknown; now: Millis }

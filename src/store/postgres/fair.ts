@@ -25,7 +25,10 @@ export async function claim(sql: Sql, p: JobClaimParams): Promise<JobRecord[]> {
     p.owner, p.now + p.leaseMs, p.now, p.maxAttempts, p.excludeModels ?? [], p.onlyModels ?? null, p.limit,
     p.defaultMaxRunning ?? null, p.defaultMaxRunningPerModel ?? null,
   ]);
-  return rows.map(toJob);
+  // A row with a null id says an account was held back by a limit (see genjobs_fair_claim).
+  const jobs = rows.filter((r) => r.id !== null);
+  if (jobs.length < rows.length) p.onLimited?.();
+  return jobs.map(toJob);
 }
 
 /** Queue positions asked for in one turn, estimated by one statement (see genjobs_queue_position). */

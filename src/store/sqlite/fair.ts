@@ -62,6 +62,7 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
     ORDER BY f.pass, f.active_since, f.user_id LIMIT @size`);
   const running = db.sql(`SELECT COUNT(*) AS n FROM jobs INDEXED BY jobs_running_by_user WHERE user_id = ? AND status = 'processing'`);
   let pages = 0;
+  let limited = false;
   while (picked.length < limit) {
     let best: Candidate | undefined;
     for (const c of cands) if (c.live && (!best || before(c, best))) best = c;
@@ -85,11 +86,14 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
     }
     if (best.maxRunning !== null && best.running >= best.maxRunning) {
       best.live = false;
+      limited = true;
       continue;
     }
     const row = head.get({ ...args, user: best.userId, perModel: best.maxPerModel }) as JobRow | undefined;
     if (!row) {
       best.live = false;
+      // With a per-model limit, the account may have been passed over for it.
+      limited ||= best.maxPerModel !== null;
       continue;
     }
     picked.push(row);
@@ -98,6 +102,7 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
   }
   const save = db.sql('UPDATE fair_accounts SET pass = ? WHERE user_id = ?');
   for (const c of cands) save.run(c.pass, c.userId);
+  if (limited && p.onLimited) queueMicrotask(p.onLimited);
   return picked;
 }
 
