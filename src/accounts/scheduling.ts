@@ -52,7 +52,7 @@ export async function updateUser(store: Store, userId: string, body: UserUpdateB
   const settings = schedulingSettings(body);
   if (body.api_access !== undefined && typeof body.api_access !== 'boolean') throw invalid('api_access', 'must be true or false');
   if (body.api_access === undefined && Object.keys(settings).length === 0) {
-    throw invalid('body', 'name at least one of api_access, weight, max_running, max_running_per_model, max_priority');
+    throw invalid('api_access', 'is required unless the body sets weight, max_running, max_running_per_model or max_priority');
   }
   let user: UserRecord | null = null;
   if (Object.keys(settings).length > 0) {

@@ -51,6 +51,7 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     description: 'Changes the fields sent, at least one; the others are kept. `weight`, `max_running`, `max_running_per_model` and `max_priority` are the fair scheduler\'s (docs/architecture.md); null sets a limit back to the server default.',
     body: {
       type: 'object',
+      minProperties: 1,
       properties: {
         api_access: { type: 'boolean' },
         weight: { type: 'integer', minimum: 1, maximum: 1000 },
