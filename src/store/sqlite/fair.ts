@@ -25,6 +25,8 @@ interface Candidate {
   maxPerModel: number | null;
   running: number;
   live: boolean;
+  /** Whether it started a job in this claim (its pass moved). */
+  moved: boolean;
 }
 
 /** Named parameters of the claim's statements, as `jobs.claim` builds them. */
@@ -80,6 +82,7 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
           maxPerModel: r.max_running_per_model ?? defaultPerModel,
           running: maxRunning === null ? 0 : (running.get(r.user_id) as { n: number }).n,
           live: true,
+          moved: false,
         });
       }
       continue;
@@ -99,9 +102,10 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
     picked.push(row);
     best.running++;
     best.pass += turnOf(best.weight);
+    best.moved = true;
   }
   const save = db.sql('UPDATE fair_accounts SET pass = ? WHERE user_id = ?');
-  for (const c of cands) save.run(c.pass, c.userId);
+  for (const c of cands) if (c.moved) save.run(c.pass, c.userId);
   if (limited && p.onLimited) queueMicrotask(p.onLimited);
   return picked;
 }
