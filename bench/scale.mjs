@@ -89,9 +89,9 @@ async function seedPg(url, schema, n, userIds) {
       [userIds, userIds.length, INPUT, OUTPUT, base, step, firstPending, from, Math.min(n, from + 200_000) - 1]);
     }
     // The fair scheduler's per-account pending counts, which the triggers left off here keep otherwise.
-    await client.query(`INSERT INTO fair_accounts (user_id, pass, pending, active_since)
-      SELECT user_id, 0, COUNT(*), MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id
-      ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending`);
+    await client.query(`INSERT INTO fair_accounts (user_id, pass, pending, active, active_since)
+      SELECT user_id, 0, COUNT(*), true, MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id
+      ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending, active = true`);
     // What autovacuum does after a bulk load, done now so the run does not depend on its timing.
     await client.query('VACUUM ANALYZE jobs');
     await client.query('VACUUM ANALYZE fair_accounts');

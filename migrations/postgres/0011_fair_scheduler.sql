@@ -22,13 +22,16 @@ CREATE TABLE fair_accounts (
   user_id      text PRIMARY KEY REFERENCES users (id),
   pass         bigint NOT NULL,
   pending      integer NOT NULL,
+  -- pending > 0, kept apart so that the index below does not depend on the count: a claim's
+  -- and a creation's count updates change no indexed column, and stay HOT updates.
+  active       boolean NOT NULL,
   active_since bigint NOT NULL
-);
-CREATE INDEX fair_accounts_active ON fair_accounts (pass, active_since, user_id) WHERE pending > 0;
+) WITH (fillfactor = 50);
+CREATE INDEX fair_accounts_active ON fair_accounts (pass, active_since, user_id) WHERE active;
 CREATE INDEX fair_accounts_pass ON fair_accounts (pass);
 
-INSERT INTO fair_accounts (user_id, pass, pending, active_since)
-  SELECT user_id, 0, COUNT(*), MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id;
+INSERT INTO fair_accounts (user_id, pass, pending, active, active_since)
+  SELECT user_id, 0, COUNT(*), true, MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id;
 
 -- Keeps the pending counts. An account that comes back after an idle spell starts at the current
 -- virtual time (the lowest pass among accounts with work, or the highest reached when none has
@@ -41,18 +44,19 @@ BEGIN
     IF NEW.status <> 'pending' THEN RETURN NULL; END IF;
     UPDATE fair_accounts SET pending = pending + 1 WHERE user_id = NEW.user_id AND pending > 0;
     IF FOUND THEN RETURN NULL; END IF;
-    v_now := COALESCE((SELECT MIN(pass) FROM fair_accounts WHERE pending > 0), (SELECT MAX(pass) FROM fair_accounts), 0);
-    INSERT INTO fair_accounts AS f (user_id, pass, pending, active_since) VALUES (NEW.user_id, v_now, 1, NEW.created_at)
+    v_now := COALESCE((SELECT MIN(pass) FROM fair_accounts WHERE active), (SELECT MAX(pass) FROM fair_accounts), 0);
+    INSERT INTO fair_accounts AS f (user_id, pass, pending, active, active_since) VALUES (NEW.user_id, v_now, 1, true, NEW.created_at)
       ON CONFLICT (user_id) DO UPDATE SET
+        active = true,
         pass = CASE WHEN f.pending = 0 THEN GREATEST(f.pass, EXCLUDED.pass) ELSE f.pass END,
         active_since = CASE WHEN f.pending = 0 THEN EXCLUDED.active_since ELSE f.active_since END,
         pending = f.pending + 1;
   ELSIF TG_OP = 'UPDATE' THEN
     IF OLD.status = 'pending' AND NEW.status <> 'pending' THEN
-      UPDATE fair_accounts SET pending = pending - 1 WHERE user_id = OLD.user_id;
+      UPDATE fair_accounts SET pending = pending - 1, active = pending > 1 WHERE user_id = OLD.user_id;
     END IF;
   ELSIF OLD.status = 'pending' THEN
-    UPDATE fair_accounts SET pending = pending - 1 WHERE user_id = OLD.user_id;
+    UPDATE fair_accounts SET pending = pending - 1, active = pending > 1 WHERE user_id = OLD.user_id;
   END IF;
   RETURN NULL;
 END $$;
@@ -120,8 +124,8 @@ BEGIN
         SELECT f.user_id, f.pass, f.active_since, u.weight, COALESCE(u.max_running, p_default_max) AS max_running,
                COALESCE(u.max_running_per_model, p_default_max_model) AS max_model
         FROM fair_accounts f JOIN users u ON u.id = f.user_id
-        WHERE v_page = 1 AND f.pending > 0
-          AND f.user_id IN (SELECT a.user_id FROM fair_accounts a WHERE a.pending > 0 ORDER BY a.pass, a.active_since, a.user_id LIMIT v_left + 4)
+        WHERE v_page = 1 AND f.active
+          AND f.user_id IN (SELECT a.user_id FROM fair_accounts a WHERE a.active ORDER BY a.pass, a.active_since, a.user_id LIMIT v_left + 4)
         ORDER BY f.user_id COLLATE "C"
         FOR UPDATE OF f
       LOOP
@@ -135,7 +139,7 @@ BEGIN
         SELECT f.user_id, f.pass, f.active_since, u.weight, COALESCE(u.max_running, p_default_max) AS max_running,
                COALESCE(u.max_running_per_model, p_default_max_model) AS max_model
         FROM fair_accounts f JOIN users u ON u.id = f.user_id
-        WHERE v_page > 1 AND f.pending > 0 AND NOT (f.user_id = ANY(c_ids))
+        WHERE v_page > 1 AND f.active AND NOT (f.user_id = ANY(c_ids))
         ORDER BY f.pass, f.active_since, f.user_id LIMIT (v_left + 16) * v_page
         FOR UPDATE OF f SKIP LOCKED
       LOOP
@@ -223,6 +227,6 @@ BEGIN
       ELSE (v_at - f.pass) / (720720 / u.weight) + 1 END)), 0)
     INTO v_others
     FROM fair_accounts f JOIN users u ON u.id = f.user_id
-    WHERE f.pending > 0 AND f.pass <= v_at AND f.user_id <> j.user_id;
+    WHERE f.active AND f.pass <= v_at AND f.user_id <> j.user_id;
   RETURN LEAST(p_cap::bigint, v_ahead + v_others)::integer;
 END $$;

@@ -22,23 +22,26 @@ CREATE TABLE fair_accounts (
   user_id      TEXT PRIMARY KEY REFERENCES users (id),
   pass         INTEGER NOT NULL,
   pending      INTEGER NOT NULL,
+  -- pending > 0, kept apart so that the index below does not depend on the count.
+  active       INTEGER NOT NULL,
   active_since INTEGER NOT NULL
 );
-CREATE INDEX fair_accounts_active ON fair_accounts (pass, active_since, user_id) WHERE pending > 0;
+CREATE INDEX fair_accounts_active ON fair_accounts (pass, active_since, user_id) WHERE active = 1;
 CREATE INDEX fair_accounts_pass ON fair_accounts (pass);
 
-INSERT INTO fair_accounts (user_id, pass, pending, active_since)
-  SELECT user_id, 0, COUNT(*), MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id;
+INSERT INTO fair_accounts (user_id, pass, pending, active, active_since)
+  SELECT user_id, 0, COUNT(*), 1, MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id;
 
 -- The current virtual time: the lowest pass among accounts with work, or, when none has any, the
 -- highest pass reached.
 CREATE TRIGGER jobs_fair_insert AFTER INSERT ON jobs WHEN NEW.status = 'pending'
 BEGIN
-  INSERT INTO fair_accounts (user_id, pass, pending, active_since)
+  INSERT INTO fair_accounts (user_id, pass, pending, active, active_since)
     VALUES (NEW.user_id,
-            COALESCE((SELECT MIN(pass) FROM fair_accounts WHERE pending > 0), (SELECT MAX(pass) FROM fair_accounts), 0),
-            1, NEW.created_at)
+            COALESCE((SELECT MIN(pass) FROM fair_accounts WHERE active = 1), (SELECT MAX(pass) FROM fair_accounts), 0),
+            1, 1, NEW.created_at)
   ON CONFLICT (user_id) DO UPDATE SET
+    active = 1,
     pass = CASE WHEN pending = 0 THEN MAX(pass, excluded.pass) ELSE pass END,
     active_since = CASE WHEN pending = 0 THEN excluded.active_since ELSE active_since END,
     pending = pending + 1;
@@ -46,10 +49,10 @@ END;
 
 CREATE TRIGGER jobs_fair_leave AFTER UPDATE OF status ON jobs WHEN OLD.status = 'pending' AND NEW.status <> 'pending'
 BEGIN
-  UPDATE fair_accounts SET pending = pending - 1 WHERE user_id = OLD.user_id;
+  UPDATE fair_accounts SET pending = pending - 1, active = (pending > 1) WHERE user_id = OLD.user_id;
 END;
 
 CREATE TRIGGER jobs_fair_delete AFTER DELETE ON jobs WHEN OLD.status = 'pending'
 BEGIN
-  UPDATE fair_accounts SET pending = pending - 1 WHERE user_id = OLD.user_id;
+  UPDATE fair_accounts SET pending = pending - 1, active = (pending > 1) WHERE user_id = OLD.user_id;
 END;

@@ -60,7 +60,7 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
     RETURNING *`);
   const page = db.sql(`SELECT f.user_id, f.pass, f.active_since, u.weight, u.max_running, u.max_running_per_model
     FROM fair_accounts f INDEXED BY fair_accounts_active JOIN users u ON u.id = f.user_id
-    WHERE f.pending > 0 AND f.user_id NOT IN (SELECT value FROM json_each(@known))
+    WHERE f.active = 1 AND f.user_id NOT IN (SELECT value FROM json_each(@known))
     ORDER BY f.pass, f.active_since, f.user_id LIMIT @size`);
   const running = db.sql(`SELECT COUNT(*) AS n FROM jobs INDEXED BY jobs_running_by_user WHERE user_id = ? AND status = 'processing'`);
   let pages = 0;
@@ -137,7 +137,7 @@ export function queuePosition(db: SqliteDb, p: JobQueuePositionParams): number {
   }
   const startsAt = mine.pass + ahead * turnOf(mine.weight);
   const others = db.sql(`SELECT f.user_id, f.pass, f.pending, f.active_since, u.weight FROM fair_accounts f INDEXED BY fair_accounts_active
-      JOIN users u ON u.id = f.user_id WHERE f.pending > 0 AND f.pass <= ? AND f.user_id <> ?`)
+      JOIN users u ON u.id = f.user_id WHERE f.active = 1 AND f.pass <= ? AND f.user_id <> ?`)
     .all(startsAt, job.user_id) as { user_id: string; pass: number; pending: number; active_since: number; weight: number }[];
   let total = ahead;
   for (const o of others) {
