@@ -112,9 +112,9 @@ await runBench('bench:fair-claim', 1_800_000, async () => {
       console.log(`${kind} ${layout}: fair ${r.fairUsPerJob.toFixed(1)} µs/job, first-come ${r.fifoUsPerJob.toFixed(1)} µs/job, ratio ${r.ratio.toFixed(2)}`);
     }
   }
-  console.log(table(rows.map((r) => ({
+  table(rows.map((r) => ({
     store: r.store, backlog: r.layout === 'one' ? 'one account' : 'flood: 1 + 9 accounts',
     'fair µs/job': r.fairUsPerJob.toFixed(1), 'first-come µs/job': r.fifoUsPerJob.toFixed(1), 'ratio (fair / first-come)': r.ratio.toFixed(2),
-  }))));
+  })));
   saveResults('fair-claim', { rows });
 });

@@ -90,6 +90,8 @@ DECLARE
   v_row record;
   v_best integer;
   v_job jobs;
+  v_id text;
+  v_picked text[] := '{}';
   v_page integer := 0;
   v_known integer;
   v_limited boolean := false;
@@ -157,27 +159,35 @@ BEGIN
       v_limited := true;
       CONTINUE;
     END IF;
-    UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = p_owner, lease_token = lease_token + 1,
-      lease_expires_at = p_expiry, started_at = COALESCE(started_at, GREATEST(p_now, created_at))
-    WHERE id = (
-      SELECT q.id FROM jobs q WHERE q.user_id = c_ids[v_best] AND q.status = 'pending'
-        AND NOT (COALESCE(q.model_id, '') = ANY(p_exclude)) AND (p_only IS NULL OR q.model_id = ANY(p_only))
-        AND (c_max_model[v_best] IS NULL OR NOT (COALESCE(q.model_id, '') = ANY(ARRAY(
-          SELECT COALESCE(r.model_id, '') FROM jobs r WHERE r.user_id = c_ids[v_best] AND r.status = 'processing'
-          GROUP BY COALESCE(r.model_id, '') HAVING COUNT(*) >= c_max_model[v_best]))))
-      ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING * INTO v_job;
+    -- The account's next job: chosen and locked now, moved with the others at the end (one UPDATE).
+    -- Jobs chosen already in this claim are still pending: they are passed over, and counted
+    -- against the account's per-model limit.
+    SELECT q.id INTO v_id FROM jobs q WHERE q.user_id = c_ids[v_best] AND q.status = 'pending' AND NOT (q.id = ANY(v_picked))
+      AND NOT (COALESCE(q.model_id, '') = ANY(p_exclude)) AND (p_only IS NULL OR q.model_id = ANY(p_only))
+      AND (c_max_model[v_best] IS NULL OR NOT (COALESCE(q.model_id, '') = ANY(ARRAY(
+        SELECT t.m FROM (
+          SELECT COALESCE(r.model_id, '') AS m FROM jobs r WHERE r.user_id = c_ids[v_best] AND r.status = 'processing'
+          UNION ALL SELECT COALESCE(k.model_id, '') FROM jobs k WHERE k.id = ANY(v_picked) AND k.user_id = c_ids[v_best]) t
+        GROUP BY t.m HAVING COUNT(*) >= c_max_model[v_best]))))
+    ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
       c_live[v_best] := false;
       -- With a per-model limit, an account may have been passed over for it.
       v_limited := v_limited OR c_max_model[v_best] IS NOT NULL;
       CONTINUE;
     END IF;
-    RETURN NEXT v_job;
+    v_picked := v_picked || v_id;
     v_left := v_left - 1;
     c_running[v_best] := c_running[v_best] + 1;
     c_pass[v_best] := c_pass[v_best] + 720720 / c_weight[v_best];
   END LOOP;
+  RETURN QUERY
+    WITH moved AS (
+      UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = p_owner, lease_token = lease_token + 1,
+        lease_expires_at = p_expiry, started_at = COALESCE(started_at, GREATEST(p_now, created_at))
+      WHERE id = ANY(v_picked) RETURNING *
+    )
+    SELECT * FROM moved ORDER BY array_position(v_picked, moved.id);
   UPDATE fair_accounts f SET pass = x.pass FROM unnest(c_ids, c_pass) AS x(user_id, pass) WHERE f.user_id = x.user_id AND f.pass <> x.pass;
   -- A last row with a null id when an account was held back by its limit: the executor then
   -- claims again as soon as one of its jobs ends, instead of at its next poll.
