@@ -90,8 +90,12 @@ DECLARE
   v_row record;
   v_best integer;
   v_job jobs;
-  v_id text;
+  v_ids text[];
   v_picked text[] := '{}';
+  v_second integer;
+  v_turn bigint;
+  v_want integer;
+  v_got integer;
   v_page integer := 0;
   v_known integer;
   v_limited boolean := false;
@@ -159,27 +163,47 @@ BEGIN
       v_limited := true;
       CONTINUE;
     END IF;
-    -- The account's next job: chosen and locked now, moved with the others at the end (one UPDATE).
-    -- Jobs chosen already in this claim are still pending: they are passed over, and counted
-    -- against the account's per-model limit.
-    SELECT q.id INTO v_id FROM jobs q WHERE q.user_id = c_ids[v_best] AND q.status = 'pending' AND NOT (q.id = ANY(v_picked))
-      AND NOT (COALESCE(q.model_id, '') = ANY(p_exclude)) AND (p_only IS NULL OR q.model_id = ANY(p_only))
-      AND (c_max_model[v_best] IS NULL OR NOT (COALESCE(q.model_id, '') = ANY(ARRAY(
-        SELECT t.m FROM (
-          SELECT COALESCE(r.model_id, '') AS m FROM jobs r WHERE r.user_id = c_ids[v_best] AND r.status = 'processing'
-          UNION ALL SELECT COALESCE(k.model_id, '') FROM jobs k WHERE k.id = ANY(v_picked) AND k.user_id = c_ids[v_best]) t
-        GROUP BY t.m HAVING COUNT(*) >= c_max_model[v_best]))))
-    ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
+    -- How many turns in a row the account gets before another one's pass is lower: all of them
+    -- at once (one statement), up to what is left of the batch and of its limit. One at a time
+    -- with a per-model limit, which is counted job by job.
+    v_second := NULL;
+    FOR i IN 1 .. array_length(c_ids, 1) LOOP
+      IF c_live[i] AND i <> v_best AND (v_second IS NULL OR (c_pass[i], c_since[i], c_ids[i]) < (c_pass[v_second], c_since[v_second], c_ids[v_second])) THEN
+        v_second := i;
+      END IF;
+    END LOOP;
+    v_turn := 720720 / c_weight[v_best];
+    v_want := CASE
+      WHEN c_max_model[v_best] IS NOT NULL THEN 1
+      WHEN v_second IS NULL THEN v_left
+      -- It goes first on a tie with the second: every turn up to and including the second's pass.
+      WHEN (c_since[v_best], c_ids[v_best]) < (c_since[v_second], c_ids[v_second]) THEN (c_pass[v_second] - c_pass[v_best]) / v_turn + 1
+      ELSE (c_pass[v_second] - c_pass[v_best] + v_turn - 1) / v_turn END;
+    v_want := LEAST(v_want, v_left, COALESCE(c_max[v_best] - c_running[v_best], v_left));
+    -- The account's next jobs: chosen and locked now, moved with the others at the end (one
+    -- UPDATE). Jobs chosen already in this claim are still pending: they are passed over, and
+    -- counted against the account's per-model limit.
+    SELECT COALESCE(array_agg(s.id ORDER BY s.priority DESC, s.created_at, s.id), '{}') INTO v_ids FROM (
+      SELECT q.id, q.priority, q.created_at FROM jobs q WHERE q.user_id = c_ids[v_best] AND q.status = 'pending' AND NOT (q.id = ANY(v_picked))
+        AND NOT (COALESCE(q.model_id, '') = ANY(p_exclude)) AND (p_only IS NULL OR q.model_id = ANY(p_only))
+        AND (c_max_model[v_best] IS NULL OR NOT (COALESCE(q.model_id, '') = ANY(ARRAY(
+          SELECT t.m FROM (
+            SELECT COALESCE(r.model_id, '') AS m FROM jobs r WHERE r.user_id = c_ids[v_best] AND r.status = 'processing'
+            UNION ALL SELECT COALESCE(k.model_id, '') FROM jobs k WHERE k.id = ANY(v_picked) AND k.user_id = c_ids[v_best]) t
+          GROUP BY t.m HAVING COUNT(*) >= c_max_model[v_best]))))
+      ORDER BY q.priority DESC, q.created_at, q.id LIMIT v_want FOR UPDATE SKIP LOCKED) s;
+    v_got := COALESCE(array_length(v_ids, 1), 0);
+    IF v_got < v_want THEN
+      -- Nothing more to take from it in this claim.
       c_live[v_best] := false;
       -- With a per-model limit, an account may have been passed over for it.
       v_limited := v_limited OR c_max_model[v_best] IS NOT NULL;
-      CONTINUE;
+      IF v_got = 0 THEN CONTINUE; END IF;
     END IF;
-    v_picked := v_picked || v_id;
-    v_left := v_left - 1;
-    c_running[v_best] := c_running[v_best] + 1;
-    c_pass[v_best] := c_pass[v_best] + 720720 / c_weight[v_best];
+    v_picked := v_picked || v_ids;
+    v_left := v_left - v_got;
+    c_running[v_best] := c_running[v_best] + v_got;
+    c_pass[v_best] := c_pass[v_best] + v_got * v_turn;
   END LOOP;
   RETURN QUERY
     WITH moved AS (
