@@ -53,10 +53,10 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
   const defaultPerModel = p.defaultMaxRunningPerModel ?? null;
   const head = db.sql(`UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_token = lease_token + 1,
       lease_expires_at = @expiry, started_at = COALESCE(started_at, MAX(@now, created_at))
-    WHERE id = (SELECT id FROM jobs INDEXED BY jobs_fair WHERE user_id = @user AND status = 'pending' AND ${models}
+    WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_fair WHERE user_id = @user AND status = 'pending' AND ${models}
       AND (@perModel IS NULL OR COALESCE(model_id, '') NOT IN (SELECT COALESCE(model_id, '') FROM jobs INDEXED BY jobs_running_by_user
         WHERE user_id = @user AND status = 'processing' GROUP BY COALESCE(model_id, '') HAVING COUNT(*) >= @perModel))
-      ORDER BY priority DESC, created_at, id LIMIT 1)
+      ORDER BY priority DESC, created_at, id LIMIT @want)
     RETURNING *`);
   const page = db.sql(`SELECT f.user_id, f.pass, f.active_since, u.weight, u.max_running, u.max_running_per_model
     FROM fair_accounts f INDEXED BY fair_accounts_active JOIN users u ON u.id = f.user_id
@@ -92,16 +92,28 @@ export function pickFresh(db: SqliteDb, p: JobClaimParams, args: PickArgs, model
       limited = true;
       continue;
     }
-    const row = head.get({ ...args, user: best.userId, perModel: best.maxPerModel }) as JobRow | undefined;
-    if (!row) {
+    // How many turns in a row it gets before another account's pass is lower: taken by one
+    // statement, up to what is left of the batch and of its limit (one at a time with a
+    // per-model limit, which the statement counts job by job).
+    let second: Candidate | undefined;
+    for (const c of cands) if (c.live && c !== best && (!second || before(c, second))) second = c;
+    const turn = turnOf(best.weight);
+    const gap = second ? second.pass - best.pass : 0;
+    let want = best.maxPerModel !== null ? 1
+      : !second ? limit - picked.length
+        : before({ ...best, pass: 0 }, { ...second, pass: 0 }) ? Math.floor(gap / turn) + 1 : Math.ceil(gap / turn);
+    want = Math.min(want, limit - picked.length, best.maxRunning === null ? Infinity : best.maxRunning - best.running);
+    const rows = (head.all({ ...args, user: best.userId, perModel: best.maxPerModel, want }) as JobRow[])
+      .sort((a, b) => b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+    if (rows.length < want) {
+      // Nothing more to take from it in this claim; with a per-model limit, it may have been passed over for it.
       best.live = false;
-      // With a per-model limit, the account may have been passed over for it.
       limited ||= best.maxPerModel !== null;
-      continue;
+      if (rows.length === 0) continue;
     }
-    picked.push(row);
-    best.running++;
-    best.pass += turnOf(best.weight);
+    picked.push(...rows);
+    best.running += rows.length;
+    best.pass += rows.length * turn;
     best.moved = true;
   }
   const save = db.sql('UPDATE fair_accounts SET pass = ? WHERE user_id = ?');
