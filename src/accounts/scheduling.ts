@@ -1,6 +1,7 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import { MAX_RUNNING_LIMIT, MAX_WEIGHT } from '../store/scheduling.js';
-import { isJobPriority, JOB_PRIORITIES, type Store, type UserRecord, type UserSetSchedulingParams } from '../store/store.js';
+import { auditWrite } from '../audit/entry.js';
+import { isJobPriority, JOB_PRIORITIES, type AuditContext, type Store, type UserRecord, type UserSetSchedulingParams } from '../store/store.js';
 import { setApiAccess } from './admin.js';
 
 /**
@@ -48,7 +49,7 @@ export function schedulingSettings(body: UserUpdateBody): Omit<UserSetScheduling
  * Changes what the body names: API access and the scheduling settings. Everything is checked
  * before anything is written; a body that names nothing is refused.
  */
-export async function updateUser(store: Store, userId: string, body: UserUpdateBody): Promise<UserRecord> {
+export async function updateUser(store: Store, userId: string, body: UserUpdateBody, audit?: AuditContext, now = Date.now()): Promise<UserRecord> {
   const settings = schedulingSettings(body);
   if (body.api_access !== undefined && typeof body.api_access !== 'boolean') throw invalid('api_access', 'must be true or false');
   if (body.api_access === undefined && Object.keys(settings).length === 0) {
@@ -56,8 +57,11 @@ export async function updateUser(store: Store, userId: string, body: UserUpdateB
   }
   let user: UserRecord | null = null;
   if (Object.keys(settings).length > 0) {
-    user = await store.userSetScheduling({ userId, ...settings });
+    const details = Object.fromEntries(Object.entries({
+      weight: body.weight, max_running: body.max_running, max_running_per_model: body.max_running_per_model, max_priority: body.max_priority,
+    }).filter(([, v]) => v !== undefined));
+    user = await store.userSetScheduling({ userId, ...settings, audit: auditWrite(audit, { action: 'user.update', targetType: 'user', details }, now) });
     if (!user) throw apiError('user_not_found');
   }
-  return body.api_access === undefined ? user! : setApiAccess(store, userId, body.api_access);
+  return body.api_access === undefined ? user! : setApiAccess(store, userId, body.api_access, audit, now);
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { storeConformance } from './conformance.js';
 import { fairConformance } from './conformance-fair.js';
+import { auditConformance } from './conformance-audit.js';
 import { retentionConformance } from './conformance-retention.js';
 import { freshStore } from '../helpers/store.js';
 import Database from 'better-sqlite3';
@@ -13,6 +14,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 storeConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 fairConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
+auditConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 retentionConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 
 describe('sqlite file store', () => {
