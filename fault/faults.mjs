@@ -73,12 +73,15 @@ export async function restartDatabase({ db, apis, pool, downMs, limitMs }) {
  */
 export async function providerFault({ provider, mode, pool, windowMs, limitMs }) {
   const before = provider.counts[mode];
+  const t0 = Date.now();
   provider.setMode(mode);
   await sleep(windowMs);
+  // At least one call meets the fault, however few runs of the model came in the window.
+  await waitFor(() => provider.counts[mode] > before, limitMs);
   provider.setMode('ok');
   const t1 = Date.now();
   const recoveredMs = await waitFor(() => finishedSince(pool, t1, { model: FAKE_MODEL, status: 'completed' }), limitMs);
-  return { kind: `provider ${mode === 'hang' ? 'hangs' : mode === 'fail' ? 'fails (500)' : 'answers 429'}`, target: FAKE_MODEL, windowMs, calls: provider.counts[mode] - before, recoveredMs };
+  return { kind: `provider ${mode === 'hang' ? 'hangs' : mode === 'fail' ? 'fails (500)' : 'answers 429'}`, target: FAKE_MODEL, windowMs: t1 - t0, calls: provider.counts[mode] - before, recoveredMs };
 }
 
 /**
@@ -89,6 +92,8 @@ export async function webhookOutage({ receiver, pool, windowMs, limitMs }) {
   const t0 = Date.now();
   await receiver.down();
   await sleep(windowMs);
+  // At least one delivery meets the closed port, however few jobs finished in the window.
+  await waitFor(async () => (await pool.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND attempts > 0 LIMIT 1`)).rowCount > 0, limitMs);
   await receiver.up();
   const t1 = Date.now();
   const owed = Number((await query(pool, `SELECT COUNT(*)::int AS n FROM webhook_deliveries WHERE status = 'pending' AND created_at < $1`, [t1]))[0].n);
