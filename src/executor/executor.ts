@@ -157,7 +157,14 @@ export class Executor {
     const jobs = await this.o.store.jobClaim({ owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts });
     const giveBack: JobRecord[] = [];
     for (const job of jobs) {
-      if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
+      const mine = this.running.get(job.id);
+      if (mine) {
+        // Still running here, but its lease ran out while renewals failed (the database was
+        // away longer than a lease) and this claim took it back: the run goes on under the new
+        // lease token instead of starting the provider a second time.
+        mine.job.leaseToken = job.leaseToken;
+        mine.job.attempts = job.attempts;
+      } else if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
         // More of one model came back than it may run here: give the job back for any executor.
         giveBack.push(job);
       } else if (!this.cancelledWhileClaiming.has(job.id)) {
@@ -183,7 +190,7 @@ export class Executor {
     entry.done = this.execute(job, controller)
       .catch((err: unknown) => this.o.logger.error({ err, jobId: job.id }, 'executor: recording a result failed'))
       .finally(() => {
-        this.running.delete(job.id);
+        if (this.running.get(job.id) === entry) this.running.delete(job.id);
         const before = this.perModel.get(modelId) ?? 1;
         this.perModel.set(modelId, before - 1);
         // Its model was at its limit here, so claims skipped its jobs: some may be waiting.
