@@ -29,6 +29,10 @@ export class Slot {
     Object.assign(this, { role, index, env, port, logDir });
     this.generation = 0;
     this.child = null;
+    this.killing = false;
+    /** Processes of this slot that ended without the suite killing them (a crash), with their log. */
+    this.crashes = [];
+    this.logs = [];
     /** The executor's owner name (its lease_owner in the store), read from its start line. */
     this.owner = null;
   }
@@ -50,7 +54,15 @@ export class Slot {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+    this.logs.push(log);
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      if (!this.killing) {
+        // A crash: counted, and the process started again, as a supervisor would.
+        this.crashes.push({ log, code: code ?? signal });
+        if (!this.closed) setTimeout(() => { if (!this.closed) this.start().catch(() => {}); }, 500);
+      }
+      resolve(code ?? signal);
+    }));
     const until = Date.now() + START_LIMIT_MS;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited while starting; see ${log}`);
@@ -83,8 +95,30 @@ export class Slot {
 
   async kill(signal = 'SIGKILL') {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.killing = true;
     this.child.kill(signal);
     await this.exited;
+    this.killing = false;
+  }
+
+  /** Ends the slot's process for good. */
+  async close() {
+    this.closed = true;
+    await this.kill();
+  }
+
+  /** Error and fatal lines (pino levels 50 and 60) in every log of this slot, by message. */
+  errorLines() {
+    const counts = {};
+    for (const log of this.logs) {
+      for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
+        if (!/"level":(50|60)/.test(line)) continue;
+        let msg = 'unreadable';
+        try { msg = JSON.parse(line).msg; } catch { /* counted as unreadable */ }
+        counts[msg] = (counts[msg] ?? 0) + 1;
+      }
+    }
+    return counts;
   }
 }
 

@@ -29,7 +29,8 @@ export function printReport(report) {
   line(`runs: ${r.sent} sent, ${r.accepted} accepted (${r.byKind.model} local/test, ${r.byKind.provider} fake provider, ${r.byKind.app} app), `
     + `${r.withWebhook} with a webhook, ${r.cancelled} cancelled by the client; ${r.retried} needed a retry (${r.replayed} answered as an idempotent replay), `
     + `${r.refused} refused, ${r.gaveUp} given up`);
-  line(`jobs in the store: ${report.jobs.inStore}; by status: ${Object.entries(report.jobs.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  line(`jobs in the store: ${report.jobs.inStore}; by status: ${Object.entries(report.jobs.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}; `
+    + `by claims: ${Object.entries(report.jobs.byAttempts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   line(`fake provider calls: ${Object.entries(report.provider).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   line();
   line('| at | fault | target | recovered in | detail |');

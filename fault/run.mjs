@@ -122,7 +122,7 @@ async function main() {
   const executors = [];
   for (let i = 0; i < 2; i++) apis.push(new Slot({ role: 'api', index: i, env, port: await freePort(), logDir }));
   for (let i = 0; i < 2; i++) executors.push(new Slot({ role: 'executor', index: i, env, logDir }));
-  cleanups.push(async () => { await Promise.all([...apis, ...executors].map((s) => s.kill())); });
+  cleanups.push(async () => { await Promise.all([...apis, ...executors].map((s) => s.close())); });
   await Promise.all([...apis, ...executors].map((s) => s.start()));
   console.log(`# cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${apis.map((a) => a.url).join(', ')} and two executors`);
 
@@ -162,7 +162,12 @@ async function main() {
     return Number(n) === 0;
   }, P.recoveryWindowMs, 250);
 
-  const verdict = await checkBooks({ pool: db.pool, accepted, grants, receiver });
+  const verdict = await checkBooks({ pool: db.pool, accepted, grants, receiver, apis, keyOf: accountKeys(runs, keys) });
+  const slots = [...apis, ...executors];
+  verdict.zeros['processes that crashed'] = slots.reduce((n, s) => n + s.crashes.length, 0);
+  verdict.zeros['requests answered with two different job ids'] = runs.filter((x) => x.distinctIds > 1).length;
+  verdict.examples.crashes = slots.flatMap((s) => s.crashes.map((c) => `${s.name} exited ${c.code}, see ${c.log}`));
+  verdict.errorLogLines = Object.fromEntries(slots.map((s) => [s.name, s.errorLines()]));
   const report = {
     form: short ? 'short' : 'full', seed, startedAt: new Date(started).toISOString(), machine: { cores: os.availableParallelism(), loadAverage: os.loadavg() },
     params: P, durationS: Math.round((Date.now() - started) / 1000), loadS: Math.round(loadS),
@@ -178,6 +183,11 @@ async function main() {
     cleanups.unshift(async () => fs.rmSync(work, { recursive: true, force: true }));
   }
   return failed ? 1 : 0;
+}
+
+/** Job id -> the API key of the account that ran it, for reading each job back through the API. */
+function accountKeys(runs, keys) {
+  return new Map(runs.filter((x) => x.accepted).map((x) => [x.id, keys[x.account]]));
 }
 
 function summarise(runs) {
