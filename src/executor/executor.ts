@@ -241,7 +241,7 @@ export class Executor {
   private async execute(job: JobRecord, controller: AbortController): Promise<void> {
     const { store, events, logger } = this.o;
     const fail = async (message: string) => {
-      const failed = await this.persist(() => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
+      const failed = await this.fenced(job, () => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
       if (failed) events.changed(failed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: failed !== null, status: 'failed' }, 'executor: job finished');
     };
@@ -255,7 +255,7 @@ export class Executor {
     const timer = setTimeout(() => controller.abort(StopReason.timedOut), plan.timeoutMs);
     try {
       const output = await runWithSignal(controller.signal, () => plan.work(controller.signal));
-      const completed = await this.persist(() => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
+      const completed = await this.fenced(job, () => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
       if (completed) events.changed(completed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: completed !== null, status: 'completed' }, 'executor: job finished');
     } catch (err) {
@@ -290,6 +290,19 @@ export class Executor {
         if (!(err instanceof StoreUnavailableError) || Date.now() + delay > until) throw err;
         await sleep(delay);
       }
+    }
+  }
+
+  /**
+   * Writes a job's outcome under its lease token. A write refused because this executor's own
+   * claim took the job back while it was on its way (the token changed under it) is made again
+   * under the new token.
+   */
+  private async fenced<T>(job: JobRecord, write: () => Promise<T | null>): Promise<T | null> {
+    for (;;) {
+      const token = job.leaseToken;
+      const result = await this.persist(write);
+      if (result !== null || job.leaseToken === token) return result;
     }
   }
 

@@ -367,4 +367,68 @@ describe('executor', () => {
     assert.equal(await env.balance(), 970);
     await eventually(() => (ex.runningCount === 0 ? true : undefined));
   });
+  it('records a job\'s outcome under the new lease when its own claim took the job back while the write was on its way', async () => {
+    const state = { outage: false, holdClaims: false, claimedBack: false, completes: 0 };
+    let openClaims: () => void = () => {};
+    const gate = () => new Promise<void>((resolve) => { openClaims = resolve; });
+    let claimsOpen = Promise.resolve();
+    let finish: ((v: Record<string, unknown>) => void) | undefined;
+    let starts = 0;
+    const env = await setup({
+      leaseMs: 1_000, pollMs: 20,
+      storeFor: (store) => new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'jobLeaseExtend') {
+            return async (p: Parameters<Store['jobLeaseExtend']>[0]) => {
+              if (state.outage) throw new StoreUnavailableError(new Error('connection refused'));
+              return target.jobLeaseExtend(p);
+            };
+          }
+          if (prop === 'jobClaim') {
+            return async (p: Parameters<Store['jobClaim']>[0]) => {
+              if (state.holdClaims) await claimsOpen;
+              const jobs = await target.jobClaim(p);
+              if (jobs.length > 0 && starts > 0) state.claimedBack = true;
+              return jobs;
+            };
+          }
+          if (prop === 'jobComplete') {
+            return async (p: Parameters<Store['jobComplete']>[0]) => {
+              // The first write leaves with the old token; the claim taking the job back lands before it.
+              if (state.completes++ === 0) {
+                state.holdClaims = false;
+                openClaims();
+                await eventually(() => (state.claimedBack ? true : undefined), 10_000);
+              }
+              return target.jobComplete(p);
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      }),
+      behaviour: (ctx) => new Promise((resolve, reject) => {
+        starts++;
+        finish = resolve;
+        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      }),
+    });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    await eventually(() => finish);
+    state.outage = true;
+    claimsOpen = gate();
+    state.holdClaims = true;
+    const lapsedAt = (await env.status(job.id)).leaseExpiresAt!;
+    await eventually(() => (Date.now() > lapsedAt + 50 ? true : undefined), 10_000);
+    state.outage = false;
+    finish!({ outputText: 'once' });
+    const done = await eventually(async () => { const j = await env.status(job.id); return j.status === 'completed' ? j : undefined; }, 10_000);
+    assert.deepEqual(done.outputData, { outputText: 'once' });
+    assert.equal(done.attempts, 2, 'the claim did take it back');
+    assert.equal(state.completes, 2, 'refused under the old token, recorded under the new one');
+    assert.equal(starts, 1);
+    assert.equal(await env.balance(), 970);
+  });
 });
