@@ -219,7 +219,7 @@ export class Executor {
         work: (signal) => runAppNodes({
           jobId: job.id, app: definition, inputs, done, catalog, providers, files, signal,
           saveProgress: async (outputData) => {
-            const saved = await this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData }));
+            const saved = (await this.fenced(job, async () => ((await store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData })) ? true : null))) === true;
             // Listeners (event streams) re-read the job to see the new node outputs.
             if (saved) this.o.events.changed({ id: job.id, status: 'processing', modelId: job.modelId });
             return saved;
