@@ -38,14 +38,24 @@ function duration(r) {
   return r.int(1_000, 4_000);
 }
 
-/** One run's request: 60% local/test, 20% the fake provider, 20% the two-node app; half with a webhook. */
+/**
+ * One run's request: 57% local/test, 3% local/test past a Cancel-After deadline, 20% the fake
+ * provider, 20% the two-node app; half with a webhook.
+ */
 export function makeRun(r, webhookUrl) {
   const webhook = r.chance(0.5) ? { webhook_url: webhookUrl } : {};
   const x = r.next();
   let kind;
   let route;
   let body;
-  if (x < 0.6) {
+  let headers = {};
+  if (x < 0.03) {
+    // Longer than its Cancel-After deadline: the maintenance service's deadline chore cancels it.
+    kind = 'deadline';
+    route = '/models/run';
+    body = { model: 'local/test', input: { duration_ms: r.int(6_000, 9_000) }, ...webhook };
+    headers = { 'cancel-after': '5s' };
+  } else if (x < 0.6) {
     kind = 'model';
     route = '/models/run';
     body = { model: 'local/test', input: { duration_ms: duration(r), outcome: r.chance(0.15) ? 'failed' : 'completed' }, ...webhook };
@@ -58,7 +68,7 @@ export function makeRun(r, webhookUrl) {
     route = '/apps/run';
     body = { app_id: CHAIN_APP, inputs: { first_ms: duration(r), second_ms: duration(r), outcome: r.chance(0.15) ? 'failed' : 'completed' }, ...webhook };
   }
-  return { kind, route, body, webhook: 'webhook_url' in webhook, cancel: r.chance(0.05), cancelDelayMs: r.int(0, 600) };
+  return { kind, route, body, headers, webhook: 'webhook_url' in webhook, cancel: r.chance(0.05), cancelDelayMs: r.int(0, 600) };
 }
 
 /** One HTTP call; a network error or a timeout comes back as status 0. */
@@ -91,7 +101,7 @@ export async function submit(run, { apis, key, startAt }) {
   const ids = new Set();
   for (let attempt = 0; ; attempt++) {
     const api = apis[(startAt + attempt) % apis.length];
-    const res = await call(api.url, key, 'POST', run.route, run.body, { 'idempotency-key': idempotencyKey });
+    const res = await call(api.url, key, 'POST', run.route, run.body, { ...run.headers, 'idempotency-key': idempotencyKey });
     if (typeof res.body?.id === 'string') ids.add(res.body.id);
     if (res.status === 200 || res.status === 202) {
       return { accepted: true, id: res.body.id, attempts: attempt + 1, replayed: res.replayed, distinctIds: ids.size };

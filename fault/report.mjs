@@ -26,7 +26,7 @@ export function printReport(report) {
   line(`machine: ${report.machine.cores} cores, load average at start ${report.machine.loadAverage.map((x) => x.toFixed(1)).join(' ')}; `
     + `took ${report.durationS} s (load ${report.loadS} s)`);
   const r = report.runs;
-  line(`runs: ${r.sent} sent, ${r.accepted} accepted (${r.byKind.model} local/test, ${r.byKind.provider} fake provider, ${r.byKind.app} app), `
+  line(`runs: ${r.sent} sent, ${r.accepted} accepted (${r.byKind.model} local/test, ${r.byKind.deadline} local/test past a Cancel-After deadline, ${r.byKind.provider} fake provider, ${r.byKind.app} app), `
     + `${r.withWebhook} with a webhook, ${r.cancelled} cancelled by the client; ${r.retried} needed a retry (${r.replayed} answered as an idempotent replay), `
     + `${r.refused} refused, ${r.gaveUp} given up`);
   line(`jobs in the store: ${report.jobs.inStore}; by status: ${Object.entries(report.jobs.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}; `

@@ -108,6 +108,8 @@ async function main() {
     GENJOBS_LEASE_MS: '3000', GENJOBS_POLL_MS: '250', GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'true', GENJOBS_WEBHOOK_BACKOFF_MS: '300',
     GENJOBS_WEBHOOK_TIMEOUT_MS: '5000', GENJOBS_DB_POOL_SIZE: '6', GENJOBS_EXECUTOR_CONCURRENCY: '16', GENJOBS_MEDIA_THREADS: '1',
     GENJOBS_DASHBOARD: 'false', GENJOBS_SHUTDOWN_GRACE_MS: '1000', LOG_LEVEL: 'info',
+    // A processing job cancelled gets half back: the books must follow a partial refund too.
+    GENJOBS_CANCEL_REFUND_PERCENT: '50',
   };
   const grants = new Map();
   const keys = [];
@@ -167,6 +169,11 @@ async function main() {
   verdict.zeros['processes that crashed'] = slots.reduce((n, s) => n + s.crashes.length, 0);
   verdict.zeros['requests answered with two different job ids'] = runs.filter((x) => x.distinctIds > 1).length;
   verdict.examples.crashes = slots.flatMap((s) => s.crashes.map((c) => `${s.name} exited ${c.code}, see ${c.log}`));
+  // A run past its Cancel-After deadline ends cancelled, by the deadline chore of whichever process leads.
+  const deadlineIds = runs.filter((x) => x.accepted && x.kind === 'deadline').map((x) => x.id);
+  const notCancelled = (await query(db.pool, `SELECT id FROM jobs WHERE id = ANY($1) AND status <> 'cancelled'`, [deadlineIds])).map((x) => x.id);
+  verdict.zeros['runs past their Cancel-After deadline not cancelled'] = notCancelled.length;
+  verdict.examples.notCancelled = notCancelled;
   verdict.errorLogLines = Object.fromEntries(slots.map((s) => [s.name, s.errorLines()]));
   const report = {
     form: short ? 'short' : 'full', seed, startedAt: new Date(started).toISOString(), machine: { cores: os.availableParallelism(), loadAverage: os.loadavg() },
@@ -202,7 +209,7 @@ function summarise(runs) {
     answeredWithTwoIds: by((x) => x.distinctIds > 1),
     cancelled: by((x) => x.cancel !== undefined),
     withWebhook: by((x) => x.accepted && x.webhook),
-    byKind: Object.fromEntries(['model', 'provider', 'app'].map((k) => [k, by((x) => x.kind === k && x.accepted)])),
+    byKind: Object.fromEntries(['model', 'deadline', 'provider', 'app'].map((k) => [k, by((x) => x.kind === k && x.accepted)])),
     refusals: runs.filter((x) => !x.accepted).slice(0, 5).map((x) => ({ status: x.status, body: x.body })),
   };
 }

@@ -61,7 +61,7 @@ describe('the fault suite, short form', { skip, timeout: 900_000 }, () => {
       // The mix the suite promises was there: all three kinds of run, every outcome, webhooks owed.
       assert.ok(report.runs.accepted >= 300);
       assert.equal(report.runs.refused + report.runs.gaveUp, 0);
-      for (const kind of ['model', 'provider', 'app']) assert.ok(report.runs.byKind[kind]! > 0, `no ${kind} runs`);
+      for (const kind of ['model', 'deadline', 'provider', 'app']) assert.ok(report.runs.byKind[kind]! > 0, `no ${kind} runs`);
       for (const status of ['completed', 'failed', 'cancelled']) assert.ok(report.jobs.byStatus[status]! > 0, `no ${status} jobs`);
       assert.ok(report.webhooks.owed > 0);
       assert.equal(report.webhooks.distinctJobs, report.webhooks.owed);
