@@ -80,7 +80,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const jobs: JobsDeps = {
     store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
-  const runs: RunsDeps = { ...jobs, apps };
+  const runs: RunsDeps = { ...jobs, apps, webhookAllowPrivate: config.webhookAllowPrivate };
   const lifecycle = { draining: false };
   const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
   // The executor is made below; readiness is asked only once the server answers requests.
