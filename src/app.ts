@@ -22,6 +22,7 @@ import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { MaintenanceService } from './maintenance/service.js';
 import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
+import { deleteOldJobs, retentionEnabled } from './maintenance/retention.js';
 import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
 
@@ -111,6 +112,13 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         failAbandonedJobs({ store, events, logger }, { maxAttempts: config.maxAttempts, everyMs: config.pollMs }),
         cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
         pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
+        ...(retentionEnabled(config.retainMs) ? [deleteOldJobs({
+          store, files, logger,
+          onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
+          onJobsDeleted: (ids) => jobs.finalJobs?.forget(ids),
+        }, {
+          retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
+        })] : []),
       ],
     })
     : null;

@@ -66,6 +66,12 @@ export class FileStore {
     });
   }
 
+  /** Removes every file of a job (its folder); a job without files, or already removed, is no error. */
+  async deleteJob(jobId: string): Promise<void> {
+    if (!/^[\w-]+$/.test(jobId)) throw new Error('invalid job id');
+    await fs.rm(path.join(this.root, jobId), { recursive: true, force: true });
+  }
+
   /** Runs `fill` on a temporary file and renames it into place: a crash or a failure never leaves a half file at a served URL. */
   private async write(jobId: string, extension: string, fill: (tmp: string) => Promise<void>): Promise<string> {
     if (!/^[\w-]+$/.test(jobId) || !/^\w+$/.test(extension)) throw new Error('invalid file name');

@@ -166,6 +166,18 @@ export interface Store {
    */
   subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>>;
 
+  // ---- retention ----
+  /**
+   * Deletes up to `limit` finished jobs whose final status is older than the time given for that
+   * status (a status without one is kept), oldest first within a status, in one short
+   * transaction, with their log lines, webhook deliveries and attempts, and idempotency records.
+   * Their ledger entries stay with their amounts and lose only the job reference (`job_id`
+   * becomes null), so every balance still equals the sum of its entries. Pending and processing
+   * jobs are never deleted, nor a job whose webhook delivery is still pending. Returns the ids
+   * deleted (their files go next) and counts.
+   */
+  retentionDeleteJobs(p: RetentionDeleteJobsParams): Promise<RetentionDeleted>;
+
   /** Pending jobs per model (null: app runs) with the creation time of the oldest: the queue gauges. */
   jobQueueStats(): Promise<{ modelId: string | null; pending: number; oldestCreatedAt: number }[]>;
   /** When the oldest delivery still owed (pending) was created, or null when none is. */
@@ -363,3 +375,24 @@ export interface AccountUsage { creditsUsed: number; jobsSince: number; totalJob
 export interface RateLimitConsumeParams { keyId: string; limit: number; now: Millis }
 export interface RateLimitPruneParams { before: Millis }
 export interface LeaderParams { name: string }
+
+// ---- retention ----
+
+/** The statuses retention may delete: the final ones. */
+export type FinalStatus = 'completed' | 'failed' | 'cancelled';
+export interface RetentionDeleteJobsParams {
+  /** Per final status, jobs that reached it (`completed_at`) before this time may go; a missing status is kept. */
+  finishedBefore: Partial<Record<FinalStatus, Millis>>;
+  /** At most this many jobs in the one transaction. */
+  limit: number;
+}
+/** What one retention batch removed. */
+export interface RetentionDeleted {
+  jobIds: string[];
+  jobLogs: number;
+  webhookDeliveries: number;
+  webhookAttempts: number;
+  idempotencyKeys: number;
+  /** Ledger entries whose job reference was cleared (they stay, amounts unchanged). */
+  ledgerUnlinked: number;
+}
