@@ -83,7 +83,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   };
   const runs: RunsDeps = { ...jobs, apps, webhookAllowPrivate: config.webhookAllowPrivate };
   const lifecycle = { draining: false };
-  const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
+  const workers = {
+    jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts,
+    defaultMaxRunning: config.defaultMaxRunning, defaultMaxRunningPerModel: config.defaultMaxRunningPerModel,
+  };
   // The executor is made below; readiness is asked only once the server answers requests.
   const readiness = () => checkReadiness({ store, executor, lifecycle });
   const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
@@ -91,6 +94,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new Executor({
       store, catalog, providers, files, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
+      defaultMaxRunning: config.defaultMaxRunning, defaultMaxRunningPerModel: config.defaultMaxRunningPerModel,
     })
     : null;
 
