@@ -168,7 +168,14 @@ export class Executor {
     });
     const giveBack: JobRecord[] = [];
     for (const job of jobs) {
-      if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
+      const mine = this.running.get(job.id);
+      if (mine) {
+        // Still running here, but its lease ran out while renewals failed (the database was
+        // away longer than a lease) and this claim took it back: the run goes on under the new
+        // lease token instead of starting the provider a second time.
+        mine.job.leaseToken = job.leaseToken;
+        mine.job.attempts = job.attempts;
+      } else if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
         // More of one model came back than it may run here: give the job back for any executor.
         giveBack.push(job);
       } else if (!this.cancelledWhileClaiming.has(job.id)) {
@@ -194,7 +201,7 @@ export class Executor {
     entry.done = this.execute(job, controller)
       .catch((err: unknown) => this.o.logger.error({ err, jobId: job.id }, 'executor: recording a result failed'))
       .finally(() => {
-        this.running.delete(job.id);
+        if (this.running.get(job.id) === entry) this.running.delete(job.id);
         const before = this.perModel.get(modelId) ?? 1;
         this.perModel.set(modelId, before - 1);
         // Its model was at its limit here, so claims skipped its jobs: some may be waiting.
@@ -223,7 +230,7 @@ export class Executor {
         work: (signal) => runAppNodes({
           jobId: job.id, app: definition, inputs, done, catalog, providers, files, signal,
           saveProgress: async (outputData) => {
-            const saved = await this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData }));
+            const saved = (await this.fenced(job, async () => ((await store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData })) ? true : null))) === true;
             // Listeners (event streams) re-read the job to see the new node outputs.
             if (saved) this.o.events.changed({ id: job.id, status: 'processing', modelId: job.modelId });
             return saved;
@@ -245,7 +252,7 @@ export class Executor {
   private async execute(job: JobRecord, controller: AbortController): Promise<void> {
     const { store, events, logger } = this.o;
     const fail = async (message: string) => {
-      const failed = await this.persist(() => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
+      const failed = await this.fenced(job, () => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
       if (failed) events.changed(failed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: failed !== null, status: 'failed' }, 'executor: job finished');
     };
@@ -259,7 +266,7 @@ export class Executor {
     const timer = setTimeout(() => controller.abort(StopReason.timedOut), plan.timeoutMs);
     try {
       const output = await runWithSignal(controller.signal, () => plan.work(controller.signal));
-      const completed = await this.persist(() => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
+      const completed = await this.fenced(job, () => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
       if (completed) events.changed(completed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: completed !== null, status: 'completed' }, 'executor: job finished');
     } catch (err) {
@@ -294,6 +301,19 @@ export class Executor {
         if (!(err instanceof StoreUnavailableError) || Date.now() + delay > until) throw err;
         await sleep(delay);
       }
+    }
+  }
+
+  /**
+   * Writes a job's outcome under its lease token. A write refused because this executor's own
+   * claim took the job back while it was on its way (the token changed under it) is made again
+   * under the new token.
+   */
+  private async fenced<T>(job: JobRecord, write: () => Promise<T | null>): Promise<T | null> {
+    for (;;) {
+      const token = job.leaseToken;
+      const result = await this.persist(write);
+      if (result !== null || job.leaseToken === token) return result;
     }
   }
 
