@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
 import { FileStore } from './files/file-store.js';
+import type { OutputLinks } from './jobs/links.js';
 import { CallerCache } from './accounts/caller-cache.js';
 import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
@@ -77,8 +78,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   }));
   const files = new FileStore(config.dataDir, config.publicUrl);
   const apps = new AppDirectory(catalog, store);
+  // Until the file storage makes links: served by this process at its own PUBLIC_URL.
+  const links: OutputLinks = { link: (file) => `${config.publicUrl}/files/${file.key}`, stable: true };
   const jobs: JobsDeps = {
-    store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
+    store, catalog, events, links, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
   const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
@@ -96,7 +99,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   // Webhooks are sent where jobs are executed: those processes see the terminal moves first.
   const webhooks = config.executorEnabled && config.webhooksEnabled
     ? new WebhookDispatcher({
-      store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
+      store, events, logger, links, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
       onAttempt: (outcome) => metrics.webhookAttempt(outcome),
     })

@@ -166,6 +166,21 @@ export interface Store {
    */
   subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>>;
 
+  // ---- outputs: rows written before file references (sqlite 0009, postgres 0010) ----
+  /**
+   * Up to `limit` jobs listed for the rewrite of their output (stored with file URLs before
+   * references existed) that are finished, oldest id first, each with its output as stored. A
+   * listed job that no longer exists comes with `exists: false`. Unfinished jobs wait their turn.
+   */
+  jobOutputRewritesNext(p: JobOutputRewritesNextParams): Promise<JobOutputRewrite[]>;
+  /**
+   * Stores a finished job's rewritten output (when `outputData` is given) and strikes the job off
+   * the list, in one transaction. False when the job was not finished (nothing written).
+   */
+  jobOutputRewrite(p: JobOutputRewriteParams): Promise<boolean>;
+  /** How many jobs are still listed for the rewrite. */
+  jobOutputRewritesLeft(): Promise<number>;
+
   /** Pending jobs per model (null: app runs) with the creation time of the oldest: the queue gauges. */
   jobQueueStats(): Promise<{ modelId: string | null; pending: number; oldestCreatedAt: number }[]>;
   /** When the oldest delivery still owed (pending) was created, or null when none is. */
@@ -363,3 +378,9 @@ export interface AccountUsage { creditsUsed: number; jobsSince: number; totalJob
 export interface RateLimitConsumeParams { keyId: string; limit: number; now: Millis }
 export interface RateLimitPruneParams { before: Millis }
 export interface LeaderParams { name: string }
+
+// ---- outputs: rows written before file references ----
+
+export interface JobOutputRewritesNextParams { limit: number }
+export interface JobOutputRewrite { id: string; exists: boolean; outputData: unknown }
+export interface JobOutputRewriteParams { id: string; outputData?: unknown }
