@@ -3,7 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
 import { FileStore } from './files/file-store.js';
+import { createFileStorage } from './files/create.js';
+import { fileLinks } from './files/links.js';
+import type { FileStorage } from './files/storage.js';
 import type { OutputLinks } from './jobs/links.js';
+import type { DescribeFile } from './jobs/output-rewrites.js';
+import { createHash } from 'node:crypto';
+import { RecentUploads } from './workers/outputs.js';
+import { rewriteOldOutputsChore } from './maintenance/output-rewrites.js';
 import { CallerCache } from './accounts/caller-cache.js';
 import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
@@ -25,6 +32,30 @@ import { MaintenanceService } from './maintenance/service.js';
 import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
 import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
+
+/**
+ * The links of this process for stored outputs (GENJOBS_FILE_LINKS): served at its own PUBLIC_URL,
+ * the same for the life of the process, or presigned afresh at each read.
+ */
+function outputLinks(config: Config, storage: FileStorage): OutputLinks {
+  const links = fileLinks(config, storage);
+  return {
+    // References of rows migrated from URLs may lack what storage did not know; a link needs only the key.
+    link: (ref) => links.link({ key: ref.key, size: ref.size ?? 0, contentType: ref.contentType ?? 'application/octet-stream', sha256: ref.sha256 ?? '' }),
+    stable: config.fileLinks !== 'presigned',
+  };
+}
+
+/** What storage holds under a key, checksum included (read as a stream), for outputs stored before references. */
+function describeStoredFile(storage: FileStorage): DescribeFile {
+  return async (key) => {
+    const file = await storage.open(key);
+    if (!file) return null;
+    const hash = createHash('sha256');
+    for await (const chunk of file.body) hash.update(chunk as Buffer);
+    return { key, size: file.size, contentType: file.contentType, sha256: hash.digest('hex') };
+  };
+}
 
 export interface App {
   config: Config;
@@ -76,22 +107,24 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
   }));
+  // The API's /files/ route serves the local folder until it serves from the storage itself.
   const files = new FileStore(config.dataDir, config.publicUrl);
+  const storage = createFileStorage(config);
   const apps = new AppDirectory(catalog, store);
-  // Until the file storage makes links: served by this process at its own PUBLIC_URL.
-  const links: OutputLinks = { link: (file) => `${config.publicUrl}/files/${file.key}`, stable: true };
+  // Outputs are stored as references; every answer, event and webhook links them here and now.
+  const links = outputLinks(config, storage);
   const jobs: JobsDeps = {
     store, catalog, events, links, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
   const runs: RunsDeps = { ...jobs, apps };
   const lifecycle = { draining: false };
-  const workers = { jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
+  const workers = { jobs, files: storage, publicUrl: config.publicUrl, uploads: new RecentUploads(), leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
   // The executor is made below; readiness is asked only once the server answers requests.
   const readiness = () => checkReadiness({ store, executor, lifecycle });
   const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
-      store, catalog, providers, files, events, apps, logger,
+      store, catalog, providers, files: storage, links, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
     })
     : null;
@@ -114,6 +147,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         failAbandonedJobs({ store, events, logger }, { maxAttempts: config.maxAttempts, everyMs: config.pollMs }),
         cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
         pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
+        rewriteOldOutputsChore({ store, describe: describeStoredFile(storage) }, { everyMs: 60_000 }),
       ],
     })
     : null;

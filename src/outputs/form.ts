@@ -26,7 +26,7 @@ export interface FileMarker { $file: FileRef }
 export interface UpstreamMarker { $upstream: string }
 
 /** A storage key: `<job id>/<name>.<extension>`, both parts plain (no dots in the job id, no slashes, no `..`). */
-const KEY = /^[\w-]{1,100}\/[\w-]{1,200}\.\w{1,10}$/;
+const KEY = /^[\w-]{1,128}\/[\w-]{1,64}\.\w{1,16}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export const isStorageKey = (key: unknown): key is string => typeof key === 'string' && KEY.test(key);
