@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config/config.js';
+import { ConfigError, type Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
 import { FileStore } from './files/file-store.js';
-import { createFileStorage } from './files/create.js';
+import { createFileStorage, verifyFileStorage } from './files/create.js';
 import { fileLinks } from './files/links.js';
 import type { FileStorage } from './files/storage.js';
 import type { OutputLinks } from './jobs/links.js';
@@ -86,6 +86,11 @@ export interface App {
 export async function createApp(config: Config, opts: { logger?: Logger; store?: Store } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
+  // GENJOBS_STORAGE: the local folder or an S3 bucket, checked before anything is opened, so a bad bucket stops the start.
+  const storage = createFileStorage(config);
+  await verifyFileStorage(storage).catch((err: unknown) => {
+    throw new ConfigError((err as Error).message);
+  });
   // No thread starts here: the pool starts its threads on the first task, so a failed start leaks none.
   const media = new MediaPool(config.mediaThreads);
   let providers: ProviderRegistry;
@@ -107,9 +112,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
   }));
-  // The API's /files/ route serves the local folder until it serves from the storage itself.
-  const files = new FileStore(config.dataDir, config.publicUrl);
-  const storage = createFileStorage(config);
+  const files = new FileStore(config.dataDir, config.publicUrl, storage);
   const apps = new AppDirectory(catalog, store);
   // Outputs are stored as references; every answer, event and webhook links them here and now.
   const links = outputLinks(config, storage);

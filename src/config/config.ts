@@ -106,6 +106,8 @@ export interface S3Config {
   forcePathStyle: boolean;
   /** AWS_REGION (or AWS_DEFAULT_REGION). (Default: us-east-1 with an endpoint; required without one) */
   region: string;
+  /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when set; null: the SDK's default chain. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -191,7 +193,13 @@ function s3Config(env: Env): S3Config {
   if (region === '') {
     throw new ConfigError('GENJOBS_STORAGE=s3 needs AWS_REGION: set it to the bucket\'s region, such as eu-west-1.');
   }
-  return { bucket, prefix, endpoint, forcePathStyle: bool(env, 'GENJOBS_S3_FORCE_PATH_STYLE', false), region };
+  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? '';
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? '';
+  if ((accessKeyId === '') !== (secretAccessKey === '')) {
+    throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the SDK\'s default chain (AWS_PROFILE, roles).');
+  }
+  const credentials = accessKeyId === '' ? null : { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+  return { bucket, prefix, endpoint, forcePathStyle: bool(env, 'GENJOBS_S3_FORCE_PATH_STYLE', false), region, credentials };
 }
 
 /** Reads the configuration; throws a ConfigError that says how to fix the first bad value. */

@@ -6,8 +6,14 @@ import { FileSizeError } from './storage.js';
 export interface Intake {
   /** The bytes; reading past `limit` fails the stream with a FileSizeError. */
   body: Readable;
-  /** Size and hex SHA-256 of what `body` gave; final once it has ended. */
+  /** Size and hex SHA-256 of what `body` gave; call it once `body` has ended. */
   totals(): { size: number; sha256: string };
+  /**
+   * What stopped `body`, if the source failed or the limit was passed. A storage client may
+   * report a failure of its own instead (an S3 service refusing to abort the upload), which
+   * must not hide the real cause.
+   */
+  failure(): unknown;
 }
 
 async function* chunksOf(source: Readable | Buffer | Uint8Array): AsyncGenerator<Buffer> {
@@ -27,6 +33,7 @@ export async function intake(source: Readable | Buffer | Uint8Array, limit: numb
   const hash = createHash('sha256');
   let size = 0;
   let sha256: string | null = null;
+  let failure: unknown;
   const take = (chunk: Buffer): Buffer => {
     size += chunk.length;
     if (size > limit) throw new FileSizeError('too_large', limit);
@@ -47,6 +54,9 @@ export async function intake(source: Readable | Buffer | Uint8Array, limit: numb
     try {
       yield head;
       for await (const chunk of { [Symbol.asyncIterator]: () => chunks }) yield take(chunk);
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
       await chunks.return(undefined);
     }
@@ -54,5 +64,20 @@ export async function intake(source: Readable | Buffer | Uint8Array, limit: numb
   return {
     body: Readable.from(rest(first.value), { objectMode: false }),
     totals: () => ({ size, sha256: (sha256 ??= hash.digest('hex')) }),
+    failure: () => failure,
+  };
+}
+
+/** Passes the first `count` bytes of a stream and ends there, closing the source. */
+export function limitBytes(count: number): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+  return async function* (source) {
+    let left = count;
+    for await (const chunk of source) {
+      if (left <= 0) break;
+      const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      left -= part.length;
+      yield part;
+      if (left <= 0) break;
+    }
   };
 }
