@@ -1,5 +1,6 @@
 import type { JobRecord } from '../store/store.js';
 import { needsRender, renderOutput, type LinkFile } from '../outputs/render.js';
+import { isFinal } from './final-jobs.js';
 
 /**
  * How this process turns the files a job's output names into links, at the moment it shows the
@@ -15,7 +16,11 @@ export interface OutputLinks {
   stable?: boolean;
 }
 
-/** Rendered records of jobs, made once per record read when links are stable. */
+/**
+ * Rendered records of final jobs (the read cache hands out the same record again and again), made
+ * once per record when links are stable. Records of jobs that can still change are read afresh
+ * each time: keeping their renders would only cost.
+ */
 const rendered = new WeakMap<JobRecord, JobRecord>();
 
 /**
@@ -24,12 +29,13 @@ const rendered = new WeakMap<JobRecord, JobRecord>();
  */
 export async function withLinks(job: JobRecord, links: OutputLinks): Promise<JobRecord> {
   if (!needsRender(job.outputData)) return job;
-  if (links.stable) {
+  const keep = links.stable === true && isFinal(job);
+  if (keep) {
     const known = rendered.get(job);
     if (known) return known;
   }
   const out: JobRecord = { ...job, outputData: await renderOutput(job.outputData, links.link) };
-  if (links.stable) rendered.set(job, out);
+  if (keep) rendered.set(job, out);
   return out;
 }
 
