@@ -9,9 +9,10 @@
 // The genjobs server runs in a child process, s3rver in another (its memory is not counted).
 // The child's VmRSS is read from /proc every 20 ms; the baseline is its RSS just before each
 // transfer, in the same run; the figure is peak growth / file size (a server that buffers whole
-// files shows 1.0 or more; streaming stays near 0).
+// files shows 1.0 or more; streaming stays near 0). With several sizes, bounded memory shows as
+// the same growth for each (each size runs on a fresh server).
 //
-//   npm run bench:storage     BENCH_STORAGE_MIB=500 (default), BENCH_STORAGE_ADAPTERS=local,s3
+//   npm run bench:storage     BENCH_STORAGE_MIB=100,500 (default), BENCH_STORAGE_ADAPTERS=local,s3
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -22,15 +23,16 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const MIB = Number(process.env.BENCH_STORAGE_MIB ?? 500);
-const BYTES = MIB * 1024 * 1024;
+const SIZES = (process.env.BENCH_STORAGE_MIB ?? '100,500').split(',').map(Number);
+/** The size of this run's files: the child processes are given theirs. */
+const CHILD_BYTES = Number(process.env.BENCH_STORAGE_BYTES ?? 0);
 const ADAPTERS = (process.env.BENCH_STORAGE_ADAPTERS ?? 'local,s3').split(',');
 const ADMIN = 'bench-admin-token-0123456789';
 const BUCKET = 'genjobs-bench';
 const CHUNK = randomBytes(64 * 1024);
 
-/** BYTES of the same random chunk, as a stream. */
-const body = () => Readable.from((function* () { for (let i = 0; i < BYTES / CHUNK.length; i++) yield CHUNK; })());
+/** `bytes` of the same random chunk, as a stream. */
+const body = (bytes) => Readable.from((function* () { for (let i = 0; i < bytes / CHUNK.length; i++) yield CHUNK; })());
 
 if (process.argv[2] === '--s3rver') {
   const { default: S3rver } = await import('s3rver');
@@ -49,7 +51,7 @@ if (process.argv[2] === '--s3rver') {
   const catalog = JSON.parse(fs.readFileSync(path.join(ROOT, 'catalog/models.json'), 'utf8'));
   catalog.models.push({ id: 'gpu/bench', name: 'bench', modality: 'image', cost: 1, outputType: 'image', provider: { type: 'worker' } });
   fs.writeFileSync(path.join(dataDir, 'catalog.json'), JSON.stringify(catalog));
-  const config = loadConfig({ ...process.env, GENJOBS_ADMIN_TOKEN: ADMIN, GENJOBS_CATALOG: path.join(dataDir, 'catalog.json'), LOG_LEVEL: 'silent', GENJOBS_EXECUTOR: 'false', GENJOBS_WORKER_UPLOAD_LIMIT: String(2 * BYTES) });
+  const config = loadConfig({ ...process.env, GENJOBS_ADMIN_TOKEN: ADMIN, GENJOBS_CATALOG: path.join(dataDir, 'catalog.json'), LOG_LEVEL: 'silent', GENJOBS_EXECUTOR: 'false', GENJOBS_WORKER_UPLOAD_LIMIT: String(2 * CHILD_BYTES) });
   const app = await createApp(config, { logger: pino({ level: 'silent' }) });
   const url = await app.listen();
   // The copy path as a provider takes it: the storage of this configuration, as FileStore (its
@@ -67,18 +69,21 @@ if (process.argv[2] === '--s3rver') {
   process.send({ url });
   process.on('disconnect', () => app.close().then(() => process.exit(0)));
 } else {
-  const upstream = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(BYTES) });
-    body().pipe(res);
+  // The provider's storage: /<bytes> streams that many bytes as a video.
+  const upstream = http.createServer((req, res) => {
+    const bytes = Number(req.url.slice(1));
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(bytes) });
+    body(bytes).pipe(res);
   });
   await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/output.mp4`;
+  const upstreamUrl = (bytes) => `http://127.0.0.1:${upstream.address().port}/${bytes}`;
   const mib = (b) => (b / 1024 / 1024).toFixed(1);
   const rows = [];
   try {
-    for (const adapter of ADAPTERS) {
+    for (const adapter of ADAPTERS) for (const mibs of SIZES) {
+      const BYTES = mibs * 1024 * 1024;
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-bench-storage-'));
-      const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
+      const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', BENCH_STORAGE_BYTES: String(BYTES) };
       let s3 = null;
       if (adapter === 's3') {
         const s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-bench-s3-'));
@@ -110,8 +115,8 @@ if (process.argv[2] === '--s3rver') {
           const seconds = (performance.now() - started) / 1000;
           clearInterval(sampler);
           peak = Math.max(peak, rss());
-          rows.push({ adapter, what, outcome, baseline, growth: peak - baseline, seconds });
-          console.log(`${adapter} ${what}: ${outcome}; RSS before ${mib(baseline)} MiB, peak growth ${mib(peak - baseline)} MiB, growth / size ${((peak - baseline) / BYTES).toFixed(3)}, ${seconds.toFixed(1)} s`);
+          rows.push({ adapter, what, mibs, outcome, baseline, growth: peak - baseline, bytes: BYTES, seconds });
+          console.log(`${adapter} ${what} of ${mibs} MiB: ${outcome}; RSS before ${mib(baseline)} MiB, peak growth ${mib(peak - baseline)} MiB, growth / size ${((peak - baseline) / BYTES).toFixed(3)}, ${seconds.toFixed(1)} s`);
         };
 
         const user = await call('POST', '/admin/v1/users', ADMIN, { credits: 10 });
@@ -122,13 +127,13 @@ if (process.argv[2] === '--s3rver') {
         await measure('worker upload', async () => {
           const res = await fetch(`${base}/worker/v1/jobs/${job.id}/files?lease_token=${job.lease_token}&name=big.mp4`, {
             method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(BYTES) },
-            body: body(), duplex: 'half',
+            body: body(BYTES), duplex: 'half',
           });
           const answer = await res.json();
           return `${res.status} ${answer.url ? 'stored' : JSON.stringify(answer)}`;
         });
         await measure('provider output copy', async () => {
-          server.send({ copy: upstreamUrl });
+          server.send({ copy: upstreamUrl(BYTES) });
           const { copied, error } = await new Promise((resolve) => server.once('message', resolve));
           return copied ? 'stored' : `failed: ${error}`;
         });
@@ -146,7 +151,7 @@ if (process.argv[2] === '--s3rver') {
   } finally {
     upstream.close();
   }
-  console.log(`\n| adapter | transfer (${MIB} MiB) | outcome | RSS before | peak growth | growth / size | time |`);
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.adapter} | ${r.what} | ${r.outcome} | ${mib(r.baseline)} MiB | ${mib(r.growth)} MiB | ${(r.growth / BYTES).toFixed(3)} | ${r.seconds.toFixed(1)} s |`);
+  console.log('\n| adapter | transfer | size | outcome | RSS before | peak growth | growth / size | time |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.adapter} | ${r.what} | ${r.mibs} MiB | ${r.outcome} | ${mib(r.baseline)} MiB | ${mib(r.growth)} MiB | ${(r.growth / r.bytes).toFixed(3)} | ${r.seconds.toFixed(1)} s |`);
 }

@@ -98,7 +98,7 @@ export interface Config {
 export interface S3Config {
   /** GENJOBS_S3_BUCKET. (Required with GENJOBS_STORAGE=s3) */
   bucket: string;
-  /** Prepended to every key, such as `genjobs/` to share a bucket. (Default: none) */
+  /** Prepended to every key, such as `genjobs/` to share a bucket; a `/` is added if missing. (Default: none) */
   prefix: string;
   /** An S3-compatible service's address (MinIO, R2, Ceph...); AWS's own when unset. (Default: unset) */
   endpoint: string | null;
@@ -184,10 +184,12 @@ function s3Config(env: Env): S3Config {
       ? 'GENJOBS_STORAGE=s3 needs GENJOBS_S3_BUCKET: set it to the name of the bucket output files go to.'
       : `GENJOBS_S3_BUCKET="${bucket}" is not a bucket name: use 3 to 63 lower-case letters, digits, dots and hyphens.`);
   }
-  const prefix = env.GENJOBS_S3_PREFIX ?? '';
-  if (prefix !== '' && !/^[\w.\-/]{1,256}$/.test(prefix)) {
-    throw new ConfigError(`GENJOBS_S3_PREFIX="${prefix}" is not valid: use letters, digits, _ . - and /, such as genjobs/.`);
+  const raw = env.GENJOBS_S3_PREFIX ?? '';
+  if (raw !== '' && !/^[\w.\-/]{1,256}$/.test(raw)) {
+    throw new ConfigError(`GENJOBS_S3_PREFIX="${raw}" is not valid: use letters, digits, _ . - and /, such as genjobs/.`);
   }
+  // A folder of the bucket: "prod" and "prod/" both put keys under prod/.
+  const prefix = raw === '' || raw.endsWith('/') ? raw : `${raw}/`;
   const endpoint = env.GENJOBS_S3_ENDPOINT ? url(env, 'GENJOBS_S3_ENDPOINT', '') : null;
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : '');
   if (region === '') {

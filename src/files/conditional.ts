@@ -39,3 +39,13 @@ export function ifRangeHolds(header: string | undefined, file: Pick<FileHead, 'e
   const date = Date.parse(value);
   return !Number.isNaN(date) && Math.floor(file.lastModified.getTime() / 1000) * 1000 === date;
 }
+
+/**
+ * Whether `If-Modified-Since` says the client's copy is current: only when there is no
+ * `If-None-Match` (which takes precedence), and the file has not changed since that date.
+ */
+export function notModifiedSince(header: string | undefined, ifNoneMatch: string | undefined, lastModified: Date): boolean {
+  if (!header || ifNoneMatch) return false;
+  const date = Date.parse(header);
+  return !Number.isNaN(date) && Math.floor(lastModified.getTime() / 1000) * 1000 <= date;
+}

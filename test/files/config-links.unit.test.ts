@@ -27,6 +27,8 @@ describe('file storage configuration', () => {
     assert.equal(c.fileLinks, 'presigned');
     assert.equal(c.presignSeconds, 600);
     assert.equal(loadConfig(S3).s3?.credentials, null, 'no keys: the SDK\'s default chain');
+    assert.equal(loadConfig({ ...S3, GENJOBS_S3_PREFIX: 'prod' }).s3?.prefix, 'prod/', 'the prefix is a folder');
+    assert.equal(loadConfig(S3).s3?.prefix, '');
     assert.equal(loadConfig({ GENJOBS_STORAGE: 's3', GENJOBS_S3_BUCKET: 'outputs', GENJOBS_S3_ENDPOINT: 'http://minio:9000' }).s3?.region, 'us-east-1', 'an S3-compatible service needs no region');
     assert.equal(loadConfig({ ...S3, AWS_REGION: '', AWS_DEFAULT_REGION: 'us-west-2' }).s3?.region, 'us-west-2');
     assert.ok(createFileStorage(loadConfig(S3)) instanceof S3FileStorage);

@@ -88,6 +88,19 @@ function servingSuite(name: string, setUp: () => Promise<{ app: TestApp; storage
       assert.deepEqual(changed.rawPayload, bytes);
     });
 
+    it('answers If-Modified-Since by 304 when the file is no newer, unless If-None-Match decides otherwise', async () => {
+      const { etag, 'last-modified': lastModified } = (await get(path)).headers;
+      const same = await get(path, { 'if-modified-since': String(lastModified) });
+      assert.equal(same.statusCode, 304);
+      assert.equal(same.payload, '');
+      const older = await get(path, { 'if-modified-since': new Date(Date.parse(String(lastModified)) - 60_000).toUTCString() });
+      assert.equal(older.statusCode, 200);
+      const tagWins = await get(path, { 'if-modified-since': String(lastModified), 'if-none-match': '"not-this-one"' });
+      assert.equal(tagWins.statusCode, 200, 'If-None-Match takes precedence');
+      assert.equal((await get(path, { 'if-modified-since': 'not a date' })).statusCode, 200);
+      assert.equal((await get(path, { 'if-modified-since': String(lastModified), 'if-none-match': String(etag) })).statusCode, 304);
+    });
+
     it('serves the range under If-Range only while the tag is current', async () => {
       const { etag, 'last-modified': lastModified } = (await get(path)).headers;
       const current = await get(path, { range: 'bytes=0-3', 'if-range': String(etag) });

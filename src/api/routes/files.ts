@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mime from 'mime-types';
 import { apiError } from '../../errors/api-error.js';
-import { ifRangeHolds, noneMatchHits, parseRange } from '../../files/conditional.js';
+import { ifRangeHolds, noneMatchHits, notModifiedSince, parseRange } from '../../files/conditional.js';
 import { setOutputFileHeaders } from '../../files/safety-headers.js';
 import { UnsatisfiableRangeError, validKey, type FileHead, type FileStorage } from '../../files/storage.js';
 
@@ -23,7 +23,7 @@ function describe(reply: FastifyReply, key: string, file: FileHead): void {
 /**
  * `GET|HEAD /files/<job id>/<name>`: an output file streamed from the configured storage (the
  * local folder or S3: the same answers either way), with single byte ranges (206, 416),
- * `If-None-Match` (304), `If-Range`, long-lived caching and the safe-content headers.
+ * `If-None-Match` and `If-Modified-Since` (304), `If-Range`, long-lived caching and the safe-content headers.
  */
 export function fileRoutes(storage: FileStorage) {
   return async (app: FastifyInstance) => {
@@ -33,11 +33,13 @@ export function fileRoutes(storage: FileStorage) {
       handler: async (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
         const key = request.params['*'];
         if (!validKey(key)) throw apiError('file_not_found');
-        const conditional = request.headers['if-none-match'] !== undefined || request.headers['if-range'] !== undefined;
+        const ifNoneMatch = one(request.headers['if-none-match']);
+        const ifModifiedSince = one(request.headers['if-modified-since']);
+        const conditional = ifNoneMatch !== undefined || ifModifiedSince !== undefined || request.headers['if-range'] !== undefined;
         // A HEAD, or a condition to check, needs what the file is before (or instead of) its bytes.
         const head = request.method === 'HEAD' || conditional ? await storage.head(key) : null;
         if ((request.method === 'HEAD' || conditional) && !head) throw apiError('file_not_found');
-        if (head && noneMatchHits(one(request.headers['if-none-match']), head.etag)) {
+        if (head && (noneMatchHits(ifNoneMatch, head.etag) || notModifiedSince(ifModifiedSince, ifNoneMatch, head.lastModified))) {
           describe(reply, key, head);
           return reply.code(304).send();
         }
