@@ -19,10 +19,9 @@ export class RecentUploads {
     if (this.files.size > REMEMBER) this.files.delete(this.files.keys().next().value as string);
   }
 
-  take(key: string): StoredFile | undefined {
-    const file = this.files.get(key);
-    this.files.delete(key);
-    return file;
+  /** The upload of `key` (an output may name one file twice: `outputImage` and `outputs[0]`). */
+  get(key: string): StoredFile | undefined {
+    return this.files.get(key);
   }
 }
 
@@ -37,7 +36,7 @@ export async function storedWorkerOutput(files: FileStorage, recent: RecentUploa
     if (typeof value === 'string') {
       const key = field === 'outputText' ? null : keyOfFileUrl(value, jobId);
       if (!key) return value;
-      const known: FileRef | undefined = recent.take(key);
+      const known: FileRef | undefined = recent.get(key);
       if (known) return fileMarker(known);
       const head = await files.head(key);
       if (!head) throw invalid('output', `names ${value}, which is no file uploaded for this job: upload it first (POST /worker/v1/jobs/${jobId}/files)`);

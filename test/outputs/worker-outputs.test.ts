@@ -57,19 +57,19 @@ describe('worker outputs', () => {
     assert.ok(url1.startsWith(`${A}/files/${jobId}/`) && url2.startsWith(`${B}/files/${jobId}/`), `${url1} ${url2}`);
 
     // Completed through B: B took the second upload (checksum known), A the first (found in storage).
-    const done = await complete(b, { outputImage: url1, outputs: [url1, url2], note: 'made on gpu-box-1' });
+    const done = await complete(b, { outputImage: url2, outputs: [url1, url2], note: 'made on gpu-box-1' });
     assert.equal(done.statusCode, 200, done.body);
     const stored = (await a.store.jobGetById({ id: jobId }))!.outputData as Json;
     const key1 = new URL(url1).pathname.slice('/files/'.length);
     const key2 = new URL(url2).pathname.slice('/files/'.length);
     assert.deepEqual(stored, {
-      outputImage: { $file: { key: key1, size: first.length, contentType: 'image/png' } },
+      outputImage: { $file: { key: key2, size: second.length, contentType: 'image/png', sha256: sha(second) } },
       outputs: [{ $file: { key: key1, size: first.length, contentType: 'image/png' } }, { $file: { key: key2, size: second.length, contentType: 'image/png', sha256: sha(second) } }],
       note: 'made on gpu-box-1',
     });
     for (const [app, origin] of [[a, A], [b, B]] as const) {
       const shown = (await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${jobId}`, headers: auth })).json().output_data as Json;
-      assert.deepEqual(shown, { outputImage: `${origin}/files/${key1}`, outputs: [`${origin}/files/${key1}`, `${origin}/files/${key2}`], note: 'made on gpu-box-1' });
+      assert.deepEqual(shown, { outputImage: `${origin}/files/${key2}`, outputs: [`${origin}/files/${key1}`, `${origin}/files/${key2}`], note: 'made on gpu-box-1' });
     }
   });
 
