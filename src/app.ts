@@ -30,6 +30,7 @@ import { AppDirectory } from './apps/directory.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { MaintenanceService } from './maintenance/service.js';
 import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
+import { deleteOldJobs, retentionEnabled } from './maintenance/retention.js';
 import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
 
@@ -119,7 +120,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const jobs: JobsDeps = {
     store, catalog, events, links, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
-  const runs: RunsDeps = { ...jobs, apps };
+  const runs: RunsDeps = { ...jobs, apps, webhookAllowPrivate: config.webhookAllowPrivate };
   const lifecycle = { draining: false };
   const workers = { jobs, files: storage, publicUrl: config.publicUrl, uploads: new RecentUploads(), leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
   // The executor is made below; readiness is asked only once the server answers requests.
@@ -151,6 +152,13 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
         pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
         rewriteOldOutputsChore({ store, describe: describeStoredFile(storage) }, { everyMs: 60_000 }),
+        ...(retentionEnabled(config.retainMs) ? [deleteOldJobs({
+          store, files, logger,
+          onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
+          onJobsDeleted: (ids) => jobs.finalJobs?.forget(ids),
+        }, {
+          retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
+        })] : []),
       ],
     })
     : null;

@@ -78,6 +78,11 @@ describe('loadConfig refuses bad values', () => {
     ['GENJOBS_METRICS_TOKEN', 'm'.repeat(15), /use at least 16 random characters/],
     ['LOG_LEVEL', 'loud', /set it to one of fatal, error, warn, info, debug, trace, silent/],
     ['GENJOBS_BODY_LIMIT', '10', /set it to a whole number from 1024 to 1073741824/],
+    ['GENJOBS_RETAIN_COMPLETED', '30', /set it to an age with its unit, such as 30d/],
+    ['GENJOBS_RETAIN_FAILED', 'soon', /set it to an age with its unit, such as 30d/],
+    ['GENJOBS_RETAIN_CANCELLED', '12h', /jobs are kept at least 1d \(24h, the idempotency window/],
+    ['GENJOBS_RETENTION_BATCH', '0', /set it to a whole number from 1 to 10000/],
+    ['GENJOBS_RETENTION_EVERY_MS', '10', /set it to a whole number from 1000 to 86400000/],
   ];
   for (const [name, value, says] of bad) {
     it(`throws a ConfigError naming ${name} and what to set for ${name}=${JSON.stringify(value)}`, () => {
@@ -93,4 +98,26 @@ describe('loadConfig refuses bad values', () => {
       });
     });
   }
+});
+
+describe('loadConfig retention', () => {
+  it('keeps every job by default', () => {
+    const c = loadConfig({});
+    assert.deepEqual(c.retainMs, { completed: null, failed: null, cancelled: null });
+    assert.equal(c.retentionBatchSize, 500);
+    assert.equal(c.retentionEveryMs, 60_000);
+    assert.equal(c.retentionPauseMs, 20);
+  });
+
+  it('reads an age per final status, with its unit, and off', () => {
+    const c = loadConfig({ GENJOBS_RETAIN_COMPLETED: '30d', GENJOBS_RETAIN_FAILED: '90 days', GENJOBS_RETAIN_CANCELLED: 'off', GENJOBS_RETENTION_BATCH: '100' });
+    assert.deepEqual(c.retainMs, { completed: 30 * 86_400_000, failed: 90 * 86_400_000, cancelled: null });
+    assert.equal(c.retentionBatchSize, 100);
+    assert.equal(loadConfig({ GENJOBS_RETAIN_FAILED: '36h' }).retainMs.failed, 36 * 3_600_000);
+    assert.equal(loadConfig({ GENJOBS_RETAIN_FAILED: '1d' }).retainMs.failed, 86_400_000);
+  });
+
+  it('refuses the American spelling rather than ignoring it', () => {
+    assert.throws(() => loadConfig({ GENJOBS_RETAIN_CANCELED: '30d' }), (err: unknown) => err instanceof ConfigError && /set GENJOBS_RETAIN_CANCELLED instead/.test(err.message));
+  });
 });

@@ -60,7 +60,7 @@ export class GenJobs {
       timeoutMs: options.timeoutMs ?? 60_000,
       maxRetries: options.maxRetries ?? 2,
       fetch: (input, init) => fetchFn(input, init),
-      maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 65_000,
     });
     const http = this.http;
     const get = async <T>(path: string, call?: CallOptions) => (await http.json<T>({ method: 'GET', path, repeatable: true }, call)).data;

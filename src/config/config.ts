@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import ms from 'ms';
 import { defaultCatalogPath } from '../paths.js';
 
 /** Everything genjobs reads from its environment, parsed and checked once at start. */
@@ -90,6 +91,14 @@ export interface Config {
   fileLinks: 'served' | 'presigned';
   /** Lifetime of a presigned link, signed afresh each time a job is read. (Default: 3600 s) */
   presignSeconds: number;
+  /** Retention: how long finished jobs are kept, per final status; null keeps them for ever. (Default: null for each) */
+  retainMs: { completed: number | null; failed: number | null; cancelled: number | null };
+  /** Jobs deleted per retention transaction. (Default: 500) */
+  retentionBatchSize: number;
+  /** How often the retention chore runs. (Default: 60000 ms) */
+  retentionEveryMs: number;
+  /** Least pause between two retention batches (longer after a longer batch), so other work gets the store in between. (Default: 20 ms) */
+  retentionPauseMs: number;
   /** pino log level. (Default: info) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -204,6 +213,27 @@ function s3Config(env: Env): S3Config {
   return { bucket, prefix, endpoint, forcePathStyle: bool(env, 'GENJOBS_S3_FORCE_PATH_STYLE', false), region, credentials };
 }
 
+/**
+ * Retention ages are at least a day: the idempotency window is 24 hours (src/store/rules.ts), and a
+ * job deleted sooner would let a retried request with the same key run and be charged again.
+ */
+export const MIN_RETAIN_MS = 86_400_000;
+
+/** A retention age such as `30d`, `36h` or `90 days`, or `off` (and unset): kept for ever. */
+function retainAge(env: Env, name: string): number | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '' || /^off$/i.test(raw)) return null;
+  // A bare number would be read as milliseconds: an age always names its unit.
+  const n = /^\d+(\.\d+)?\s*[a-z]+$/i.test(raw) ? ms(raw as ms.StringValue) : undefined;
+  if (n === undefined || !Number.isFinite(n)) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to an age with its unit, such as 30d, 36h or 90 days, or to off (the default) to keep these jobs.`);
+  }
+  if (n < MIN_RETAIN_MS) {
+    throw new ConfigError(`${name}="${raw}" is too short: jobs are kept at least 1d (24h, the idempotency window of runs), or set it to off.`);
+  }
+  return n;
+}
+
 /** Reads the configuration; throws a ConfigError that says how to fix the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
@@ -214,6 +244,9 @@ export function loadConfig(env: Env = process.env): Config {
   const metricsToken = env.GENJOBS_METRICS_TOKEN || null;
   if (metricsToken !== null && metricsToken.length < 16) {
     throw new ConfigError('GENJOBS_METRICS_TOKEN is too short: use at least 16 random characters (for example `openssl rand -hex 24`).');
+  }
+  if (env.GENJOBS_RETAIN_CANCELED !== undefined) {
+    throw new ConfigError('GENJOBS_RETAIN_CANCELED is not read: the status is spelled cancelled, so set GENJOBS_RETAIN_CANCELLED instead.');
   }
   const leaseMs = int(env, 'GENJOBS_LEASE_MS', 30_000, 1_000, 3_600_000);
   const headersTimeoutMs = int(env, 'GENJOBS_HEADERS_TIMEOUT_MS', 10_000, 50, 600_000);
@@ -270,6 +303,14 @@ export function loadConfig(env: Env = process.env): Config {
     s3: storage === 's3' ? s3Config(env) : null,
     fileLinks,
     presignSeconds: int(env, 'GENJOBS_PRESIGN_SECONDS', 3_600, 1, 604_800),
+    retainMs: {
+      completed: retainAge(env, 'GENJOBS_RETAIN_COMPLETED'),
+      failed: retainAge(env, 'GENJOBS_RETAIN_FAILED'),
+      cancelled: retainAge(env, 'GENJOBS_RETAIN_CANCELLED'),
+    },
+    retentionBatchSize: int(env, 'GENJOBS_RETENTION_BATCH', 500, 1, 10_000),
+    retentionEveryMs: int(env, 'GENJOBS_RETENTION_EVERY_MS', 60_000, 1_000, 86_400_000),
+    retentionPauseMs: int(env, 'GENJOBS_RETENTION_PAUSE_MS', 20, 0, 60_000),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
 }

@@ -3,7 +3,8 @@ import { isTerminal, type JobRecord } from '../store/store.js';
 /**
  * True once nothing can change a job any more: it is terminal, and it owes no webhook delivery
  * whose outcome would still set `webhook_delivered`. Such a job reads the same in every process
- * forever, so a copy can answer for the store.
+ * until retention deletes it, so a copy can answer for the store (the process that deletes it
+ * forgets its copy; see `forget`).
  */
 export function isFinal(job: JobRecord): boolean {
   return isTerminal(job.status) && (job.webhookUrl === null || job.webhookDelivered);
@@ -37,6 +38,11 @@ export class FinalJobCache {
       const oldest = this.jobs.keys().next();
       if (!oldest.done) this.jobs.delete(oldest.value);
     }
+  }
+
+  /** Drops jobs that no longer exist (retention deleted them). */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.jobs.delete(id);
   }
 
   get size(): number {

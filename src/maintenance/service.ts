@@ -11,7 +11,8 @@ export interface Chore {
   name: string;
   /** How often it runs. */
   everyMs: number;
-  run(now: Millis): Promise<number>;
+  /** `signal` is aborted when the service stops: a chore that works in several steps ends after the current one. */
+  run(now: Millis, signal?: AbortSignal): Promise<number>;
 }
 
 export interface MaintenanceOptions {
@@ -26,7 +27,7 @@ export interface MaintenanceOptions {
 
 /**
  * The maintenance service: the periodic chores of a deployment (failing abandoned jobs,
- * cancelling jobs past their deadline, pruning old rate-limit counts; retention work to come),
+ * cancelling jobs past their deadline, pruning old rate-limit counts, deleting old finished jobs),
  * each on its own schedule, run by one process at a time. Every process that starts it takes
  * part in the election (a PostgreSQL advisory lock, see `Store.leaderTryAcquire`); the leader runs
  * the chores and the others only keep asking, so when the leader dies or stops, another takes
@@ -41,10 +42,16 @@ export class MaintenanceService {
   private busy = false;
   private leading = false;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: MaintenanceOptions) {
     this.tickMs = o.tickMs ?? 1_000;
     this.leaderName = o.leaderName ?? 'maintenance';
+  }
+
+  /** The chores this service runs, by name, in the order it runs them. */
+  get choreNames(): string[] {
+    return this.o.chores.map((c) => c.name);
   }
 
   /** Whether this process led at its last tick. */
@@ -81,7 +88,7 @@ export class MaintenanceService {
       if (now - (this.lastRun.get(chore.name) ?? -Infinity) < chore.everyMs) continue;
       this.lastRun.set(chore.name, now);
       try {
-        const changed = await chore.run(now);
+        const changed = await chore.run(now, this.stopping.signal);
         if (changed > 0) this.o.logger.debug({ chore: chore.name, changed }, 'maintenance: chore done');
       } catch (err) {
         this.o.logger.error({ err, chore: chore.name }, 'maintenance: chore failed');
@@ -93,6 +100,7 @@ export class MaintenanceService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping.abort();
     clearInterval(this.timer);
     await this.round;
     this.leading = false;

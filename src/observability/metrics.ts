@@ -30,6 +30,7 @@ export class Metrics {
   readonly webhookFailures = new Counter({ name: 'genjobs_webhook_failures_total', help: 'Webhook deliveries given up by this process (retries exhausted, endpoint gone, target refused).', registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'genjobs_rate_limited_total', help: 'Requests refused with 429 rate_limited in this process.', registers: [this.registry] });
   readonly eventStreams = new Gauge({ name: 'genjobs_event_streams', help: 'Event stream requests (GET /api/v1/jobs/events, /api/v1/jobs/:id/events) open in this process.', registers: [this.registry] });
+  readonly retentionDeleted = new Counter({ name: 'genjobs_retention_deleted_total', help: 'What retention removed in this process, by kind: jobs, job_logs, webhook_deliveries, webhook_attempts, idempotency_keys, job_files (a job\'s folder of output files), ledger_job_refs (job references cleared; the entries stay).', labelNames: ['kind'], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'genjobs_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
   readonly httpDuration = new Histogram({ name: 'genjobs_http_request_duration_seconds', help: 'Time to answer HTTP requests, by method and route pattern.', labelNames: ['method', 'route'], buckets: HTTP_BUCKETS, registers: [this.registry] });
 

@@ -4,15 +4,31 @@ import { newId } from '../ids.js';
 import type { JobRecord, Millis, RunType, UserRecord } from '../store/store.js';
 import type { RunsDeps } from './deps.js';
 import type { RunOptions } from './options.js';
+import { assertPublicLiteral, PrivateTargetError } from '../http/addresses.js';
 import type { RunSpec } from './spec.js';
 
-/** Checks a webhook target's form; where it may point is checked when it is called. */
-export function parseWebhookUrl(value: unknown): string | null {
+/** The setting that lets webhook targets be private or local addresses, named in refusals. */
+const ALLOW_PRIVATE = 'GENJOBS_WEBHOOK_ALLOW_PRIVATE=true';
+
+/**
+ * Checks a webhook target's form, and, unless the operator allows private targets, that its
+ * host is not a literal private or local address (such a run could never be told its result).
+ * Names are checked again, after they resolve, each time the webhook is called.
+ */
+export function parseWebhookUrl(value: unknown, allowPrivate: boolean): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string' || value.length > 2048) throw invalid('webhook_url', 'must be an http(s) URL of at most 2048 characters');
   let url: URL;
   try { url = new URL(value); } catch { throw invalid('webhook_url', 'must be an http(s) URL'); }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook_url', 'must be an http(s) URL');
+  if (!allowPrivate) {
+    try {
+      assertPublicLiteral(url, ALLOW_PRIVATE);
+    } catch (err) {
+      if (err instanceof PrivateTargetError) throw invalid('webhook_url', `points at a private or local address, which this server does not call (the operator can set ${ALLOW_PRIVATE})`);
+      throw err;
+    }
+  }
   return value;
 }
 

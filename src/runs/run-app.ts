@@ -57,7 +57,7 @@ export async function runApp(deps: RunsDeps, user: UserRecord, body: RunAppBody,
   const run = await acceptRun(deps, user, {
     runType: 'app', modelId: null, appId: app.id,
     inputData: { app_id: app.id, inputs }, runSpec: { app, inputs },
-    webhookUrl: parseWebhookUrl(body.webhook_url), cost: appCost(app, deps.catalog), waitMs: opts.waitMs ?? 0,
+    webhookUrl: parseWebhookUrl(body.webhook_url, deps.webhookAllowPrivate), cost: appCost(app, deps.catalog), waitMs: opts.waitMs ?? 0,
   }, opts, now);
   return { ...run, app };
 }

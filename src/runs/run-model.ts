@@ -26,7 +26,7 @@ export async function runModel(deps: RunsDeps, user: UserRecord, body: RunModelB
   const run = await acceptRun(deps, user, {
     runType: 'model', modelId: model.id, appId: null,
     inputData: { input: body.input ?? {} }, runSpec: { input },
-    webhookUrl: parseWebhookUrl(body.webhook_url), cost: model.cost,
+    webhookUrl: parseWebhookUrl(body.webhook_url, deps.webhookAllowPrivate), cost: model.cost,
     waitMs: opts.waitMs ?? (model.sync ? deps.syncWaitMs : 0),
   }, opts, now);
   return { ...run, finished: isTerminal(run.job.status) };

@@ -180,6 +180,17 @@ export interface Store {
   jobOutputRewrite(p: JobOutputRewriteParams): Promise<boolean>;
   /** How many jobs are still listed for the rewrite. */
   jobOutputRewritesLeft(): Promise<number>;
+  // ---- retention ----
+  /**
+   * Deletes up to `limit` finished jobs whose final status is older than the time given for that
+   * status (a status without one is kept), oldest first within a status, in one short
+   * transaction, with their log lines, webhook deliveries and attempts, and idempotency records.
+   * Their ledger entries stay with their amounts and lose only the job reference (`job_id`
+   * becomes null), so every balance still equals the sum of its entries. Pending and processing
+   * jobs are never deleted, nor a job whose webhook delivery is still pending. Returns the ids
+   * deleted (their files go next) and counts.
+   */
+  retentionDeleteJobs(p: RetentionDeleteJobsParams): Promise<RetentionDeleted>;
 
   /** Pending jobs per model (null: app runs) with the creation time of the oldest: the queue gauges. */
   jobQueueStats(): Promise<{ modelId: string | null; pending: number; oldestCreatedAt: number }[]>;
@@ -384,3 +395,23 @@ export interface LeaderParams { name: string }
 export interface JobOutputRewritesNextParams { limit: number }
 export interface JobOutputRewrite { id: string; exists: boolean; outputData: unknown }
 export interface JobOutputRewriteParams { id: string; outputData?: unknown }
+// ---- retention ----
+
+/** The statuses retention may delete: the final ones. */
+export type FinalStatus = 'completed' | 'failed' | 'cancelled';
+export interface RetentionDeleteJobsParams {
+  /** Per final status, jobs that reached it (`completed_at`) before this time may go; a missing status is kept. */
+  finishedBefore: Partial<Record<FinalStatus, Millis>>;
+  /** At most this many jobs in the one transaction. */
+  limit: number;
+}
+/** What one retention batch removed. */
+export interface RetentionDeleted {
+  jobIds: string[];
+  jobLogs: number;
+  webhookDeliveries: number;
+  webhookAttempts: number;
+  idempotencyKeys: number;
+  /** Ledger entries whose job reference was cleared (they stay, amounts unchanged). */
+  ledgerUnlinked: number;
+}

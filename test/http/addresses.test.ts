@@ -9,6 +9,7 @@ import { isPrivateAddress } from '../../src/http/addresses.js';
 import { copyOutput } from '../../src/providers/http/outputs.js';
 import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { eventually, testApp } from '../helpers/app.js';
+import { newId } from '../../src/ids.js';
 
 describe('the outbound address policy', () => {
   it('refuses every non-public address, IPv4 carried in IPv6 judged by its IPv4', () => {
@@ -25,15 +26,36 @@ describe('the outbound address policy', () => {
     assert.equal(isPrivateAddress('example.com'), false, 'names are judged when they resolve');
   });
 
-  it('fails a webhook to the IPv4-compatible and NAT64 forms of loopback as refused, not as unreachable', async (t) => {
+  it('refuses a run whose webhook is a literal private address, in every IPv6 form of loopback, with a 400', async (t) => {
+    const app = await testApp({ GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'false' });
+    t.after(() => app.dispose());
+    const { auth, userId } = await app.account({ credits: 100 });
+    for (const host of ['127.0.0.1', '10.1.2.3', '169.254.169.254', 'localhost', '[::1]', '[::7f00:1]', '[::127.0.0.1]', '[64:ff9b::7f00:1]', '[::ffff:0:7f00:1]']) {
+      const run = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: {}, webhook_url: `http://${host}:9/hook` } });
+      assert.equal(run.statusCode, 400, `${host}: ${run.body}`);
+      assert.equal(run.json().code, 'invalid_parameter', host);
+      assert.match(run.json().error, /webhook_url.*private or local address.*GENJOBS_WEBHOOK_ALLOW_PRIVATE/, host);
+    }
+    assert.equal((await app.store.userGetById({ id: userId }))?.credits, 100, 'nothing was charged');
+    const ok = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: {}, webhook_url: 'https://hooks.example.com/genjobs' } });
+    assert.equal(ok.statusCode, 202, 'a public name is accepted: it is checked again when it resolves');
+  });
+
+  it('fails a webhook whose target turns out private at delivery as refused, not as unreachable', async (t) => {
     const app = await testApp({ GENJOBS_WEBHOOK_ALLOW_PRIVATE: 'false', GENJOBS_WEBHOOK_BACKOFF_MS: '20' });
     t.after(() => app.dispose());
-    const { auth } = await app.account();
-    for (const host of ['[::7f00:1]', '[::127.0.0.1]', '[64:ff9b::7f00:1]', '[::ffff:0:7f00:1]']) {
-      const run = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: {}, webhook_url: `http://${host}:9/hook` } });
-      assert.equal(run.statusCode, 202, run.body);
+    const { auth, userId } = await app.account({ credits: 100 });
+    // Jobs accepted while the operator allowed private targets, delivered after they stopped:
+    // written straight to the store, past the check at acceptance.
+    for (const host of ['[::7f00:1]', '[64:ff9b::7f00:1]', 'localhost']) {
+      const created = await app.store.jobCreateCharged({
+        id: newId(), userId, runType: 'model', modelId: 'local/test', appId: null, inputData: { input: {} }, runSpec: { input: {} },
+        webhookUrl: `http://${host}:9/hook`, cost: 1, now: Date.now(),
+      });
+      assert.ok(created.ok);
+      app.events.created(created.job);
       const delivery = await eventually(async () => {
-        const res = await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${run.json().id as string}/webhook_deliveries`, headers: auth });
+        const res = await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${created.job.id}/webhook_deliveries`, headers: auth });
         const [d] = res.json().data as Array<{ status: string; last_error: string }>;
         return d?.status === 'failed' ? d : undefined;
       }, 5_000, `the delivery to ${host} to fail`);

@@ -4,12 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { storeConformance } from './conformance.js';
+import { retentionConformance } from './conformance-retention.js';
 import { freshStore } from '../helpers/store.js';
 import Database from 'better-sqlite3';
 import { newId } from '../../src/ids.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 storeConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
+retentionConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 
 describe('sqlite file store', () => {
   it('counts the pending jobs already there when the queue count is added', async () => {

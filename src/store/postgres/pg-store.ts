@@ -12,6 +12,7 @@ import * as keys from './keys.js';
 import * as ledger from './ledger.js';
 import * as queue from './queue.js';
 import * as rateLimits from './rate-limits.js';
+import * as retention from './retention.js';
 import { AdvisoryLeader } from './leader.js';
 import * as users from './users.js';
 import * as webhooks from './webhooks.js';
@@ -143,6 +144,9 @@ export class PgStore implements port.Store {
     await listener.start();
     return () => listener.stop();
   }
+
+  // ---- retention ----
+  retentionDeleteJobs(p: port.RetentionDeleteJobsParams) { return retention.deleteJobs(this.db, p); }
 
   async jobQueueStats() {
     const rows = await this.db.q<{ model_id: string | null; pending: number; oldest: string }>(`SELECT model_id, COUNT(*)::int AS pending, MIN(created_at)::text AS oldest

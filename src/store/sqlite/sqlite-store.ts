@@ -8,6 +8,7 @@ import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
 import * as queue from './queue.js';
+import * as retention from './retention.js';
 import * as users from './users.js';
 import * as webhooks from './webhooks.js';
 import * as workers from './workers.js';
@@ -114,6 +115,9 @@ export class SqliteStore implements port.Store {
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  // ---- retention ----
+  async retentionDeleteJobs(p: port.RetentionDeleteJobsParams) { return retention.deleteJobs(this.db, p); }
 
   async jobQueueStats() {
     const rows = this.db.sql(`SELECT model_id AS modelId, COUNT(*) AS pending, MIN(created_at) AS oldestCreatedAt
