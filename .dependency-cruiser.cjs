@@ -34,6 +34,8 @@ const layers = {
   // operations: readiness, logs and metrics
   health: ['store'],
   observability: ['store', 'jobs'],
+  // backups of the store and the output files
+  backup: ['store'],
   // entry points
   api: ['config', 'store', 'catalog', 'files', 'credits', 'accounts', 'jobs', 'apps', 'webhooks', 'runs', 'workers', 'health', 'observability'],
   'app.ts': ['*'],

@@ -138,6 +138,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new WebhookDispatcher({
       store, events, logger, links, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
+      concurrency: config.webhookConcurrency,
       onAttempt: (outcome) => metrics.webhookAttempt(outcome),
     })
     : null;

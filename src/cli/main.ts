@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { packageRoot } from '../paths.js';
 import { adminCommands } from './admin.js';
+import { backupCommands } from './backup.js';
 import { userCommands } from './user/commands.js';
 import { describeFailure } from './exit.js';
 import type { LevelWithSilent } from 'pino';
@@ -78,6 +79,7 @@ program
   });
 
 adminCommands(program, config_);
+backupCommands(program, config_);
 userCommands(program);
 
 function config_(): Config {

@@ -59,6 +59,8 @@ export interface Config {
   webhookRetryForMs: number;
   /** After a rotation, how long the previous secret keeps signing. (Default: 86400000 ms) */
   webhookSecretGraceMs: number;
+  /** Webhook deliveries one process sends at once; deliveries/s is at most this over a receiver's answer time. (Default: 16) */
+  webhookConcurrency: number;
   /** How long a run of a synchronous model waits for its result before answering 202. (Default: 60000 ms) */
   syncWaitMs: number;
   /** `rate_limit_per_minute` of keys created without one. (Default: 60) */
@@ -287,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookBackoffMs: int(env, 'GENJOBS_WEBHOOK_BACKOFF_MS', 5_000, 1, 3_600_000),
     webhookRetryForMs: int(env, 'GENJOBS_WEBHOOK_RETRY_FOR_MS', 259_200_000, 1_000, 2_592_000_000),
     webhookSecretGraceMs: int(env, 'GENJOBS_WEBHOOK_SECRET_GRACE_MS', 86_400_000, 0, 2_592_000_000),
+    webhookConcurrency: int(env, 'GENJOBS_WEBHOOK_CONCURRENCY', 16, 1, 10_000),
     syncWaitMs: int(env, 'GENJOBS_SYNC_WAIT_MS', 60_000, 0, 600_000),
     defaultRateLimitPerMinute: int(env, 'GENJOBS_DEFAULT_RATE_LIMIT', 60, 1, 1_000_000_000),
     authCacheMs: int(env, 'GENJOBS_AUTH_CACHE_MS', 5_000, 0, 300_000),

@@ -221,3 +221,38 @@ describe('webhooks', { timeout: 30_000 }, () => {
     assert.equal(res.statusCode, 404);
   });
 });
+
+// Its own suite: it runs 24 jobs and deliveries, which must not eat the time budget of the suite above.
+describe('webhook delivery concurrency', { timeout: 60_000 }, () => {
+  it('sends GENJOBS_WEBHOOK_CONCURRENCY deliveries at once, not 16, to a receiver that is slow to answer', async (t) => {
+    const n = 24;
+    const { app, auth } = await setup({ GENJOBS_WEBHOOK_CONCURRENCY: String(n), GENJOBS_WEBHOOK_TIMEOUT_MS: '60000' });
+    // Holds every request open until n are in flight together, then answers them all; a request
+    // the sender gave up on leaves the count.
+    const held: http.ServerResponse[] = [];
+    let most = 0;
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      res.on('close', () => { const i = held.indexOf(res); if (i >= 0) held.splice(i, 1); });
+      req.on('end', () => {
+        held.push(res);
+        most = Math.max(most, held.length);
+        if (held.length >= n) for (const r of held.splice(0)) r.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(async () => {
+      for (const r of held.splice(0)) r.writeHead(200).end('ok');
+      await new Promise<void>((r) => srv.close(() => r()));
+      await app.dispose();
+    });
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(await runWithHook(app, auth, url));
+    await eventually(() => (most >= n ? true : undefined), 10_000, `${n} deliveries in flight at once`);
+    assert.equal(most, n);
+    for (const id of ids) {
+      await eventually(async () => ((await app.server.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json().webhook_delivered ? true : undefined));
+    }
+  });
+});

@@ -1,6 +1,15 @@
 import pg from 'pg';
 
 /**
+ * The text whose hash (`hashtextextended(key, 0)`) is the lock's key: one per schema and name, so
+ * schemas on one database lead apart. A restore takes the maintenance lock to know no genjobs
+ * process runs on the schema.
+ */
+export function leaderLockKey(schema: string, name: string): string {
+  return `genjobs:${schema}:${name}`;
+}
+
+/**
  * Leadership among the processes sharing one PostgreSQL schema, by a session-level advisory
  * lock per name held on a connection of its own: the process whose session holds the lock leads,
  * and it leads exactly as long as that session lives. A process that dies or loses its
@@ -11,9 +20,8 @@ export class AdvisoryLeader {
 
   constructor(private readonly config: pg.ClientConfig, private readonly schema: () => string, private readonly onError: (err: unknown) => void) {}
 
-  /** The lock's key: one per schema and name, so schemas on one database lead apart. */
   private key(name: string): string {
-    return `genjobs:${this.schema()}:${name}`;
+    return leaderLockKey(this.schema(), name);
   }
 
   /** True while this process holds `name`: checks the holding session is alive, else tries to take the lock. */

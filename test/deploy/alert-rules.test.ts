@@ -1,0 +1,95 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { packageRoot } from '../../src/paths.js';
+import { testApp } from '../helpers/app.js';
+
+interface Rule { alert?: string; expr?: unknown; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+
+const RULES = path.join(packageRoot, 'deploy', 'prometheus', 'alerts.yml');
+
+/** Series Prometheus makes itself, not genjobs. */
+const PROMETHEUS_OWN = new Set(['up']);
+const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan']);
+
+/**
+ * The metric names a PromQL expression reads: what is left once strings, label matchers, ranges,
+ * grouping label lists, numbers and durations are taken out, and that is not a function or an
+ * aggregation (followed by a parenthesis or its grouping) or a keyword.
+ */
+export function metricNames(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, '{}')
+    .replace(/\[[^\]]*\]/g, '[]')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '$1()')
+    .replace(/\b\d[\w.]*/g, '0');
+  // An aggregation may put its grouping first: `sum by (le) (...)`.
+  return [...bare.matchAll(/\b([a-zA-Z_:][\w:]*)\b(?!\s*(\(|by\b|without\b))/g)].map((m) => m[1]!).filter((n) => !KEYWORDS.has(n.toLowerCase()));
+}
+
+/** Every sample name a scrape can hold: each family's name, and a histogram's or summary's series. */
+function exported(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^# TYPE (\S+) (\w+)$/gm)) {
+    const [name, type] = [m[1]!, m[2]!];
+    names.add(name);
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
+    if (type === 'summary') for (const s of ['_sum', '_count']) names.add(name + s);
+  }
+  return names;
+}
+
+/** Prometheus' own checker, when installed (Debian: apt-get install prometheus); CI does without it. */
+const promtool = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'promtool')).find((f) => fs.existsSync(f));
+
+describe('deploy/prometheus/alerts.yml', () => {
+  it('passes promtool check rules', { skip: promtool ? false : 'promtool is not installed' }, () => {
+    const r = spawnSync(promtool!, ['check', 'rules', RULES], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS: \d+ rules found/);
+  });
+
+  it('reads the names of the metrics an expression uses', () => {
+    assert.deepEqual(
+      metricNames('histogram_quantile(0.95, sum by (le, model) (rate(genjobs_job_dispatch_seconds_bucket{route!~".*/x|y"}[10m]))) > 60 and up offset 5m'),
+      ['genjobs_job_dispatch_seconds_bucket', 'up'],
+    );
+  });
+
+  it('is well-formed, and every metric its rules read is one genjobs exports on a live /metrics', async (t) => {
+    const doc = parse(fs.readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
+    const rules = doc.groups.flatMap((g) => g.rules);
+    assert.ok(rules.length >= 10, `${rules.length} rules`);
+    const seen = new Set<string>();
+    const used = new Set<string>();
+    for (const rule of rules) {
+      assert.equal(typeof rule.alert, 'string', JSON.stringify(rule));
+      assert.ok(!seen.has(rule.alert!), `${rule.alert} twice`);
+      seen.add(rule.alert!);
+      assert.equal(typeof rule.expr, 'string', `${rule.alert}: expr`);
+      assert.match(rule.labels?.severity ?? '', /^(critical|warning|info)$/, `${rule.alert}: severity`);
+      assert.ok(rule.annotations?.summary, `${rule.alert}: summary`);
+      if (rule.for !== undefined) assert.match(rule.for, /^\d+[smh]$/, `${rule.alert}: for`);
+      const names = metricNames(rule.expr as string);
+      assert.ok(names.length > 0, `${rule.alert} reads no metric`);
+      for (const n of names) used.add(n);
+    }
+
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const res = await app.server.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    const have = exported(res.body);
+    const unknown = [...used].filter((n) => !have.has(n) && !PROMETHEUS_OWN.has(n));
+    assert.deepEqual(unknown, [], `metrics the rules read that genjobs does not export: ${unknown.join(', ')}`);
+    // The rules cover the metrics operations.md says to alert on.
+    for (const family of ['genjobs_http_requests_total', 'genjobs_queue_oldest_pending_seconds', 'genjobs_queue_depth', 'genjobs_jobs_finished_total',
+      'genjobs_webhook_oldest_undelivered_seconds', 'genjobs_webhook_failures_total', 'genjobs_nodejs_eventloop_lag_p99_seconds']) {
+      assert.ok(used.has(family), `no rule reads ${family}`);
+    }
+  });
+});
