@@ -22,12 +22,13 @@ const layers = {
   providers: ['catalog', 'files'],
   // use cases
   credits: ['store'],
-  accounts: ['store', 'ratelimit', 'credits'],
+  audit: ['store'],
+  accounts: ['store', 'ratelimit', 'credits', 'audit'],
   jobs: ['store', 'catalog'],
-  apps: ['store', 'catalog', 'providers', 'files', 'accounts'],
+  apps: ['store', 'catalog', 'providers', 'files', 'accounts', 'audit'],
   webhooks: ['store', 'jobs'],
   runs: ['store', 'catalog', 'jobs', 'apps'],
-  workers: ['store', 'catalog', 'files', 'accounts', 'jobs', 'runs'],
+  workers: ['store', 'catalog', 'files', 'accounts', 'jobs', 'runs', 'audit'],
   // background services
   executor: ['store', 'catalog', 'files', 'providers', 'jobs', 'apps', 'runs'],
   maintenance: ['store', 'jobs'],
@@ -37,7 +38,7 @@ const layers = {
   // backups of the store and the output files
   backup: ['store'],
   // entry points
-  api: ['config', 'store', 'catalog', 'files', 'credits', 'accounts', 'jobs', 'apps', 'webhooks', 'runs', 'workers', 'health', 'observability'],
+  api: ['config', 'store', 'catalog', 'files', 'credits', 'audit', 'accounts', 'jobs', 'apps', 'webhooks', 'runs', 'workers', 'health', 'observability'],
   'app.ts': ['*'],
   cli: ['*'],
 };

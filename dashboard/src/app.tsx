@@ -12,6 +12,7 @@ import { Accounts } from './pages/operator/accounts.js';
 import { AccountDetail } from './pages/operator/account-detail.js';
 import { Workers } from './pages/operator/workers.js';
 import { Queue } from './pages/operator/queue.js';
+import { Audit } from './pages/operator/audit.js';
 import { NotFound } from './pages/not-found.js';
 
 /** Where each kind of session lands after signing in. */
@@ -50,6 +51,7 @@ const pages = {
   accountDetail: guard('operator', AccountDetail as ComponentType<Record<string, unknown>>),
   workers: guard('operator', Workers),
   queue: guard('operator', Queue),
+  audit: guard('operator', Audit),
 };
 
 export function App() {
@@ -80,6 +82,7 @@ export function App() {
             <Route path="/operator/accounts/:id" component={pages.accountDetail} />
             <Route path="/operator/workers" component={pages.workers} />
             <Route path="/operator/queue" component={pages.queue} />
+            <Route path="/operator/audit" component={pages.audit} />
             <Route default component={NotFound} />
           </Router>
         </Shell>

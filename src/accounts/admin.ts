@@ -1,9 +1,13 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import { listLedger } from '../credits/ledger.js';
-import type { ApiKeyRecord, LedgerEntryRecord, Store, UserRecord } from '../store/store.js';
+import { auditWrite } from '../audit/entry.js';
+import type { ApiKeyRecord, AuditContext, LedgerEntryRecord, Store, UserRecord } from '../store/store.js';
 import { generateApiKey } from './api-keys.js';
 
-/** The operator's use cases, shared by the admin API and the CLI. */
+/**
+ * The operator's use cases, shared by the admin API and the CLI. Each write takes the caller's
+ * `AuditContext` (who, which request) and records its change in the audit log with it.
+ */
 
 const MAX_CREDITS = 1_000_000_000_000;
 
@@ -20,14 +24,16 @@ function credits(value: unknown, field: string, allowNegative: boolean): number 
   return value as number;
 }
 
-export async function createUser(store: Store, body: { name?: unknown; credits?: unknown; api_access?: unknown }, now = Date.now()): Promise<UserRecord> {
+export async function createUser(
+  store: Store, body: { name?: unknown; credits?: unknown; api_access?: unknown }, audit?: AuditContext, now = Date.now(),
+): Promise<UserRecord> {
   const apiAccess = body.api_access ?? true;
   if (typeof apiAccess !== 'boolean') throw invalid('api_access', 'must be true or false');
+  const name = optionalName(body.name, 'name');
+  const initial = body.credits === undefined ? 0 : credits(body.credits, 'credits', false);
   return store.userCreate({
-    name: optionalName(body.name, 'name'),
-    credits: body.credits === undefined ? 0 : credits(body.credits, 'credits', false),
-    apiAccess,
-    now,
+    name, credits: initial, apiAccess, now,
+    audit: auditWrite(audit, { action: 'user.create', targetType: 'user', details: { name, credits: initial, api_access: apiAccess } }, now),
   });
 }
 
@@ -51,19 +57,27 @@ export async function getUserLedger(store: Store, userId: string): Promise<Ledge
 }
 
 /** Adds credits, or removes them with a negative amount; a balance never goes below zero nor past MAX_BALANCE. */
-export async function grantCredits(store: Store, userId: string, body: { amount?: unknown; reason?: unknown }, now = Date.now()): Promise<UserRecord> {
+export async function grantCredits(
+  store: Store, userId: string, body: { amount?: unknown; reason?: unknown }, audit?: AuditContext, now = Date.now(),
+): Promise<UserRecord> {
   if (body.amount === undefined) throw invalid('amount', 'is required');
   const amount = credits(body.amount, 'amount', true);
-  const result = await store.userGrantCredits({ userId, amount, reason: optionalName(body.reason, 'reason'), now });
+  const reason = optionalName(body.reason, 'reason');
+  const result = await store.userGrantCredits({
+    userId, amount, reason, now,
+    audit: auditWrite(audit, { action: amount < 0 ? 'user.credits.deduct' : 'user.credits.grant', targetType: 'user', details: { amount, reason } }, now),
+  });
   if (result.ok) return result.user;
   if (result.reason === 'not_found') throw apiError('user_not_found');
   if (result.reason === 'balance_limit') throw apiError('balance_limit', { max: result.max, current: result.current, room: Math.max(0, result.max - result.current) });
   throw invalid('amount', `would take the balance below zero (available ${result.available})`);
 }
 
-export async function setApiAccess(store: Store, userId: string, apiAccess: unknown): Promise<UserRecord> {
+export async function setApiAccess(store: Store, userId: string, apiAccess: unknown, audit?: AuditContext, now = Date.now()): Promise<UserRecord> {
   if (typeof apiAccess !== 'boolean') throw invalid('api_access', 'must be true or false');
-  const user = await store.userSetApiAccess({ userId, apiAccess });
+  const user = await store.userSetApiAccess({
+    userId, apiAccess, audit: auditWrite(audit, { action: 'user.update', targetType: 'user', details: { api_access: apiAccess } }, now),
+  });
   if (!user) throw apiError('user_not_found');
   return user;
 }
@@ -73,6 +87,7 @@ export async function createApiKey(
   userId: string,
   body: { name?: unknown; rate_limit_per_minute?: unknown; expires_at?: unknown },
   defaults: { rateLimitPerMinute: number },
+  audit?: AuditContext,
   now = Date.now(),
 ): Promise<{ record: ApiKeyRecord; key: string }> {
   await getUser(store, userId);
@@ -87,9 +102,12 @@ export async function createApiKey(
     if (expiresAt <= now) throw invalid('expires_at', 'must be in the future');
   }
   const generated = generateApiKey();
+  const name = optionalName(body.name, 'name');
+  // The key, its prefix and its hash stay out of the audit log: the key's id names it.
+  const details = { user_id: userId, name, rate_limit_per_minute: rate, expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString() };
   const record = await store.apiKeyCreate({
-    userId, name: optionalName(body.name, 'name'), keyPrefix: generated.keyPrefix, keyHash: generated.keyHash,
-    expiresAt, rateLimitPerMinute: rate as number, now,
+    userId, name, keyPrefix: generated.keyPrefix, keyHash: generated.keyHash, expiresAt, rateLimitPerMinute: rate as number, now,
+    audit: auditWrite(audit, { action: 'api_key.create', targetType: 'api_key', details }, now),
   });
   return { record, key: generated.key };
 }
@@ -99,10 +117,12 @@ export async function listApiKeys(store: Store, userId: string): Promise<ApiKeyR
   return store.apiKeyListByUser({ userId });
 }
 
-export async function revokeApiKey(store: Store, userId: string, keyId: string): Promise<ApiKeyRecord> {
+export async function revokeApiKey(store: Store, userId: string, keyId: string, audit?: AuditContext, now = Date.now()): Promise<ApiKeyRecord> {
   // An unknown account is "User not found", as on every other per-user route, not "API key not found".
   await getUser(store, userId);
-  const key = await store.apiKeyRevoke({ userId, keyId });
+  const key = await store.apiKeyRevoke({
+    userId, keyId, audit: auditWrite(audit, { action: 'api_key.revoke', targetType: 'api_key', details: { user_id: userId } }, now),
+  });
   if (!key) throw apiError('api_key_not_found');
   return key;
 }

@@ -2,12 +2,19 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { createApiKey, createUser, getUser, grantCredits, listApiKeys, listUsers, revokeApiKey } from '../accounts/admin.js';
 import { presentApiKey, presentUser } from '../accounts/present.js';
+import { cliActor } from '../audit/actor.js';
+import { listAuditPage } from '../audit/list.js';
+import { presentAuditEntry } from '../audit/present.js';
 import { invalid } from '../errors/api-error.js';
-import type { Store } from '../store/store.js';
+import type { AuditContext, Store } from '../store/store.js';
 import { table } from './user/output.js';
 
-/** The operator's commands: the same use cases as the admin API, run on the store directly. */
+/**
+ * The operator's commands: the same use cases as the admin API, run on the store directly. Their
+ * changes are audited as made by `cli:<os user>`, with no request id or address.
+ */
 export function adminCommands(program: Command, config: () => Config): void {
+  const who = (): AuditContext => ({ actor: cliActor(), requestId: null, clientAddress: null });
   const withStore = async (fn: (store: Store, cfg: Config) => Promise<unknown>) => {
     const cfg = config();
     // Loaded here, not at start: the user's commands never open a store.
@@ -42,7 +49,7 @@ export function adminCommands(program: Command, config: () => Config): void {
     .option('--no-api-access', 'create it without API access')
     .option('-q, --quiet', 'print only the new id')
     .action((o: { name?: string; credits: number; apiAccess: boolean; quiet?: boolean }) => withStore(async (store) => {
-      const user = await createUser(store, { name: o.name, credits: o.credits, api_access: o.apiAccess });
+      const user = await createUser(store, { name: o.name, credits: o.credits, api_access: o.apiAccess }, who());
       return o.quiet ? user.id : presentUser(user);
     }));
   users.command('list')
@@ -65,7 +72,7 @@ export function adminCommands(program: Command, config: () => Config): void {
     .description('add credits to an account (a negative amount removes them; never below zero)')
     .option('--reason <text>', 'recorded in the ledger')
     .action((userId: string, amount: string, o: { reason?: string }) => withStore(async (store) => {
-      const user = await grantCredits(store, userId, { amount: wholeNumber(amount, 'amount'), reason: o.reason });
+      const user = await grantCredits(store, userId, { amount: wholeNumber(amount, 'amount'), reason: o.reason }, who());
       return { user_id: user.id, credits: user.credits };
     }));
 
@@ -79,7 +86,7 @@ export function adminCommands(program: Command, config: () => Config): void {
     .action((userId: string, o: { name?: string; rateLimit?: number; expiresAt?: string; quiet?: boolean }) => withStore(async (store, cfg) => {
       const { record, key } = await createApiKey(store, userId, {
         name: o.name, rate_limit_per_minute: o.rateLimit, expires_at: o.expiresAt,
-      }, { rateLimitPerMinute: cfg.defaultRateLimitPerMinute });
+      }, { rateLimitPerMinute: cfg.defaultRateLimitPerMinute }, who());
       return o.quiet ? key : presentApiKey(record, key);
     }));
   keys.command('list <userId>')
@@ -87,5 +94,30 @@ export function adminCommands(program: Command, config: () => Config): void {
     .action((userId: string) => withStore(async (store) => (await listApiKeys(store, userId)).map((k) => presentApiKey(k))));
   keys.command('revoke <userId> <keyId>')
     .description('deactivate a key; a running server refuses it within GENJOBS_AUTH_CACHE_MS (5 s) of its last use (the admin API revokes at once)')
-    .action((userId: string, keyId: string) => withStore(async (store) => presentApiKey(await revokeApiKey(store, userId, keyId))));
+    .action((userId: string, keyId: string) => withStore(async (store) => presentApiKey(await revokeApiKey(store, userId, keyId, who()))));
+
+  auditCommand(program, withStore);
+}
+
+/** `genjobs audit list`: the audit log, newest first, as a table or JSON. */
+function auditCommand(program: Command, withStore: (fn: (store: Store) => Promise<unknown>) => Promise<void>): void {
+  const audit = program.command('audit').description('read the audit log of operator changes');
+  audit.command('list')
+    .description('list audit entries, newest first')
+    .option('--limit <n>', 'how many (1 to 100)', '20')
+    .option('--action <action>', 'only this action, such as user.credits.grant')
+    .option('--target <id>', 'only changes to this account, key, app or worker')
+    .option('--user <userId>', 'only changes to this account, its keys and its apps')
+    .option('--after <entryId>', 'start after this entry (the last id of the previous page)')
+    .option('--json', 'print them as JSON')
+    .action((o: { limit: string; action?: string; target?: string; user?: string; after?: string; json?: boolean }) => withStore(async (store) => {
+      const { entries, hasMore } = await listAuditPage(store, { limit: o.limit, action: o.action, target_id: o.target, user_id: o.user, starting_after: o.after });
+      if (o.json) return entries.map(presentAuditEntry);
+      if (entries.length === 0) return 'no audit entries';
+      const rows = entries.map((e) => [
+        new Date(e.at).toISOString(), e.actor, e.action, `${e.targetType} ${e.targetId}`, e.requestId, JSON.stringify(e.details),
+      ]);
+      const more = hasMore ? `\nmore: --after ${entries[entries.length - 1]!.id}` : '';
+      return table(['TIME', 'ACTOR', 'ACTION', 'TARGET', 'REQUEST', 'DETAILS'], rows) + more;
+    }));
 }

@@ -142,3 +142,18 @@ export interface LedgerEntryRecord {
   reason: string | null;
   createdAt: Millis;
 }
+
+/** One admin change as the audit log keeps it. */
+export interface AuditEntryRecord {
+  id: string;
+  at: Millis;
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  /** The account the change concerns: the account itself, or the key's or app's owner; null for workers. */
+  userId: string | null;
+  details: Record<string, unknown>;
+  requestId: string | null;
+  clientAddress: string | null;
+}

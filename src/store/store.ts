@@ -1,6 +1,6 @@
 import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
-  ApiKeyRecord, AppRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, QueueSummaryRecord, UserRecord,
+  ApiKeyRecord, AppRecord, AuditEntryRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, QueueSummaryRecord, UserRecord,
 } from './records.js';
 import type { JobNotice, JobStatus, Millis, RunType } from './vocabulary.js';
 
@@ -180,6 +180,15 @@ export interface Store {
   jobOutputRewrite(p: JobOutputRewriteParams): Promise<boolean>;
   /** How many jobs are still listed for the rewrite. */
   jobOutputRewritesLeft(): Promise<number>;
+
+  // ---- audit log ----
+  // The admin writes (userCreate, userGrantCredits, userSetApiAccess, apiKeyCreate, apiKeyRevoke,
+  // appCreate, appUpdate, appSetActive, workerCreate, workerRevoke) take an optional `audit`: when
+  // given, its row is written in the change's own transaction, and only when the change was made
+  // (a refusal or a miss writes nothing).
+  /** Audit entries, newest first, `limit` of them before `beforeId` when given, optionally of one action, one target or one account. */
+  auditList(p: AuditListParams): Promise<AuditEntryRecord[]>;
+
   // ---- retention ----
   /**
    * Deletes up to `limit` finished jobs whose final status is older than the time given for that
@@ -203,7 +212,7 @@ export interface Store {
 
 // ---- users and credits ----
 
-export interface UserCreateParams {
+export interface UserCreateParams extends Audited {
   name: string | null;
   /** Written as the account's first grant when positive. */
   credits: number;
@@ -219,7 +228,7 @@ export interface UserListParams {
   /** (Default: 'asc', creation order) */
   order?: 'asc' | 'desc';
 }
-export interface UserGrantCreditsParams {
+export interface UserGrantCreditsParams extends Audited {
   userId: string;
   /** Signed: a negative amount deducts. */
   amount: number;
@@ -232,11 +241,11 @@ export type UserGrantCreditsResult =
   | { ok: false; reason: 'insufficient'; available: number }
   /** `current`: the balance plus the credits held by the account's pending and processing jobs. */
   | { ok: false; reason: 'balance_limit'; max: number; current: number };
-export interface UserSetApiAccessParams { userId: string; apiAccess: boolean }
+export interface UserSetApiAccessParams extends Audited { userId: string; apiAccess: boolean }
 
 // ---- API keys ----
 
-export interface ApiKeyCreateParams {
+export interface ApiKeyCreateParams extends Audited {
   userId: string;
   name: string | null;
   keyPrefix: string;
@@ -248,13 +257,13 @@ export interface ApiKeyCreateParams {
 export interface ApiKeyGetByHashParams { keyHash: string }
 export interface ApiKeyWithUser { key: ApiKeyRecord; user: UserRecord }
 export interface ApiKeyListByUserParams { userId: string }
-export interface ApiKeyRevokeParams { userId: string; keyId: string }
+export interface ApiKeyRevokeParams extends Audited { userId: string; keyId: string }
 
 // ---- private apps ----
 
-export interface AppCreateParams { id: string; userId: string; definition: unknown; now: Millis }
-export interface AppUpdateParams { id: string; definition: unknown; now: Millis }
-export interface AppSetActiveParams { id: string; isActive: boolean; now: Millis }
+export interface AppCreateParams extends Audited { id: string; userId: string; definition: unknown; now: Millis }
+export interface AppUpdateParams extends Audited { id: string; definition: unknown; now: Millis }
+export interface AppSetActiveParams extends Audited { id: string; isActive: boolean; now: Millis }
 export interface AppGetByIdParams { id: string }
 export interface AppListByUserParams { userId: string }
 
@@ -347,9 +356,9 @@ export interface JobLogListParams { id: string; limit: number }
 
 // ---- workers ----
 
-export interface WorkerCreateParams { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }
+export interface WorkerCreateParams extends Audited { id: string; name: string | null; tokenHash: string; models: string[]; now: Millis }
 export interface WorkerAuthenticateParams { tokenHash: string; now: Millis }
-export interface WorkerRevokeParams { id: string }
+export interface WorkerRevokeParams extends Audited { id: string }
 
 // ---- webhooks ----
 
@@ -395,6 +404,46 @@ export interface LeaderParams { name: string }
 export interface JobOutputRewritesNextParams { limit: number }
 export interface JobOutputRewrite { id: string; exists: boolean; outputData: unknown }
 export interface JobOutputRewriteParams { id: string; outputData?: unknown }
+
+// ---- audit log ----
+
+/** Who made an admin change and through which request: what the caller knows before the change. */
+export interface AuditContext {
+  /** A non-secret name of the credential: `admin-token:<8 hex>` or `cli:<os user>`. */
+  actor: string;
+  /** The request's X-Request-Id; null from the CLI. */
+  requestId: string | null;
+  /** The client's address; null from the CLI. */
+  clientAddress: string | null;
+}
+/** The audit row an admin write records with its change. */
+export interface AuditWrite extends AuditContext {
+  /** `user.credits.grant`, `api_key.revoke`, ... (docs/operations.md lists them). */
+  action: string;
+  targetType: string;
+  /** (Default: the id of the record the write returns, for creations) */
+  targetId?: string;
+  /** The changed fields: never a key, token or secret. */
+  details: Record<string, unknown>;
+  at: Millis;
+}
+/** What an admin write changed, as its adapter reads it from the result: the record and its account (null: none, a worker). */
+export interface AuditTarget { id: string; userId: string | null }
+/** Mixed into the params of every admin write. */
+export interface Audited {
+  /** Recorded in the same transaction when the change is made. (Default: nothing recorded) */
+  audit?: AuditWrite;
+}
+export interface AuditListParams {
+  limit: number;
+  /** The last id of the previous page: older entries follow. */
+  beforeId?: string;
+  action?: string;
+  targetId?: string;
+  /** Changes to this account, its keys and its apps. */
+  userId?: string;
+}
+
 // ---- retention ----
 
 /** The statuses retention may delete: the final ones. */

@@ -443,6 +443,24 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.getByRole('row', { name: /gpu\/echo/ }).waitFor(WAIT);
     assert.ok(Number(await page.getByTestId('pending').innerText()) >= 1);
     await shot(page, 'operator-queue');
+    // The audit log: the changes just made, newest first, each with the dashboard's request id.
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    const audit = page.getByTestId('audit');
+    await audit.getByRole('row', { name: /worker\.revoke/ }).waitFor(WAIT);
+    const actions = await audit.locator('tbody th').allInnerTexts();
+    assert.deepEqual(actions.slice(0, 2), ['worker.revoke', 'worker.register']);
+    assert.ok(actions.includes('user.credits.grant') && actions.includes('api_key.revoke') && actions.includes('user.update'), actions.join(', '));
+    await page.getByLabel('Action').selectOption('user.credits.grant');
+    await audit.getByRole('row', { name: /"reason":"bonus"/ }).waitFor(WAIT);
+    assert.ok((await audit.locator('tbody th').allInnerTexts()).every((a) => a === 'user.credits.grant'));
+    await shot(page, 'operator-audit');
+    // From the account's page: its own changes and its keys', none of the workers'.
+    await page.goto(`${base}/operator/accounts/${userId}`);
+    await page.getByRole('link', { name: 'Audit log of this account' }).click();
+    await audit.getByRole('row', { name: /api_key\.revoke/ }).waitFor(WAIT);
+    assert.equal(await page.getByLabel('Account id').inputValue(), userId);
+    const mine = await audit.locator('tbody th').allInnerTexts();
+    assert.ok(mine.includes('user.update') && !mine.some((a) => a.startsWith('worker.')), mine.join(', '));
     assert.deepEqual(problems, []);
     await page.context().close();
   });
@@ -506,6 +524,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
       ['operator-account', `/operator/accounts/${userId}`, '[data-testid="ledger"]'],
       ['operator-workers', '/operator/workers', 'h1'],
       ['operator-queue', '/operator/queue', '[data-testid="pending"]'],
+      ['operator-audit', '/operator/audit', '[data-testid="audit"]'],
     ] as const) {
       await page.goto(`${base}${url}`);
       await page.locator(ready).first().waitFor(WAIT);

@@ -1,5 +1,8 @@
 import { requestJson } from './http.js';
-import type { ApiKey, LedgerEntry, List, QueueSummary, User, Worker } from './types.js';
+import type { ApiKey, AuditEntry, LedgerEntry, List, QueueSummary, User, Worker } from './types.js';
+
+/** The audit log's query (`GET /admin/v1/audit`). */
+export interface AuditFilter { action?: string; target_id?: string; user_id?: string; starting_after?: string }
 
 /** The admin API (`/admin/v1`) with the operator's token. Not part of the SDK: plain fetch, here only. */
 export class AdminApi {
@@ -59,5 +62,11 @@ export class AdminApi {
 
   queue(): Promise<QueueSummary> {
     return this.call('GET', '/queue');
+  }
+
+  audit(filter: AuditFilter): Promise<List<AuditEntry>> {
+    const query = new URLSearchParams({ limit: '20' });
+    for (const [k, v] of Object.entries(filter)) if (v) query.set(k, v);
+    return this.call('GET', `/audit?${query}`);
   }
 }

@@ -171,6 +171,21 @@ export interface QueueSummary {
   by_model: { status: 'pending' | 'processing'; run_type: 'model' | 'app'; model_id: string | null; app_id: string | null; count: number }[];
 }
 
+/** One change in the audit log (GET /admin/v1/audit). */
+export interface AuditEntry {
+  id: string;
+  object: 'audit_entry';
+  at: string;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  user_id: string | null;
+  details: Record<string, unknown>;
+  request_id: string | null;
+  client_address: string | null;
+}
+
 /** A job stream's events (GET /api/v1/jobs/:id/events and /jobs/events). */
 export type JobEvent =
   | { event: 'status'; data: Job }

@@ -4,7 +4,7 @@ import { useLocation } from 'preact-iso';
 import { useSession } from '../session.js';
 
 const USER_LINKS = [['/jobs', 'Jobs'], ['/run', 'Run'], ['/account', 'Account']] as const;
-const OPERATOR_LINKS = [['/operator/accounts', 'Accounts'], ['/operator/workers', 'Workers'], ['/operator/queue', 'Queue']] as const;
+const OPERATOR_LINKS = [['/operator/accounts', 'Accounts'], ['/operator/workers', 'Workers'], ['/operator/queue', 'Queue'], ['/operator/audit', 'Audit log']] as const;
 
 /** The frame of every page: a skip link, the brand, the navigation of the session's role, sign-out. */
 export function Shell({ children }: { children: ComponentChildren }) {

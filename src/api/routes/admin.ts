@@ -1,9 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   createApiKey, createUser, getUser, getUserLedger, grantCredits, listAccountsPage, listApiKeys, revokeApiKey, setApiAccess,
 } from '../../accounts/admin.js';
 import { presentApiKey, presentUser } from '../../accounts/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
+import { adminTokenActor } from '../../audit/actor.js';
+import { listAuditPage } from '../../audit/list.js';
+import { presentAuditEntry } from '../../audit/present.js';
+import type { AuditContext } from '../../store/store.js';
 import { requireAdminToken } from '../auth.js';
 import { createPrivateApp, listPrivateApps, setPrivateAppActive, updatePrivateApp } from '../../apps/admin.js';
 import { presentAppForAdmin } from '../../apps/present.js';
@@ -25,9 +29,13 @@ export function adminRoutes(ctx: ApiContext) {
       if (request.method !== 'GET') ctx.callers.clear();
     });
     const { store } = ctx.jobs;
+    // Every write below is recorded in the audit log with who made it (the admin token's
+    // fingerprint, never the token), the request id the logs carry, and the client's address.
+    const actor = ctx.config.adminToken === null ? 'admin-token:none' : adminTokenActor(ctx.config.adminToken);
+    const who = (request: FastifyRequest): AuditContext => ({ actor, requestId: request.id, clientAddress: request.ip });
 
     app.post('/users', async (request, reply) => {
-      const user = await createUser(store, objectBody<Body>(request.body));
+      const user = await createUser(store, objectBody<Body>(request.body), who(request));
       return reply.code(201).send(presentUser(user));
     });
 
@@ -39,12 +47,12 @@ export function adminRoutes(ctx: ApiContext) {
     app.get<UserParams>('/users/:id', async (request) => presentUser(await getUser(store, request.params.id)));
 
     app.patch<UserParams>('/users/:id', async (request) => {
-      const user = await setApiAccess(store, request.params.id, objectBody<Body>(request.body).api_access);
+      const user = await setApiAccess(store, request.params.id, objectBody<Body>(request.body).api_access, who(request));
       return presentUser(user);
     });
 
     app.post<UserParams>('/users/:id/credits', async (request) => {
-      const user = await grantCredits(store, request.params.id, objectBody<Body>(request.body));
+      const user = await grantCredits(store, request.params.id, objectBody<Body>(request.body), who(request));
       return { user_id: user.id, credits: user.credits };
     });
 
@@ -56,7 +64,7 @@ export function adminRoutes(ctx: ApiContext) {
     app.post<UserParams>('/users/:id/keys', async (request, reply) => {
       const { record, key } = await createApiKey(store, request.params.id, objectBody<Body>(request.body), {
         rateLimitPerMinute: ctx.config.defaultRateLimitPerMinute,
-      });
+      }, who(request));
       return reply.code(201).send(presentApiKey(record, key));
     });
 
@@ -65,7 +73,7 @@ export function adminRoutes(ctx: ApiContext) {
     }));
 
     app.post<UserParams>('/users/:id/apps', async (request, reply) => {
-      const created = await createPrivateApp(store, ctx.jobs.catalog, request.params.id, objectBody<Body>(request.body));
+      const created = await createPrivateApp(store, ctx.jobs.catalog, request.params.id, objectBody<Body>(request.body), who(request));
       return reply.code(201).send(presentAppForAdmin(created, ctx.jobs.catalog));
     });
 
@@ -74,23 +82,28 @@ export function adminRoutes(ctx: ApiContext) {
     }));
 
     app.put<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
-      presentAppForAdmin(await updatePrivateApp(store, ctx.jobs.catalog, ctx.apps, request.params.appId, objectBody<Body>(request.body)), ctx.jobs.catalog));
+      presentAppForAdmin(await updatePrivateApp(store, ctx.jobs.catalog, ctx.apps, request.params.appId, objectBody<Body>(request.body), who(request)), ctx.jobs.catalog));
 
     app.patch<{ Params: { appId: string } }>('/apps/:appId', async (request) =>
-      presentAppForAdmin(await setPrivateAppActive(store, ctx.apps, request.params.appId, objectBody<Body>(request.body).is_active), ctx.jobs.catalog));
+      presentAppForAdmin(await setPrivateAppActive(store, ctx.apps, request.params.appId, objectBody<Body>(request.body).is_active, who(request)), ctx.jobs.catalog));
 
     app.get('/queue', async () => queueSummary(store));
 
     app.post('/workers', async (request, reply) => {
-      const { record, token } = await createWorker(store, ctx.jobs.catalog, objectBody<Body>(request.body));
+      const { record, token } = await createWorker(store, ctx.jobs.catalog, objectBody<Body>(request.body), who(request));
       return reply.code(201).send(presentWorker(record, token));
     });
 
     app.get('/workers', async () => ({ object: 'list', data: (await listWorkers(store)).map((w) => presentWorker(w)) }));
 
-    app.delete<{ Params: { workerId: string } }>('/workers/:workerId', async (request) => presentWorker(await revokeWorker(store, request.params.workerId)));
+    app.delete<{ Params: { workerId: string } }>('/workers/:workerId', async (request) => presentWorker(await revokeWorker(store, request.params.workerId, who(request))));
 
     app.delete<{ Params: { id: string; keyId: string } }>('/users/:id/keys/:keyId', async (request) =>
-      presentApiKey(await revokeApiKey(store, request.params.id, request.params.keyId)));
+      presentApiKey(await revokeApiKey(store, request.params.id, request.params.keyId, who(request))));
+
+    app.get<{ Querystring: Record<string, unknown> }>('/audit', async (request) => {
+      const page = await listAuditPage(store, request.query);
+      return { object: 'list', data: page.entries.map(presentAuditEntry), has_more: page.hasMore };
+    });
   };
 }

@@ -138,4 +138,19 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     params: { type: 'object', properties: { workerId: { type: 'string' } }, required: ['workerId'] },
     response: { 200: { description: 'The worker, now `is_active: false`.', ...ref('Worker') }, ...errorResponses([...ADMIN_ERRORS, 'worker_not_found']) },
   },
+  'GET /admin/v1/audit': {
+    tags, security, summary: 'The audit log', operationId: 'adminListAudit',
+    description: 'Every change made through the admin API or the operator CLI, newest first, a page at a time.',
+    querystring: {
+      type: 'object',
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 100, description: '(Default: 20)' },
+        starting_after: { type: 'string', description: 'The last entry id of the previous page.' },
+        action: { type: 'string', description: 'Only this action, such as `user.credits.grant`.' },
+        target_id: { type: 'string', description: 'Only changes to this account, key, app or worker.' },
+        user_id: { type: 'string', description: 'Only changes to this account, its API keys and its private apps.' },
+      },
+    },
+    response: { 200: { description: 'The entries, newest first.', ...ref('AuditList') }, ...errorResponses([...ADMIN_ERRORS, 'invalid_parameter']) },
+  },
 };

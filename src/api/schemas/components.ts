@@ -293,9 +293,32 @@ export const WebhookEvent: Schema = {
 
 export const WebhookDeliveryList = list('WebhookDeliveryList', 'WebhookDelivery', 'A job\'s webhook deliveries with every attempt.');
 
+export const AuditEntry: Schema = {
+  $id: 'AuditEntry',
+  description: 'One change an operator made (docs/operations.md, "Audit log"). Never holds a key, token or secret.',
+  ...object({
+    id: str(), object: { const: 'audit_entry' }, at: time('When the change was made.'),
+    actor: str('Who made it: `admin-token:` and the first 8 hex characters of the token\'s SHA-256, or `cli:` and the operating-system user.'),
+    action: str('What was done: `user.create`, `user.update`, `user.credits.grant`, `user.credits.deduct`, `api_key.create`, `api_key.revoke`, `app.create`, `app.replace`, `app.update`, `worker.register`, `worker.revoke`.'),
+    target_type: { type: 'string', enum: ['user', 'api_key', 'app', 'worker'] }, target_id: str('The id of what was changed.'),
+    user_id: nullable('string', 'The account the change concerns: the account itself, or the owner of the key or app; null for workers.'),
+    details: openObject('The changed fields.'),
+    request_id: nullable('string', 'The request\'s X-Request-Id (as in the request log); null from the CLI.'),
+    client_address: nullable('string', 'The address the request came from; null from the CLI.'),
+  }),
+  examples: [{
+    id: '0192f0c4-0000-7000-8000-00000000a0d1', object: 'audit_entry', at: '2026-12-01T09:30:00.000Z', actor: 'admin-token:3f9a1c2e',
+    action: 'user.credits.grant', target_type: 'user', target_id: '0192f0c4-0000-7000-8000-000000000001', user_id: '0192f0c4-0000-7000-8000-000000000001', details: { amount: 500, reason: 'monthly top-up' },
+    request_id: 'req-42', client_address: '10.0.0.7',
+  }],
+};
+export const AuditList = list('AuditList', 'AuditEntry', 'Audit entries, newest first.', {
+  has_more: { type: 'boolean', description: 'Another page follows: pass the last id as `starting_after`.' },
+});
+
 /** Every shared schema, in the order they are registered. */
 export const COMPONENTS: Schema[] = [
   ErrorBody, Job, ModelRun, AppRun, JobList, CancelledJob, BulkCancel, Model, ModelList, App, AppList, AppDefinition, AdminApp,
   AdminAppList, Account, LedgerEntry, LedgerList, User, UserList, QueueSummary, ApiKey, ApiKeyList, Worker, WorkerList, WebhookSecret, WebhookDelivery,
-  WebhookDeliveryList, WebhookEvent,
+  WebhookDeliveryList, WebhookEvent, AuditEntry, AuditList,
 ];

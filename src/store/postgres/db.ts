@@ -15,6 +15,11 @@ export interface Sql {
   one<R>(text: string, values?: unknown[]): Promise<R | undefined>;
 }
 
+/** Statements that may open a transaction: the pool, or (audit.ts) a transaction already open, which the inner one joins. */
+export interface Transactional extends Sql {
+  tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+}
+
 /** An error that is no single item's fault: the database cannot be reached. */
 export const unreachable = (err: unknown): boolean => err instanceof StoreUnavailableError || isConnectionError(err);
 
@@ -57,7 +62,7 @@ export interface PgDbOptions {
 }
 
 /** The connection plumbing of the PostgreSQL store: its pool, statements on it, and transactions. */
-export class PgDb implements Sql {
+export class PgDb implements Transactional {
   readonly pool: pg.Pool;
   /** Shared with the listener's own connection. */
   readonly config: pg.ClientConfig;

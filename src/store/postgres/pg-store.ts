@@ -2,11 +2,13 @@ import type { LeasedLimiter } from '../../ratelimit/leased-window.js';
 import type * as port from '../store.js';
 import type { JobNotice } from '../vocabulary.js';
 import { assertCreditAmount } from '../limits.js';
+import { changedGrant, changedOwned, changedUser, changedWorker } from '../audit-targets.js';
 import { PgDb } from './db.js';
 import { PgBatched } from './batched.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import * as apps from './apps.js';
+import { audited, list as auditList } from './audit.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
@@ -33,7 +35,7 @@ export interface PgStoreOptions {
 /**
  * The shared store: PostgreSQL through node-postgres. This class only routes each call of the
  * port: the SQL of each noun is in its own module (`jobs.ts`, `users.ts`, `ledger.ts`,
- * `keys.ts`, `apps.ts`, `workers.ts`, `webhooks.ts`, `rate-limits.ts`), the connection plumbing
+ * `keys.ts`, `apps.ts`, `workers.ts`, `webhooks.ts`, `rate-limits.ts`, `audit.ts`), the connection plumbing
  * in `db.ts`, and the hot calls that share a statement per turn in `batched.ts`.
  *
  * Each move is one guarded statement (or one short transaction); claims use FOR UPDATE SKIP
@@ -67,22 +69,22 @@ export class PgStore implements port.Store {
   }
 
   // ---- users and credits ----
-  userCreate(p: port.UserCreateParams) { return users.create(this.db, p); }
+  userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, (db) => users.create(db, p), changedUser); }
   userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   userList(p: port.UserListParams) { return users.list(this.db, p); }
-  userGrantCredits(p: port.UserGrantCreditsParams) { return users.grantCredits(this.db, p); }
-  userSetApiAccess(p: port.UserSetApiAccessParams) { return users.setApiAccess(this.db, p); }
+  userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, (db) => users.grantCredits(db, p), changedGrant); }
+  userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, (db) => users.setApiAccess(db, p), changedUser); }
 
   // ---- API keys ----
-  apiKeyCreate(p: port.ApiKeyCreateParams) { return keys.create(this.db, p); }
+  apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, (db) => keys.create(db, p), changedOwned); }
   apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return this.batched.apiKeyGetByHash(p.keyHash); }
   apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  apiKeyRevoke(p: port.ApiKeyRevokeParams) { return keys.revoke(this.db, p); }
+  apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, (db) => keys.revoke(db, p), changedOwned); }
 
   // ---- private apps ----
-  appCreate(p: port.AppCreateParams) { return apps.create(this.db, p); }
-  appUpdate(p: port.AppUpdateParams) { return apps.update(this.db, p); }
-  appSetActive(p: port.AppSetActiveParams) { return apps.setActive(this.db, p); }
+  appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, (db) => apps.create(db, p), changedOwned); }
+  appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, (db) => apps.update(db, p), changedOwned); }
+  appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, (db) => apps.setActive(db, p), changedOwned); }
   appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -116,10 +118,10 @@ export class PgStore implements port.Store {
   jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  workerCreate(p: port.WorkerCreateParams) { return workers.create(this.db, p); }
+  workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, (db) => workers.create(db, p), changedWorker); }
   workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   workerList() { return workers.list(this.db); }
-  workerRevoke(p: port.WorkerRevokeParams) { return workers.revoke(this.db, p); }
+  workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, (db) => workers.revoke(db, p), changedWorker); }
 
   // ---- webhooks ----
   webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }
@@ -144,6 +146,9 @@ export class PgStore implements port.Store {
     await listener.start();
     return () => listener.stop();
   }
+
+  // ---- audit log (the admin writes above record theirs through `audited`) ----
+  auditList(p: port.AuditListParams) { return auditList(this.db, p); }
 
   // ---- retention ----
   retentionDeleteJobs(p: port.RetentionDeleteJobsParams) { return retention.deleteJobs(this.db, p); }

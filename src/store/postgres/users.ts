@@ -4,13 +4,13 @@ import { grantAllowed, grantWithinMax, LedgerReason } from '../rules.js';
 import type {
   UserCreateParams, UserGetByIdParams, UserGrantCreditsParams, UserGrantCreditsResult, UserListParams, UserRecord, UserSetApiAccessParams,
 } from '../store.js';
-import type { PgDb, Sql } from './db.js';
+import type { Sql, Transactional } from './db.js';
 import * as ledger from './ledger.js';
 import { toUser, type UserRow } from './rows.js';
 
 /** The SQL of accounts: creating them, reading them, their balance and their API access. */
 
-export async function create(db: PgDb, p: UserCreateParams): Promise<UserRecord> {
+export async function create(db: Transactional, p: UserCreateParams): Promise<UserRecord> {
   assertInitialCredits(p.credits);
   return db.tx(async (sql) => {
     const id = newId();
@@ -25,7 +25,7 @@ export async function getById(sql: Sql, p: UserGetByIdParams): Promise<UserRecor
   return row ? toUser(row) : null;
 }
 
-export async function grantCredits(db: PgDb, p: UserGrantCreditsParams): Promise<UserGrantCreditsResult> {
+export async function grantCredits(db: Transactional, p: UserGrantCreditsParams): Promise<UserGrantCreditsResult> {
   assertCreditAmount(p.amount, 'amount');
   return db.tx(async (sql) => {
     // The account row's lock orders this against runs and refunds, which write that row too.

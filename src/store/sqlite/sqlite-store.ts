@@ -2,8 +2,10 @@ import { SlidingWindowLimiter } from '../../ratelimit/sliding-window.js';
 import type * as port from '../store.js';
 import type { JobNotice } from '../vocabulary.js';
 import { assertCreditAmount } from '../limits.js';
+import { changedGrant, changedOwned, changedUser, changedWorker } from '../audit-targets.js';
 import { SqliteDb } from './db.js';
 import * as apps from './apps.js';
+import { audited, list as auditList } from './audit.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as ledger from './ledger.js';
@@ -23,7 +25,7 @@ export interface SqliteStoreOptions {
  * The embedded store: one SQLite file in WAL mode, written through immediate transactions.
  * This class only routes each call of the port, as `PgStore` does: the SQL of each noun is in
  * its own module (`jobs.ts`, `users.ts`, `ledger.ts`, `keys.ts`, `apps.ts`, `workers.ts`,
- * `webhooks.ts`), the plumbing in `db.ts`, and the hot writes share a commit per turn
+ * `webhooks.ts`, `audit.ts`), the plumbing in `db.ts`, and the hot writes share a commit per turn
  * (`group-commit.ts`). The query modules run synchronously; these methods make them promises
  * (a throw becomes a rejection).
  */
@@ -38,22 +40,22 @@ export class SqliteStore implements port.Store {
   }
 
   // ---- users and credits ----
-  async userCreate(p: port.UserCreateParams) { return users.create(this.db, p); }
+  async userCreate(p: port.UserCreateParams) { return audited(this.db, p.audit, () => users.create(this.db, p), changedUser); }
   async userGetById(p: port.UserGetByIdParams) { return users.getById(this.db, p); }
   async userList(p: port.UserListParams) { return users.list(this.db, p); }
-  async userGrantCredits(p: port.UserGrantCreditsParams) { return users.grantCredits(this.db, p); }
-  async userSetApiAccess(p: port.UserSetApiAccessParams) { return users.setApiAccess(this.db, p); }
+  async userGrantCredits(p: port.UserGrantCreditsParams) { return audited(this.db, p.audit, () => users.grantCredits(this.db, p), changedGrant); }
+  async userSetApiAccess(p: port.UserSetApiAccessParams) { return audited(this.db, p.audit, () => users.setApiAccess(this.db, p), changedUser); }
 
   // ---- API keys ----
-  async apiKeyCreate(p: port.ApiKeyCreateParams) { return keys.create(this.db, p); }
+  async apiKeyCreate(p: port.ApiKeyCreateParams) { return audited(this.db, p.audit, () => keys.create(this.db, p), changedOwned); }
   async apiKeyGetByHash(p: port.ApiKeyGetByHashParams) { return keys.getByHash(this.db, p); }
   async apiKeyListByUser(p: port.ApiKeyListByUserParams) { return keys.listByUser(this.db, p); }
-  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return keys.revoke(this.db, p); }
+  async apiKeyRevoke(p: port.ApiKeyRevokeParams) { return audited(this.db, p.audit, () => keys.revoke(this.db, p), changedOwned); }
 
   // ---- private apps ----
-  async appCreate(p: port.AppCreateParams) { return apps.create(this.db, p); }
-  async appUpdate(p: port.AppUpdateParams) { return apps.update(this.db, p); }
-  async appSetActive(p: port.AppSetActiveParams) { return apps.setActive(this.db, p); }
+  async appCreate(p: port.AppCreateParams) { return audited(this.db, p.audit, () => apps.create(this.db, p), changedOwned); }
+  async appUpdate(p: port.AppUpdateParams) { return audited(this.db, p.audit, () => apps.update(this.db, p), changedOwned); }
+  async appSetActive(p: port.AppSetActiveParams) { return audited(this.db, p.audit, () => apps.setActive(this.db, p), changedOwned); }
   async appGetById(p: port.AppGetByIdParams) { return apps.getById(this.db, p); }
   async appListByUser(p: port.AppListByUserParams) { return apps.listByUser(this.db, p); }
 
@@ -86,10 +88,10 @@ export class SqliteStore implements port.Store {
   async jobLogList(p: port.JobLogListParams) { return jobs.logList(this.db, p); }
 
   // ---- workers ----
-  async workerCreate(p: port.WorkerCreateParams) { return workers.create(this.db, p); }
+  async workerCreate(p: port.WorkerCreateParams) { return audited(this.db, p.audit, () => workers.create(this.db, p), changedWorker); }
   async workerAuthenticate(p: port.WorkerAuthenticateParams) { return workers.authenticate(this.db, p); }
   async workerList() { return workers.list(this.db); }
-  async workerRevoke(p: port.WorkerRevokeParams) { return workers.revoke(this.db, p); }
+  async workerRevoke(p: port.WorkerRevokeParams) { return audited(this.db, p.audit, () => workers.revoke(this.db, p), changedWorker); }
 
   // ---- webhooks ----
   async webhookClaimDue(p: port.WebhookClaimDueParams) { return webhooks.claimDue(this.db, p); }
@@ -115,6 +117,9 @@ export class SqliteStore implements port.Store {
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  // ---- audit log (the admin writes above record theirs through `audited`) ----
+  async auditList(p: port.AuditListParams) { return auditList(this.db, p); }
 
   // ---- retention ----
   async retentionDeleteJobs(p: port.RetentionDeleteJobsParams) { return retention.deleteJobs(this.db, p); }

@@ -41,6 +41,7 @@ export function AccountDetail({ id }: { id: string }) {
         <button type="button" class="secondary" onClick={() => run(async () => { const next = await api.setApiAccess(u.id, !u.api_access); user.set(() => next); })}>
           {u.api_access ? 'Disable API access' : 'Enable API access'}
         </button>
+        <a class="button secondary" href={`/operator/audit?user_id=${encodeURIComponent(u.id)}`}>Audit log of this account</a>
       </div>
       <ErrorNote error={actionError} />
       <SimpleForm id="grant" title="Grant or remove credits" submitLabel="Apply"
