@@ -56,7 +56,7 @@ if (process.argv[2] === '--s3rver') {
   const url = await app.listen();
   // The copy path as a provider takes it: the storage of this configuration, as FileStore (its
   // URL-minded face) or as FileStorage, whichever copyOutput of this build asks for.
-  const store = new FileStore(config.dataDir, config.publicUrl, createFileStorage(config));
+  const store = new FileStore(config.dataDir, config.publicUrl, await createFileStorage(config));
   const files = { saveStream: (p) => store.saveStream(p), save: (p) => store.save(p), put: (p) => store.storage.put(p) };
   process.on('message', async ({ copy }) => {
     try {

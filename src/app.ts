@@ -88,7 +88,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const logger = opts.logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog(config.catalogPath);
   // GENJOBS_STORAGE: the local folder or an S3 bucket, checked before anything is opened, so a bad bucket stops the start.
-  const storage = createFileStorage(config);
+  const storage = await createFileStorage(config);
   await verifyFileStorage(storage).catch((err: unknown) => {
     throw new ConfigError((err as Error).message);
   });

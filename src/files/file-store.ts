@@ -55,7 +55,7 @@ export class FileStore {
     return this.link(await this.storage.put(p));
   }
 
-  /** Removes every file of the job. */
+  /** Removes every file of the job; a job without files, or already removed, is no error. */
   deleteJob(jobId: string): Promise<void> {
     return this.storage.deleteJob(jobId);
   }

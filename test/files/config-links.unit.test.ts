@@ -31,7 +31,16 @@ describe('file storage configuration', () => {
     assert.equal(loadConfig(S3).s3?.prefix, '');
     assert.equal(loadConfig({ GENJOBS_STORAGE: 's3', GENJOBS_S3_BUCKET: 'outputs', GENJOBS_S3_ENDPOINT: 'http://minio:9000' }).s3?.region, 'us-east-1', 'an S3-compatible service needs no region');
     assert.equal(loadConfig({ ...S3, AWS_REGION: '', AWS_DEFAULT_REGION: 'us-west-2' }).s3?.region, 'us-west-2');
-    assert.ok(createFileStorage(loadConfig(S3)) instanceof S3FileStorage);
+  });
+
+  it('loads the S3 adapter only when configured', async () => {
+    assert.ok(await createFileStorage(loadConfig(S3)) instanceof S3FileStorage);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-create-'));
+    try {
+      assert.equal((await createFileStorage(loadConfig({ DATA_DIR: dataDir }))).kind, 'local');
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses what cannot work, saying what to set', () => {
