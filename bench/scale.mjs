@@ -88,8 +88,13 @@ async function seedPg(url, schema, n, userIds) {
               FROM generate_series($8::int, $9::int) g) s`,
       [userIds, userIds.length, INPUT, OUTPUT, base, step, firstPending, from, Math.min(n, from + 200_000) - 1]);
     }
+    // The fair scheduler's per-account pending counts, which the triggers left off here keep otherwise.
+    await client.query(`INSERT INTO fair_accounts (user_id, pass, pending, active, active_since)
+      SELECT user_id, 0, COUNT(*), true, MIN(created_at) FROM jobs WHERE status = 'pending' GROUP BY user_id
+      ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending, active = true`);
     // What autovacuum does after a bulk load, done now so the run does not depend on its timing.
     await client.query('VACUUM ANALYZE jobs');
+    await client.query('VACUUM ANALYZE fair_accounts');
   } finally {
     await client.end();
   }
@@ -222,8 +227,9 @@ async function explain(app, store, dir, pgUrl, schema, userId, cursorId, pending
       list: plan('SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?', userId, 21),
       cursor: plan('SELECT * FROM jobs WHERE user_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
         userId, cursor.createdAt, cursor.id, 21),
-      queuePosition: pending ? plan(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (?, ?) LIMIT 10000)`,
-        pending.createdAt, pending.id) : null,
+      // The fair estimate's count from the back of the account's queue (src/store/sqlite/fair.ts).
+      queuePosition: pending ? plan(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs INDEXED BY jobs_fair WHERE user_id = ? AND status = 'pending'
+        AND priority = 1 AND (created_at, id) >= (?, ?) LIMIT 10000)`, userId, pending.createdAt, pending.id) : null,
     };
     db.close();
     return out;
@@ -240,8 +246,8 @@ async function explain(app, store, dir, pgUrl, schema, userId, cursorId, pending
       list: await plan('SELECT * FROM jobs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [userId, 21]),
       cursor: await plan('SELECT * FROM jobs WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4',
         [userId, cursor.createdAt, cursor.id, 21]),
-      queuePosition: pending ? await plan(`SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT 10000) ahead`,
-        [pending.createdAt, pending.id]) : null,
+      // The fair estimate (genjobs_queue_position, migration 0011): the plan shows only its call and its time.
+      queuePosition: pending ? await plan('SELECT genjobs_queue_position($1, 10000, 128) AS n', [pending.id]) : null,
     };
   } finally {
     await client.end();

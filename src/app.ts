@@ -122,7 +122,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   };
   const runs: RunsDeps = { ...jobs, apps, webhookAllowPrivate: config.webhookAllowPrivate };
   const lifecycle = { draining: false };
-  const workers = { jobs, files: storage, publicUrl: config.publicUrl, uploads: new RecentUploads(), leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts };
+  const workers = {
+    jobs, files: storage, publicUrl: config.publicUrl, uploads: new RecentUploads(), leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts,
+    defaultMaxRunning: config.defaultMaxRunning, defaultMaxRunningPerModel: config.defaultMaxRunningPerModel,
+  };
   // The executor is made below; readiness is asked only once the server answers requests.
   const readiness = () => checkReadiness({ store, executor, lifecycle });
   const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
@@ -130,6 +133,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     ? new Executor({
       store, catalog, providers, files: storage, links, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
+      defaultMaxRunning: config.defaultMaxRunning, defaultMaxRunningPerModel: config.defaultMaxRunningPerModel,
     })
     : null;
 

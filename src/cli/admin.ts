@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { createApiKey, createUser, getUser, grantCredits, listApiKeys, listUsers, revokeApiKey } from '../accounts/admin.js';
 import { presentApiKey, presentUser } from '../accounts/present.js';
+import { updateUser } from '../accounts/scheduling.js';
 import { cliActor } from '../audit/actor.js';
 import { listAuditPage } from '../audit/list.js';
 import { presentAuditEntry } from '../audit/present.js';
@@ -66,6 +67,24 @@ export function adminCommands(program: Command, config: () => Config): void {
   users.command('show <userId>')
     .description('show an account and its balance')
     .action((userId: string) => withStore(async (store) => presentUser(await getUser(store, userId))));
+  // "default" (or "none") sets a limit back to the server default.
+  // (Commander turns a parser's null into '', so "default" is carried as such and mapped in the action.)
+  const limitArg = (v: string): number | 'default' => (v === 'default' || v === 'none' ? 'default' : int(v));
+  const limitOf = (v: number | 'default' | undefined) => (v === 'default' ? null : v);
+  users.command('update <userId>')
+    .description('change an account\'s API access and its fair-scheduler settings (the options given; the rest are kept)')
+    .option('--weight <n>', 'its share against other accounts with work (1 to 1000; default 1)', int)
+    .option('--max-running <n|default>', 'the most jobs it may run at once ("default": GENJOBS_DEFAULT_MAX_RUNNING)', limitArg)
+    .option('--max-running-per-model <n|default>', 'the most jobs of one model it may run at once', limitArg)
+    .option('--max-priority <low|normal|high>', 'the highest priority its runs may ask for')
+    .option('--api-access <on|off>', 'turn its API access on or off')
+    .action((userId: string, o: { weight?: number; maxRunning?: number | 'default'; maxRunningPerModel?: number | 'default'; maxPriority?: string; apiAccess?: string }) =>
+      withStore(async (store) => {
+        const apiAccess = o.apiAccess === undefined ? undefined : /^(on|true|yes)$/i.test(o.apiAccess) ? true : /^(off|false|no)$/i.test(o.apiAccess) ? false : o.apiAccess;
+        return presentUser(await updateUser(store, userId, {
+          weight: o.weight, max_running: limitOf(o.maxRunning), max_running_per_model: limitOf(o.maxRunningPerModel), max_priority: o.maxPriority, api_access: apiAccess,
+        }, who()));
+      }));
 
   const credits = program.command('credits').description('move credits');
   credits.command('grant <userId> <amount>')

@@ -103,6 +103,10 @@ export interface Config {
   retentionPauseMs: number;
   /** pino log level. (Default: info) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Fair scheduler: the most jobs an account without its own max_running may run at once. (Default: null, unlimited) */
+  defaultMaxRunning: number | null;
+  /** Fair scheduler: the same per model, for accounts without their own max_running_per_model. (Default: null, unlimited) */
+  defaultMaxRunningPerModel: number | null;
 }
 
 /** The S3 (or S3-compatible) bucket output files go to. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). */
@@ -134,6 +138,17 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name}="${raw}" is not valid: set it to a whole number from ${min} to ${max}, or unset it for the default ${fallback}.`);
+  }
+  return n;
+}
+
+/** A whole number, or null when unset (an optional limit). */
+function optionalInt(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to a whole number from ${min} to ${max}, or unset it for no limit.`);
   }
   return n;
 }
@@ -315,5 +330,7 @@ export function loadConfig(env: Env = process.env): Config {
     retentionEveryMs: int(env, 'GENJOBS_RETENTION_EVERY_MS', 60_000, 1_000, 86_400_000),
     retentionPauseMs: int(env, 'GENJOBS_RETENTION_PAUSE_MS', 20, 0, 60_000),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    defaultMaxRunning: optionalInt(env, 'GENJOBS_DEFAULT_MAX_RUNNING', 1, 1_000_000),
+    defaultMaxRunningPerModel: optionalInt(env, 'GENJOBS_DEFAULT_MAX_RUNNING_PER_MODEL', 1, 1_000_000),
   };
 }

@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   internal_error: { status: 500, message: 'Internal server error. The failure was logged; try again, and report it if it persists.' },
   unavailable: { status: 503, message: 'The service is unavailable right now: {detail}. Try again shortly.' },
   not_ready: { status: 503, message: 'Not ready: {check}: {detail}' },
+  // 400, fair scheduler: a run asks for more than its account may
+  priority_not_allowed: { status: 400, message: 'priority: this account may ask for at most "{max}", not "{priority}". Send a lower priority, or ask the operator to raise max_priority.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

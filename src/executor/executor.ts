@@ -38,6 +38,9 @@ export interface ExecutorOptions {
   pollMs?: number;
   /** Names this executor in leases. (Default: host:pid:random) */
   owner?: string;
+  /** The running-jobs limits of accounts without their own (GENJOBS_DEFAULT_MAX_RUNNING, ..._PER_MODEL). (Default: none) */
+  defaultMaxRunning?: number | null;
+  defaultMaxRunningPerModel?: number | null;
 }
 
 interface Running {
@@ -74,6 +77,8 @@ export class Executor {
    * was full. Otherwise a finishing job frees a slot without a claim: the queue was empty.
    */
   private mayFindWork = true;
+  /** The last claim passed over an account at its limit of running jobs: the next job to end looks again. */
+  private heldBack = false;
   private readonly loop: WakeLoop;
   private pollTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -142,6 +147,7 @@ export class Executor {
     if (free <= 0) return false;
     // Cleared before the claim: anything that sets it while the claim is out makes the loop look again.
     this.mayFindWork = false;
+    this.heldBack = false;
     this.claiming = true;
     try {
       const full = await this.claimAndLaunch(now, free);
@@ -157,7 +163,12 @@ export class Executor {
 
   private async claimAndLaunch(now: number, free: number): Promise<boolean> {
     const excludeModels = [...this.remoteModels, ...[...this.perModel].filter(([id, n]) => n >= this.capOf(id)).map(([id]) => id)];
-    const jobs = await this.o.store.jobClaim({ owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts });
+    const jobs = await this.o.store.jobClaim({
+      owner: this.owner, limit: free, leaseMs: this.leaseMs, now, excludeModels, maxAttempts: this.maxAttempts,
+      defaultMaxRunning: this.o.defaultMaxRunning ?? null, defaultMaxRunningPerModel: this.o.defaultMaxRunningPerModel ?? null,
+      // An account at its limit waits for one of its jobs to end: any finishing job claims again.
+      onLimited: () => { this.heldBack = true; },
+    });
     const giveBack: JobRecord[] = [];
     for (const job of jobs) {
       if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
@@ -190,7 +201,7 @@ export class Executor {
         const before = this.perModel.get(modelId) ?? 1;
         this.perModel.set(modelId, before - 1);
         // Its model was at its limit here, so claims skipped its jobs: some may be waiting.
-        if (before >= this.capOf(modelId)) this.mayFindWork = true;
+        if (before >= this.capOf(modelId) || this.heldBack) this.mayFindWork = true;
         // A slot is free: worth a claim only if the queue may hold something. A microtask later,
         // so jobs whose outcomes were recorded together free their slots before one claim for all.
         if (this.mayFindWork && !this.stopping) queueMicrotask(() => this.loop.wake());

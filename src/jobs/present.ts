@@ -25,6 +25,7 @@ export function presentJob(job: JobRecord, queuePosition?: number): Record<strin
     credits_refunded: job.creditsRefunded,
     progress: job.progress,
     retry_of: job.retryOf,
+    priority: job.priority,
     ...(job.cancelAfterAt !== null ? { cancel_after_at: iso(job.cancelAfterAt) } : {}),
     ...(job.status === 'pending' && queuePosition !== undefined ? { queue_position: queuePosition } : {}),
   };

@@ -1,7 +1,7 @@
 import { apiError, invalid } from '../errors/api-error.js';
 import { waitForTerminal } from '../jobs/events.js';
 import { newId } from '../ids.js';
-import type { JobRecord, Millis, RunType, UserRecord } from '../store/store.js';
+import type { JobPriority, JobRecord, Millis, RunType, UserRecord } from '../store/store.js';
 import type { RunsDeps } from './deps.js';
 import type { RunOptions } from './options.js';
 import { assertPublicLiteral, PrivateTargetError } from '../http/addresses.js';
@@ -42,6 +42,8 @@ export interface RunRequest {
   /** What the job will run, fixed now. */
   runSpec: RunSpec;
   webhookUrl: string | null;
+  /** Orders the job within its account's queue (checked against its max_priority: `parsePriority`). */
+  priority: JobPriority;
   cost: number;
   /** How long the answer waits for a terminal status (0: not at all). */
   waitMs: number;
@@ -65,7 +67,7 @@ export async function acceptRun(deps: RunsDeps, user: UserRecord, run: RunReques
   const created = await deps.store.jobCreateCharged({
     id: newId(), userId: user.id, runType: run.runType, modelId: run.modelId, appId: run.appId,
     inputData: run.inputData, runSpec: run.runSpec, webhookUrl: run.webhookUrl, cost: run.cost, now,
-    cancelAfterAt: opts.cancelAfterAt ?? null, retryOf: opts.retryOf ?? null,
+    cancelAfterAt: opts.cancelAfterAt ?? null, retryOf: opts.retryOf ?? null, priority: run.priority,
     ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
   });
   if (!created.ok) {

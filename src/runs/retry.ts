@@ -9,7 +9,7 @@ import type { RunOptions } from './options.js';
 
 /**
  * POST /jobs/:id/retry: runs a job of the account again as a new job, with the same model and
- * input (or app and inputs) and webhook_url, checked and charged like a new run (the model or
+ * input (or app and inputs), webhook_url and priority, checked and charged like a new run (the model or
  * app may have changed since), linked to the original by `retry_of`. Another account's job is
  * not found.
  */
@@ -21,9 +21,9 @@ export async function retryJob(deps: RunsDeps, user: UserRecord, id: string, opt
   const options: RunOptions = { ...opts, retryOf: original.id };
   if (original.runType === 'app') {
     const input = (original.inputData ?? {}) as { inputs?: unknown };
-    const run = await runApp(deps, user, { app_id: original.appId, inputs: input.inputs, webhook_url: original.webhookUrl }, options, now);
+    const run = await runApp(deps, user, { app_id: original.appId, inputs: input.inputs, webhook_url: original.webhookUrl, priority: original.priority }, options, now);
     return { ...run, finished: false };
   }
   const input = (original.inputData ?? {}) as { input?: unknown };
-  return runModel(deps, user, { model: original.modelId, input: input.input, webhook_url: original.webhookUrl }, options, now);
+  return runModel(deps, user, { model: original.modelId, input: input.input, webhook_url: original.webhookUrl, priority: original.priority }, options, now);
 }

@@ -5,11 +5,13 @@ import { appCost, handleSetting, type AppDefinition } from '../apps/definition.j
 import { acceptRun, parseWebhookUrl, type AcceptedRun } from './accept.js';
 import type { RunsDeps } from './deps.js';
 import type { RunOptions } from './options.js';
+import { parsePriority } from './priority.js';
 
 export interface RunAppBody {
   app_id?: unknown;
   inputs?: unknown;
   webhook_url?: unknown;
+  priority?: unknown;
 }
 
 const isMissing = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '') || (Array.isArray(v) && v.length === 0);
@@ -54,10 +56,11 @@ export async function runApp(deps: RunsDeps, user: UserRecord, body: RunAppBody,
   if (!found) throw apiError('app_not_found');
   const app = found.definition;
   const inputs = checkInputs(app, deps, body.inputs);
+  const priority = parsePriority(body.priority, user);
   const run = await acceptRun(deps, user, {
     runType: 'app', modelId: null, appId: app.id,
     inputData: { app_id: app.id, inputs }, runSpec: { app, inputs },
-    webhookUrl: parseWebhookUrl(body.webhook_url, deps.webhookAllowPrivate), cost: appCost(app, deps.catalog), waitMs: opts.waitMs ?? 0,
+    webhookUrl: parseWebhookUrl(body.webhook_url, deps.webhookAllowPrivate), priority, cost: appCost(app, deps.catalog), waitMs: opts.waitMs ?? 0,
   }, opts, now);
   return { ...run, app };
 }

@@ -5,11 +5,13 @@ import { isTerminal } from '../store/store.js';
 import { acceptRun, parseWebhookUrl, type AcceptedRun } from './accept.js';
 import type { RunsDeps } from './deps.js';
 import type { RunOptions } from './options.js';
+import { parsePriority } from './priority.js';
 
 export interface RunModelBody {
   model?: unknown;
   input?: unknown;
   webhook_url?: unknown;
+  priority?: unknown;
 }
 
 /**
@@ -23,10 +25,11 @@ export async function runModel(deps: RunsDeps, user: UserRecord, body: RunModelB
   const model = deps.catalog.get(body.model);
   if (!model) throw apiError('unknown_model', { model: body.model });
   const input = resolveInput(model, body.input);
+  const priority = parsePriority(body.priority, user);
   const run = await acceptRun(deps, user, {
     runType: 'model', modelId: model.id, appId: null,
     inputData: { input: body.input ?? {} }, runSpec: { input },
-    webhookUrl: parseWebhookUrl(body.webhook_url, deps.webhookAllowPrivate), cost: model.cost,
+    webhookUrl: parseWebhookUrl(body.webhook_url, deps.webhookAllowPrivate), priority, cost: model.cost,
     waitMs: opts.waitMs ?? (model.sync ? deps.syncWaitMs : 0),
   }, opts, now);
   return { ...run, finished: isTerminal(run.job.status) };

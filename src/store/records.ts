@@ -1,4 +1,4 @@
-import type { DeliveryStatus, JobStatus, LedgerKind, Millis, RunType } from './vocabulary.js';
+import type { DeliveryStatus, JobPriority, JobStatus, LedgerKind, Millis, RunType } from './vocabulary.js';
 
 /** The rows of the store as the layers above see them, one interface per noun. */
 
@@ -11,6 +11,14 @@ export interface UserRecord {
   apiAccess: boolean;
   subscription: string | null;
   createdAt: Millis;
+  /** The account's share of the executors against other accounts with work (fair scheduler). */
+  weight: number;
+  /** The most jobs it may have running at once; null: the configured default (GENJOBS_DEFAULT_MAX_RUNNING). */
+  maxRunning: number | null;
+  /** The most jobs of one model it may have running at once; null: the configured default. */
+  maxRunningPerModel: number | null;
+  /** The highest priority its runs may ask for. */
+  maxPriority: JobPriority;
 }
 
 /** The queue at a glance: unfinished jobs counted by status and by what they run. */
@@ -69,6 +77,8 @@ export interface JobRecord {
    * never shown to clients. Null for jobs accepted before it was kept.
    */
   runSpec: unknown;
+  /** Orders the job within its account's own queue. */
+  priority: JobPriority;
 }
 
 /** A private app of one account; its definition is checked against the catalog when read. */

@@ -2,7 +2,7 @@ import type { RateDecision } from '../ratelimit/sliding-window.js';
 import type {
   ApiKeyRecord, AppRecord, AuditEntryRecord, JobLogLine, JobRecord, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSecrets, WorkerRecord, LedgerEntryRecord, QueueSummaryRecord, UserRecord,
 } from './records.js';
-import type { JobNotice, JobStatus, Millis, RunType } from './vocabulary.js';
+import type { JobNotice, JobPriority, JobStatus, Millis, RunType } from './vocabulary.js';
 
 export * from './vocabulary.js';
 export * from './records.js';
@@ -71,7 +71,10 @@ export interface Store {
   jobGetById(p: JobGetByIdParams): Promise<JobRecord | null>;
   /** The account's jobs, newest first (created_at, then id, descending). */
   jobList(p: JobListParams): Promise<JobRecord[]>;
-  /** How many pending jobs (of every account) were created before this one, counted up to QUEUE_POSITION_CAP. */
+  /**
+   * An estimate of how many pending jobs (of every account) start before this one under the fair
+   * order (see `jobClaim`), counted up to QUEUE_POSITION_CAP. Exact for an account alone in the queue.
+   */
   jobQueuePosition(p: JobQueuePositionParams): Promise<number>;
   /** Pending and processing jobs of every account, counted by status and model (or app), and the oldest pending job's age. */
   jobQueueSummary(): Promise<QueueSummaryRecord>;
@@ -83,8 +86,12 @@ export interface Store {
    */
   jobCancel(p: JobCancelParams): Promise<JobCancelResult | null>;
   /**
-   * Claims up to `limit` jobs, oldest first: pending ones, and processing ones whose lease ran
-   * out (their holder died). Each claim bumps `attempts` and the lease token.
+   * Claims up to `limit` jobs: processing ones whose lease ran out (their holder died) first,
+   * then pending ones in the fair order: weighted round-robin across the accounts with work
+   * (stride scheduling: the account with the lowest virtual time goes next, and each job it
+   * starts advances it by 1/weight), each account's own jobs by priority, then oldest first.
+   * An account at its limit of running jobs (overall, or for the job's model) is passed over
+   * without holding up the others. Each claim bumps `attempts` and the lease token.
    */
   jobClaim(p: JobClaimParams): Promise<JobRecord[]>;
   /** Renews leases still held by `owner`; returns the ids it still holds (the others were lost or cancelled). */
@@ -205,6 +212,13 @@ export interface Store {
   jobQueueStats(): Promise<{ modelId: string | null; pending: number; oldestCreatedAt: number }[]>;
   /** When the oldest delivery still owed (pending) was created, or null when none is. */
   webhookOldestPendingAt(): Promise<number | null>;
+  // ---- fair scheduler ----
+  /**
+   * Sets an account's scheduling settings: each field given is written (null clears a limit back
+   * to the configured default), the others are kept. Null when there is no such account.
+   */
+  userSetScheduling(p: UserSetSchedulingParams): Promise<UserRecord | null>;
+
   /** The highest migration applied to the database: readiness compares it with the migrations shipped. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
@@ -290,6 +304,8 @@ export interface JobCreateChargedParams {
   idempotency?: { key: string; requestHash: string };
   /** What the job runs, kept as given (`JobRecord.runSpec`). (Default: null) */
   runSpec?: unknown;
+  /** Orders the job within its account's queue; the caller checks it against the account's max_priority. (Default: 'normal') */
+  priority?: JobPriority;
 }
 export type JobCreateChargedResult =
   | { ok: true; job: JobRecord; balance: number; replayed: boolean }
@@ -335,6 +351,12 @@ export interface JobClaimParams {
   onlyModels?: string[];
   /** A job claimed this many times already is left to `jobFailAbandoned`. */
   maxAttempts: number;
+  /** The running-jobs limit of accounts whose own `maxRunning` is null. (Default: null, none) */
+  defaultMaxRunning?: number | null;
+  /** The per-model running-jobs limit of accounts whose own `maxRunningPerModel` is null. (Default: null, none) */
+  defaultMaxRunningPerModel?: number | null;
+  /** Called when an account with work was passed over because of a limit: a job ending may let it start. (Default: none) */
+  onLimited?: () => void;
 }
 export interface JobLeaseExtendParams { owner: string; ids: string[]; leaseMs: number; now: Millis }
 export interface JobCompleteParams { id: string; leaseToken: number; outputData: unknown; now: Millis }
@@ -404,6 +426,19 @@ export interface LeaderParams { name: string }
 export interface JobOutputRewritesNextParams { limit: number }
 export interface JobOutputRewrite { id: string; exists: boolean; outputData: unknown }
 export interface JobOutputRewriteParams { id: string; outputData?: unknown }
+
+// ---- fair scheduler ----
+
+export interface UserSetSchedulingParams extends Audited {
+  userId: string;
+  /** An integer from 1 (the default) to MAX_WEIGHT. */
+  weight?: number;
+  /** Null: the configured default. */
+  maxRunning?: number | null;
+  /** Null: the configured default. */
+  maxRunningPerModel?: number | null;
+  maxPriority?: JobPriority;
+}
 
 // ---- audit log ----
 

@@ -89,3 +89,18 @@ export type LedgerKind = 'grant' | 'charge' | 'refund';
 
 /** Where a webhook delivery stands: still being tried, done, or given up. */
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/**
+ * How urgent a run is within its account's own queue (the fair scheduler orders accounts by
+ * weight, then each account's jobs by priority, then first-come). Stored as its index here.
+ */
+export const JOB_PRIORITIES = ['low', 'normal', 'high'] as const;
+export type JobPriority = (typeof JOB_PRIORITIES)[number];
+
+export function isJobPriority(value: unknown): value is JobPriority {
+  return typeof value === 'string' && (JOB_PRIORITIES as readonly string[]).includes(value);
+}
+
+/** The stored rank of a priority (0 low, 1 normal, 2 high), and back. */
+export const priorityRank = (p: JobPriority): number => JOB_PRIORITIES.indexOf(p);
+export const priorityOfRank = (rank: number): JobPriority => JOB_PRIORITIES[rank] ?? 'normal';

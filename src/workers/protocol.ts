@@ -26,6 +26,9 @@ export interface WorkerDeps {
   leaseMs: number;
   /** Claims a job may get before it is failed as abandoned. */
   maxAttempts: number;
+  /** The running-jobs limits of accounts without their own (fair scheduler). (Default: none) */
+  defaultMaxRunning?: number | null;
+  defaultMaxRunningPerModel?: number | null;
 }
 
 const owner = (w: WorkerRecord) => `worker:${w.id}`;
@@ -77,7 +80,10 @@ export async function claimJob(deps: WorkerDeps, worker: WorkerRecord, body: { m
   const deadline = Date.now() + (wait as number);
   for (;;) {
     const now = Date.now();
-    const [job] = await store.jobClaim({ owner: owner(worker), limit: 1, leaseMs: deps.leaseMs, now, onlyModels: models, maxAttempts: deps.maxAttempts });
+    const [job] = await store.jobClaim({
+      owner: owner(worker), limit: 1, leaseMs: deps.leaseMs, now, onlyModels: models, maxAttempts: deps.maxAttempts,
+      defaultMaxRunning: deps.defaultMaxRunning ?? null, defaultMaxRunningPerModel: deps.defaultMaxRunningPerModel ?? null,
+    });
     if (job) {
       events.changed(job);
       return presentClaim(deps, job);

@@ -78,6 +78,13 @@ describe('admin audit log', () => {
         },
       },
       {
+        route: 'PATCH /admin/v1/users/:id', action: 'user.update', targetType: 'user',
+        async run(rid) {
+          ok(await admin(app, 'PATCH', `/users/${ids.user}`, { weight: 3, max_running: null, max_priority: 'normal' }, rid));
+          return { targetId: ids.user!, details: { weight: 3, max_running: null, max_priority: 'normal' } };
+        },
+      },
+      {
         route: 'POST /admin/v1/users/:id/credits', action: 'user.credits.grant', targetType: 'user',
         async run(rid) {
           ok(await admin(app, 'POST', `/users/${ids.user}/credits`, { amount: 50, reason: 'top-up' }, rid));

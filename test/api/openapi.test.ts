@@ -285,7 +285,7 @@ describe('response schemas', () => {
     const user = await call('POST', '/admin/v1/users', ADMIN, { name: 'schema', credits: 5 });
     assert.equal(user.status, 201);
     checker.assertValid('User', user.body);
-    assert.deepEqual(Object.keys(user.body).sort(), ['api_access', 'created_at', 'credits', 'id', 'name', 'object', 'subscription']);
+    assert.deepEqual(Object.keys(user.body).sort(), ['api_access', 'created_at', 'credits', 'id', 'max_priority', 'max_running', 'max_running_per_model', 'name', 'object', 'subscription', 'weight']);
     const key = await call('POST', `/admin/v1/users/${user.body.id}/keys`, ADMIN, { name: 'k', expires_at: new Date(Date.now() + 86_400_000).toISOString() });
     assert.equal(key.status, 201);
     checker.assertValid('ApiKey', key.body);
@@ -431,6 +431,7 @@ describe('request schemas', () => {
       [{ model: 'local/image', input: { prompt: 'a red fox', aspect_ratio: '16:9' }, webhook_url: 'https://example.com/hook' }, true],
       [{}, false], [{ model: 5 }, false], [{ model: 'local/test', input: 'a cat' }, false], [{ model: 'local/test', input: ['a cat'] }, false],
       [{ model: 'local/test', webhook_url: 'not a url' }, false], [{ model: 'local/test', webhook_url: 'ftp://example.com/hook' }, false],
+      [{ model: 'local/test', priority: 'low' }, true], [{ model: 'local/test', priority: 'urgent' }, false], [{ model: 'local/test', priority: 2 }, false],
       [[{ model: 'local/test' }], false], ['a string', false],
     ]);
     await agree('POST', '/api/v1/apps/run', '/api/v1/apps/run', auth, [
@@ -458,6 +459,8 @@ describe('request schemas', () => {
     ]);
     await agree('PATCH', `/admin/v1/users/${userId}`, '/admin/v1/users/{id}', ADMIN, [
       [{ api_access: true }, true], [{}, false], [{ api_access: 'no' }, false],
+      [{ weight: 3, max_running: 10, max_running_per_model: null, max_priority: 'normal' }, true], [{ max_running: null }, true],
+      [{ weight: 0 }, false], [{ weight: 1.5 }, false], [{ weight: 1001 }, false], [{ max_running: -1 }, false], [{ max_priority: 'urgent' }, false],
     ]);
   });
 

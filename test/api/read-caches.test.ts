@@ -159,7 +159,7 @@ describe('finished jobs are read from memory', () => {
     const base = {
       id: 'j1', userId: 'u', runType: 'model', modelId: 'local/test', appId: null, status: 'completed', inputData: { input: {} },
       outputData: { outputText: 'done' }, errorMessage: null, creditsCharged: 1, creditsRefunded: 0, webhookUrl: null, webhookDelivered: false,
-      createdAt: 1_000, startedAt: 1_001, completedAt: 1_002, cancelledAt: null, progress: null, retryOf: null, cancelAfterAt: null,
+      createdAt: 1_000, startedAt: 1_001, completedAt: 1_002, cancelledAt: null, progress: null, retryOf: null, cancelAfterAt: null, priority: 'normal',
     } as unknown as JobRecord;
     const text = presentJobText(base);
     assert.deepEqual(JSON.parse(text), presentJob(base));

@@ -39,6 +39,19 @@ describe('genjobs as a new user first meets it', { timeout: 120_000 }, () => {
     assert.deepEqual(json.map((u) => u.id), [b]);
   });
 
+  it('sets an account\'s fair-scheduler settings with users update, keeping the ones not given', async () => {
+    const id = cli(['users', 'create', '--quiet'], env);
+    const r = await runCli(['users', 'update', id, '--weight', '4', '--max-running', '3', '--max-priority', 'normal'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const set = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual([set.weight, set.max_running, set.max_running_per_model, set.max_priority], [4, 3, null, 'normal']);
+    const again = JSON.parse((await runCli(['users', 'update', id, '--max-running', 'default', '--max-running-per-model', '2'], env)).stdout) as Record<string, unknown>;
+    assert.deepEqual([again.weight, again.max_running, again.max_running_per_model, again.max_priority], [4, null, 2, 'normal']);
+    const bad = await runCli(['users', 'update', id, '--weight', '0'], env);
+    assert.equal(bad.status, EXIT.usage);
+    assertOneLine(bad, /weight: must be a whole number from 1 to 1000/);
+  });
+
   it('answers a bad number with one line and exit 2, never a stack trace', async () => {
     const r = await runCli(['users', 'create', '--credits', 'abc'], env);
     assert.equal(r.status, EXIT.usage);

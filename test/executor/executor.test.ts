@@ -290,6 +290,28 @@ describe('executor', () => {
     assert.equal(watch.seen.claims, 2, 'the notice during the claim made it look once more');
   });
 
+  it('starts the next job of an account at its running limit as soon as one of its jobs finishes, not at the next poll', async () => {
+    let finishFirst: (() => void) | undefined;
+    const env = await setup({
+      concurrency: 4, pollMs: 600_000,
+      behaviour: () => (finishFirst === undefined
+        ? new Promise((resolve) => { finishFirst = () => resolve({ outputText: 'first' }); })
+        : Promise.resolve({ outputText: 'next' })),
+    });
+    await env.store.userSetScheduling({ userId: env.user.id, maxRunning: 1 });
+    const first = await env.submit(true);
+    const second = await env.submit(true);
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    await eventually(() => finishFirst);
+    assert.equal(ex.runningCount, 1, 'the account runs one job at a time');
+    assert.equal((await env.status(second.id)).status, 'pending');
+    finishFirst!();
+    await eventually(async () => ((await env.status(second.id)).status === 'completed' ? true : undefined));
+    assert.equal((await env.status(first.id)).status, 'completed');
+  });
+
   it('claims the waiting jobs of a model at its limit here as soon as one of its jobs finishes', async () => {
     const watch = claimWatch();
     let finishFirst: (() => void) | undefined;

@@ -10,7 +10,7 @@ const jobWith = (p: Partial<JobRecord>): JobRecord => ({
   id: 'j', userId: 'u', runType: 'model', modelId: 'm/x', appId: null, status: 'pending', inputData: {}, outputData: null,
   errorMessage: null, creditsCharged: 0, creditsRefunded: 0, webhookUrl: null, webhookDelivered: false, createdAt: 0,
   startedAt: null, completedAt: null, cancelledAt: null, attempts: 0, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
-  progress: null, cancelAfterAt: null, retryOf: null, runSpec: null, ...p,
+  progress: null, cancelAfterAt: null, retryOf: null, runSpec: null, priority: 'normal', ...p,
 });
 
 describe('store rules', () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { storeConformance } from './conformance.js';
+import { fairConformance } from './conformance-fair.js';
 import { auditConformance } from './conformance-audit.js';
 import { retentionConformance } from './conformance-retention.js';
 import { freshStore } from '../helpers/store.js';
@@ -12,6 +13,7 @@ import { newId } from '../../src/ids.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 storeConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
+fairConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 auditConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 retentionConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 

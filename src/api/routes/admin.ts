@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  createApiKey, createUser, getUser, getUserLedger, grantCredits, listAccountsPage, listApiKeys, revokeApiKey, setApiAccess,
+  createApiKey, createUser, getUser, getUserLedger, grantCredits, listAccountsPage, listApiKeys, revokeApiKey,
 } from '../../accounts/admin.js';
+import { updateUser } from '../../accounts/scheduling.js';
 import { presentApiKey, presentUser } from '../../accounts/present.js';
 import { presentLedgerEntry } from '../../credits/present.js';
 import { adminTokenActor } from '../../audit/actor.js';
@@ -47,7 +48,7 @@ export function adminRoutes(ctx: ApiContext) {
     app.get<UserParams>('/users/:id', async (request) => presentUser(await getUser(store, request.params.id)));
 
     app.patch<UserParams>('/users/:id', async (request) => {
-      const user = await setApiAccess(store, request.params.id, objectBody<Body>(request.body).api_access, who(request));
+      const user = await updateUser(store, request.params.id, objectBody<Body>(request.body), who(request));
       return presentUser(user);
     });
 

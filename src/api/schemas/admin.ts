@@ -47,8 +47,20 @@ export const ADMIN_SCHEMAS: Record<string, RouteSchema> = {
     response: { 200: { description: 'The user.', ...ref('User') }, ...errorResponses(USER) },
   },
   'PATCH /admin/v1/users/:id': {
-    tags, security, summary: 'Turn a user\'s API access on or off', operationId: 'adminSetApiAccess', params: userParams,
-    body: { type: 'object', properties: { api_access: { type: 'boolean' } }, required: ['api_access'] },
+    tags, security, summary: 'Change a user\'s API access and scheduling settings', operationId: 'adminSetApiAccess', params: userParams,
+    description: 'Changes the fields sent, at least one; the others are kept. `weight`, `max_running`, `max_running_per_model` and `max_priority` are the fair scheduler\'s (docs/architecture.md); null sets a limit back to the server default.',
+    body: {
+      type: 'object',
+      minProperties: 1,
+      properties: {
+        api_access: { type: 'boolean' },
+        weight: { type: 'integer', minimum: 1, maximum: 1000 },
+        max_running: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000 },
+        max_running_per_model: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000 },
+        max_priority: { type: 'string', enum: ['low', 'normal', 'high'] },
+      },
+      examples: [{ weight: 3, max_running: 20 }, { api_access: false }],
+    },
     response: { 200: { description: 'The user.', ...ref('User') }, ...errorResponses(USER_WRITE) },
   },
   'POST /admin/v1/users/:id/credits': {

@@ -1,4 +1,4 @@
-import { JOB_STATUSES } from '../../jobs/status.js';
+import { JOB_PRIORITIES, JOB_STATUSES } from '../../jobs/status.js';
 import { MODALITIES, SETTING_TYPES } from '../../catalog/model.js';
 import { APP_INPUT_TYPES } from '../../apps/definition.js';
 import { ERROR_CODES, type ErrorCode } from '../../errors/codes.js';
@@ -61,8 +61,9 @@ const jobProperties: Record<string, Schema> = {
   credits_refunded: int('Extension: refunded on failure or cancellation.'),
   progress: nullable('number', 'Extension: how far the work is, 0 to 1, when its worker reports it.', { minimum: 0, maximum: 1 }),
   retry_of: nullable('string', 'Extension: the job this one retries (POST /api/v1/jobs/{id}/retry).'),
+  priority: { type: 'string', enum: [...JOB_PRIORITIES], description: 'Extension: orders the job within its account\'s own queue (high first, then first-come); accounts take turns whatever their jobs\' priorities.' },
   cancel_after_at: time('Extension, only when the run sent `Cancel-After`: the deadline at which it is cancelled if unfinished.'),
-  queue_position: int('Extension, only while pending: how many pending jobs (of every account) are ahead, counted up to 10,000.', { minimum: 0 }),
+  queue_position: int('Extension, only while pending: an estimate of how many pending jobs (of every account) start before this one in the fair order, counted up to 10,000 (docs/api.md).', { minimum: 0 }),
 };
 const jobRequired = Object.keys(jobProperties).filter((k) => k !== 'cancel_after_at' && k !== 'queue_position');
 
@@ -72,6 +73,7 @@ const jobExample = {
   output_data: { outputImage: 'http://localhost:8080/files/0192f0c4-5b1e-7c3a-9d2f-6a8b4c1e2f30/Rq8dT2.png' },
   error_message: null, credits_charged: 10, created_at: '2026-03-26T12:30:00.000Z', completed_at: '2026-03-26T12:30:03.000Z',
   webhook_delivered: false, started_at: '2026-03-26T12:30:00.120Z', cancelled_at: null, credits_refunded: 0, progress: null, retry_of: null,
+  priority: 'normal',
 };
 
 /** The platform's app-job example, in genjobs' time format and with its extensions. */
@@ -88,6 +90,7 @@ const appJobExample = {
   },
   error_message: null, credits_charged: 200, created_at: '2026-04-06T11:15:14.964Z', completed_at: '2026-04-06T11:17:14.985Z',
   webhook_delivered: false, started_at: '2026-04-06T11:15:15.020Z', cancelled_at: null, credits_refunded: 0, progress: null, retry_of: null,
+  priority: 'normal',
 };
 
 export const Job: Schema = {
@@ -220,6 +223,10 @@ export const User: Schema = {
   ...object({
     id: str(), object: { const: 'user' }, name: nullable('string'), credits: int(), api_access: { type: 'boolean' },
     subscription: nullable('string'), created_at: time(),
+    weight: int('Its share of the executors against other accounts with work (fair scheduler): an account of weight 2 starts twice as many jobs as one of weight 1.', { minimum: 1 }),
+    max_running: nullable('integer', 'The most jobs it may have running at once; null: the server default (GENJOBS_DEFAULT_MAX_RUNNING, unlimited unless set).', { minimum: 0 }),
+    max_running_per_model: nullable('integer', 'The most jobs of one model it may have running at once; null: the server default (GENJOBS_DEFAULT_MAX_RUNNING_PER_MODEL).', { minimum: 0 }),
+    max_priority: { type: 'string', enum: [...JOB_PRIORITIES], description: 'The highest `priority` its runs may ask for.' },
   }),
 };
 

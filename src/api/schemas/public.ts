@@ -1,4 +1,4 @@
-import { JOB_STATUSES } from '../../jobs/status.js';
+import { JOB_PRIORITIES, JOB_STATUSES } from '../../jobs/status.js';
 import { ref } from './components.js';
 import {
   API_KEY_ERRORS, BODY_ERRORS, IDEMPOTENT_REPLAYED, PREFER_HEADER, PREFERENCE_APPLIED, RATE_LIMIT_HEADERS, RUN_REQUEST_HEADERS, errorResponses,
@@ -17,6 +17,10 @@ const RUN_HEADERS = { ...PREFERENCE_APPLIED, ...IDEMPOTENT_REPLAYED };
 
 const runBodyExtras = {
   webhook_url: { type: 'string', format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', description: 'An http(s) URL called when the job ends (docs/webhooks.md).' },
+  priority: {
+    type: 'string', enum: [...JOB_PRIORITIES], default: 'normal',
+    description: 'Extension: orders the run within the account\'s own queue (accounts still take turns). Above the account\'s `max_priority`: 400 `priority_not_allowed`.',
+  },
 };
 
 const runModelBody = {
@@ -72,7 +76,7 @@ const eventStream = (description: string) => ({
   content: { 'text/event-stream': { schema: { type: 'string', description: 'Server-sent events: `status`, `progress`, `log` and `node` (docs/api.md).' } } },
 });
 
-const RUN_ERRORS = [...API_KEY_ERRORS, ...BODY_ERRORS, 'invalid_parameter', 'insufficient_credits', 'idempotency_conflict'] as const;
+const RUN_ERRORS = [...API_KEY_ERRORS, ...BODY_ERRORS, 'invalid_parameter', 'insufficient_credits', 'idempotency_conflict', 'priority_not_allowed'] as const;
 
 export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
   'GET /healthz': {

@@ -3,6 +3,7 @@ import type {
 } from '../store.js';
 import { Batcher, unwrap, type BatchItemError } from './batch.js';
 import type { Sql } from './db.js';
+import * as fair from './fair.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import { toJob, type JobRow } from './rows.js';
@@ -28,7 +29,7 @@ export class PgBatched {
     this.completions = new Batcher((items) => jobs.completeMany(sql, items), LIMITS);
     this.keyLookups = new Batcher((hashes) => keys.getByHashMany(sql, hashes), LIMITS);
     this.jobReads = new Batcher((ids) => jobs.readMany(sql, ids), LIMITS);
-    this.positions = new Batcher((items) => jobs.queuePositionMany(sql, items), LIMITS);
+    this.positions = new Batcher((items) => fair.queuePositionMany(sql, items), LIMITS);
   }
 
   async jobCreate(p: jobs.CreateItem): Promise<jobs.CreateOutcome> {

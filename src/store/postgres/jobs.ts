@@ -1,12 +1,12 @@
 import { newId } from '../../ids.js';
-import { abandonedMessage, byQueueOrder, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel, webhookEvent } from '../rules.js';
+import { abandonedMessage, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel, webhookEvent } from '../rules.js';
 import {
-  QUEUE_POSITION_CAP, type JobCancelParams, type JobCancelResult, type JobClaimParams, type JobCompleteParams, type JobCreateChargedParams,
+  type JobCancelParams, type JobCancelResult, type JobCompleteParams, type JobCreateChargedParams,
   type JobCreateChargedResult, type JobFailAbandonedParams, type JobFailParams, type JobLeaseExtendParams, type JobListParams,
-  type JobListPastDeadlineParams, type JobLogListParams, type JobPastDeadline, type JobQueuePositionParams, type JobRecord,
+  type JobListPastDeadlineParams, type JobLogListParams, type JobPastDeadline, type JobRecord,
   type JobReleaseParams, type JobReportProgressParams, type JobSetOutputParams, type JobLogLine,
 } from '../store.js';
-import { canMove, type Millis } from '../vocabulary.js';
+import { canMove, priorityRank, type Millis } from '../vocabulary.js';
 import { settleEach, type BatchItemError } from './batch.js';
 import { unreachable, type PgDb, type Sql } from './db.js';
 import * as ledger from './ledger.js';
@@ -69,15 +69,16 @@ export async function createCharged(sql: Sql, p: CreateItem): Promise<CreateOutc
     WITH debit AS (
       UPDATE users SET credits = credits - $7 WHERE id = $2 AND credits >= $7 RETURNING credits
     ), job AS (
-      INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec)
-      SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13, $14 FROM debit RETURNING *
+      INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec,
+                        priority)
+      SELECT $1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $12, $13, $14, $15 FROM debit RETURNING *
     ), charge AS (
       INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
       SELECT $10, $2, $1, 'charge', -$7, debit.credits, $11, $9 FROM debit WHERE $7 > 0
     )
     SELECT job.*, debit.credits AS balance FROM job, debit`,
   [p.id, p.userId, p.runType, p.modelId, p.appId, JSON.stringify(p.inputData), p.cost, p.webhookUrl, p.now, newId(), LedgerReason.charge(p),
-    p.cancelAfterAt ?? null, p.retryOf ?? null, specJson(p)]);
+    p.cancelAfterAt ?? null, p.retryOf ?? null, specJson(p), priorityRank(p.priority ?? 'normal')]);
   if (!row) {
     const user = await sql.one<{ credits: number }>('SELECT credits FROM users WHERE id = $1', [p.userId]);
     return { ok: false, reason: 'insufficient', available: user?.credits ?? 0 };
@@ -147,22 +148,6 @@ export async function list(sql: Sql, p: JobListParams): Promise<JobRecord[]> {
   return rows.map(toJob);
 }
 
-/** Queue positions asked for in one turn, counted by one statement. */
-export async function queuePositionMany(sql: Sql, items: JobQueuePositionParams[]): Promise<(number | BatchItemError)[]> {
-  const one = async (p: JobQueuePositionParams) => (await sql.one<{ n: number }>(
-    `SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < ($1, $2) LIMIT $3) ahead`,
-    [p.createdAt, p.id, QUEUE_POSITION_CAP]))?.n ?? 0;
-  return settleEach(items, async (all) => {
-    const rows = await sql.q<{ n: number; ahead: number }>(`SELECT i.n::int AS n,
-        (SELECT COUNT(*)::int FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (i.created_at, i.id) LIMIT $3) a) AS ahead
-      FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS i(created_at, id, n)`,
-    [all.map((p) => p.createdAt), all.map((p) => p.id), QUEUE_POSITION_CAP]);
-    const out: number[] = new Array(all.length).fill(0);
-    for (const r of rows) out[r.n - 1] = r.ahead;
-    return out;
-  }, one, unreachable);
-}
-
 export async function listPastDeadline(sql: Sql, p: JobListPastDeadlineParams): Promise<JobPastDeadline[]> {
   const rows = await sql.q<{ id: string; user_id: string }>(`SELECT id, user_id FROM jobs
     WHERE cancel_after_at IS NOT NULL AND cancel_after_at <= $1 AND status IN ('pending', 'processing') LIMIT $2`, [p.now, p.limit]);
@@ -185,33 +170,6 @@ export async function cancel(db: PgDb, p: JobCancelParams): Promise<JobCancelRes
     await outboxInsert(sql, updated, 'cancelled', p.now);
     return { changed: true, job: toJob(updated), previousStatus: before.status };
   });
-}
-
-export async function claim(sql: Sql, p: JobClaimParams): Promise<JobRecord[]> {
-  if (p.limit <= 0) return [];
-  // Jobs whose holder died come first (they have waited longest), then the oldest pending
-  // ones. SKIP LOCKED: rows another executor is claiming right now are passed over, not waited on.
-  const rows = await sql.q<JobRow>(`
-    WITH reclaimed AS (
-      UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = $1, lease_token = lease_token + 1,
-        lease_expires_at = $2, started_at = COALESCE(started_at, GREATEST($3, created_at))
-      WHERE id IN (
-        SELECT id FROM jobs WHERE status = 'processing' AND lease_expires_at <= $3 AND attempts < $4
-          AND NOT (COALESCE(model_id, '') = ANY($5::text[])) AND ($7::text[] IS NULL OR model_id = ANY($7::text[]))
-        ORDER BY lease_expires_at LIMIT $6 FOR UPDATE SKIP LOCKED)
-      RETURNING *
-    ), fresh AS (
-      UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = $1, lease_token = lease_token + 1,
-        lease_expires_at = $2, started_at = COALESCE(started_at, GREATEST($3, created_at))
-      WHERE id IN (
-        SELECT id FROM jobs WHERE status = 'pending' AND NOT (COALESCE(model_id, '') = ANY($5::text[]))
-          AND ($7::text[] IS NULL OR model_id = ANY($7::text[]))
-        ORDER BY created_at, id LIMIT GREATEST(0, $6 - (SELECT COUNT(*) FROM reclaimed)) FOR UPDATE SKIP LOCKED)
-      RETURNING *
-    )
-    SELECT * FROM reclaimed UNION ALL SELECT * FROM fresh`,
-  [p.owner, p.now + p.leaseMs, p.now, p.maxAttempts, p.excludeModels ?? [], p.limit, p.onlyModels ?? null]);
-  return rows.map(toJob).sort(byQueueOrder);
 }
 
 export async function leaseExtend(sql: Sql, p: JobLeaseExtendParams): Promise<string[]> {

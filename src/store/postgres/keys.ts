@@ -9,12 +9,14 @@ import { toApiKey, toUser, type ApiKeyRow } from './rows.js';
 /** The SQL of API keys. Only a key's hash is stored; a lookup returns the key with its account. */
 
 /** A key joined with its account's columns (prefixed `u_`). */
-export type KeyRow = ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number };
+export type KeyRow = ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: boolean; u_subscription: string | null; u_created_at: number;
+  u_weight: number; u_max_running: number | null; u_max_running_per_model: number | null; u_max_priority: number };
 
 export function toKeyWithUser(row: KeyRow): ApiKeyWithUser {
   return {
     key: toApiKey(row),
-    user: toUser({ id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at }),
+    user: toUser({ id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at,
+      weight: row.u_weight, max_running: row.u_max_running, max_running_per_model: row.u_max_running_per_model, max_priority: row.u_max_priority }),
   };
 }
 
@@ -25,7 +27,8 @@ export async function create(sql: Sql, p: ApiKeyCreateParams): Promise<ApiKeyRec
   return toApiKey(row!);
 }
 
-const lookup = (where: string) => `SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at
+const lookup = (where: string) => `SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access, u.subscription AS u_subscription, u.created_at AS u_created_at,
+  u.weight AS u_weight, u.max_running AS u_max_running, u.max_running_per_model AS u_max_running_per_model, u.max_priority AS u_max_priority
   FROM api_keys k JOIN users u ON u.id = k.user_id WHERE ${where}`;
 
 /** Key lookups of one turn (every authenticated request makes one) in one statement; see `PgBatched`. */

@@ -8,6 +8,7 @@ import { PgBatched } from './batched.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import * as apps from './apps.js';
+import * as fair from './fair.js';
 import { audited, list as auditList } from './audit.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
@@ -92,7 +93,9 @@ export class PgStore implements port.Store {
   /** Without an Idempotency-Key, creations of one turn share a statement; with one, each takes its key in its own transaction. */
   async jobCreateCharged(p: port.JobCreateChargedParams): Promise<port.JobCreateChargedResult> {
     assertCreditAmount(p.cost, 'cost');
-    return p.idempotency ? jobs.createIdempotent(this.db, { ...p, idempotency: p.idempotency }) : this.batched.jobCreate(p);
+    if (p.idempotency) return jobs.createIdempotent(this.db, { ...p, idempotency: p.idempotency });
+    // The batched creation stores the default priority; a run that asks for another is created alone.
+    return p.priority === undefined || p.priority === 'normal' ? this.batched.jobCreate(p) : jobs.createCharged(this.db, p);
   }
   jobGetById(p: port.JobGetByIdParams) { return this.batched.jobGetById(p); }
   jobList(p: port.JobListParams) { return jobs.list(this.db, p); }
@@ -101,7 +104,7 @@ export class PgStore implements port.Store {
 
   // ---- jobs: moves ----
   jobCancel(p: port.JobCancelParams) { return jobs.cancel(this.db, p); }
-  jobClaim(p: port.JobClaimParams) { return jobs.claim(this.db, p); }
+  jobClaim(p: port.JobClaimParams) { return fair.claim(this.db, p); }
   jobLeaseExtend(p: port.JobLeaseExtendParams) { return jobs.leaseExtend(this.db, p); }
   jobComplete(p: port.JobCompleteParams) { return this.batched.jobComplete(p); }
   jobFail(p: port.JobFailParams) { return jobs.fail(this.db, p); }
@@ -146,6 +149,9 @@ export class PgStore implements port.Store {
     await listener.start();
     return () => listener.stop();
   }
+
+  // ---- fair scheduler ----
+  userSetScheduling(p: port.UserSetSchedulingParams) { return audited(this.db, p.audit, (db) => fair.setScheduling(db, p), changedUser); }
 
   // ---- audit log (the admin writes above record theirs through `audited`) ----
   auditList(p: port.AuditListParams) { return auditList(this.db, p); }

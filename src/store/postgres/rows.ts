@@ -1,10 +1,11 @@
 import type { ApiKeyRecord, AppRecord, JobRecord, WebhookDeliveryRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
-import type { DeliveryStatus, JobStatus, LedgerKind, RunType } from '../vocabulary.js';
+import { priorityOfRank, type DeliveryStatus, type JobStatus, type LedgerKind, type RunType } from '../vocabulary.js';
 
 /** Rows as node-postgres returns them (bigint read as number, jsonb parsed), mapped to records. */
 
 export interface UserRow {
   id: string; name: string | null; credits: number; api_access: boolean; subscription: string | null; created_at: number;
+  weight: number; max_running: number | null; max_running_per_model: number | null; max_priority: number;
 }
 export interface ApiKeyRow {
   id: string; user_id: string; name: string | null; key_prefix: string; key_hash: string;
@@ -16,7 +17,7 @@ export interface JobRow {
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: boolean;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
   attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
-  cancel_after_at: number | null; retry_of: string | null; run_spec: unknown;
+  cancel_after_at: number | null; retry_of: string | null; run_spec: unknown; priority: number;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: LedgerKind;
@@ -25,6 +26,7 @@ export interface LedgerRow {
 
 export const toUser = (r: UserRow): UserRecord => ({
   id: r.id, name: r.name, credits: r.credits, apiAccess: r.api_access, subscription: r.subscription, createdAt: r.created_at,
+  weight: r.weight, maxRunning: r.max_running, maxRunningPerModel: r.max_running_per_model, maxPriority: priorityOfRank(r.max_priority),
 });
 
 export const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
@@ -40,6 +42,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
   progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
   runSpec: r.run_spec ?? null,
+  priority: priorityOfRank(r.priority ?? 1),
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({

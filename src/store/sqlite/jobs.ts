@@ -1,13 +1,14 @@
 import { newId } from '../../ids.js';
 import { abandonedMessage, byQueueOrder, IDEMPOTENCY_WINDOW_MS, LedgerReason, refundOnCancel } from '../rules.js';
 import {
-  QUEUE_POSITION_CAP, type JobCancelParams, type JobCancelResult, type JobClaimParams, type JobCompleteParams, type JobCreateChargedParams,
+  type JobCancelParams, type JobCancelResult, type JobClaimParams, type JobCompleteParams, type JobCreateChargedParams,
   type JobCreateChargedResult, type JobFailAbandonedParams, type JobFailParams, type JobGetByIdParams, type JobLeaseExtendParams,
   type JobListParams, type JobListPastDeadlineParams, type JobLogLine, type JobLogListParams, type JobPastDeadline,
-  type JobQueuePositionParams, type JobRecord, type JobReleaseParams, type JobReportProgressParams, type JobSetOutputParams,
+  type JobRecord, type JobReleaseParams, type JobReportProgressParams, type JobSetOutputParams,
 } from '../store.js';
-import { canMove, type Millis } from '../vocabulary.js';
+import { canMove, priorityRank, type Millis } from '../vocabulary.js';
 import type { SqliteDb } from './db.js';
+import * as fair from './fair.js';
 import * as ledger from './ledger.js';
 import { newJobRecord, toJob, type JobRow } from './rows.js';
 import { outboxInsert } from './webhooks.js';
@@ -18,9 +19,6 @@ import { outboxInsert } from './webhooks.js';
  * webhook delivery it owes with it. Creations, claims, completions and failures go through the
  * group commit (`group-commit.ts`): those of one turn share a transaction.
  */
-
-/** Queue positions below this are counted from the front of the queue, larger ones from the back. */
-const NEAR_FRONT = 128;
 
 // ---- creation ----
 
@@ -45,9 +43,11 @@ export function createCharged(db: SqliteDb, p: JobCreateChargedParams): Promise<
     }
     const inputJson = JSON.stringify(p.inputData);
     const specJson = p.runSpec === undefined || p.runSpec === null ? null : JSON.stringify(p.runSpec);
-    db.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec)
-            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`)
-      .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null, specJson);
+    const priority = p.priority ?? 'normal';
+    db.sql(`INSERT INTO jobs (id, user_id, run_type, model_id, app_id, status, input_data, credits_charged, webhook_url, created_at, cancel_after_at, retry_of, run_spec, priority)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null, specJson,
+        priorityRank(priority));
     if (p.cost > 0) {
       db.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
               VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
@@ -61,7 +61,7 @@ export function createCharged(db: SqliteDb, p: JobCreateChargedParams): Promise<
     const job = newJobRecord({
       id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, inputJson, cost: p.cost,
       webhookUrl: p.webhookUrl, now: p.now, cancelAfterAt: p.cancelAfterAt ?? null, retryOf: p.retryOf ?? null,
-      runSpec: specJson === null ? null : JSON.parse(specJson),
+      runSpec: specJson === null ? null : JSON.parse(specJson), priority,
     });
     return { ok: true, job, balance: debited.credits, replayed: false };
   });
@@ -90,28 +90,6 @@ export function list(db: SqliteDb, p: JobListParams): JobRecord[] {
   if (p.startingAfter) add('(created_at, id) < (?, ?)', p.startingAfter.createdAt, p.startingAfter.id);
   const text = `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
   return (db.sql(text).all(...args, p.limit) as JobRow[]).map(toJob);
-}
-
-export function queuePosition(db: SqliteDb, p: JobQueuePositionParams): number {
-  // Counted from whichever end of the queue is nearer, so that a job near either end costs a
-  // few index entries: first the jobs ahead, up to a few; if there are more, the jobs from this
-  // one to the back, subtracted from the pending count (kept by triggers). (Separate reads: a
-  // commit of another process between them can move the answer by what it changed, as it
-  // could a moment later anyway.)
-  const from = { createdAt: p.createdAt, id: p.id, cap: QUEUE_POSITION_CAP, near: NEAR_FRONT };
-  const ahead = db.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (@createdAt, @id) LIMIT @near)`)
-    .get(from) as { n: number };
-  if (ahead.n < NEAR_FRONT) return ahead.n;
-  const { pending } = db.sql('SELECT pending FROM job_queue_count WHERE id = 1').get() as { pending: number };
-  // A short queue is counted whole (a plain COUNT is several times cheaper than one under a LIMIT); a long one up to the cap.
-  const behind = (pending <= QUEUE_POSITION_CAP
-    ? db.sql(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND (created_at, id) >= (@createdAt, @id)`).get(from)
-    : db.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) >= (@createdAt, @id) LIMIT @cap)`).get(from)) as { n: number };
-  if (behind.n < QUEUE_POSITION_CAP) return Math.min(QUEUE_POSITION_CAP, Math.max(NEAR_FRONT, pending - behind.n));
-  // Deep in a long queue: counted from the front.
-  const counted = db.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND (created_at, id) < (@createdAt, @id) LIMIT @cap)`)
-    .get(from) as { n: number };
-  return counted.n;
 }
 
 export function listPastDeadline(db: SqliteDb, p: JobListPastDeadlineParams): JobPastDeadline[] {
@@ -162,10 +140,10 @@ export async function claim(db: SqliteDb, p: JobClaimParams): Promise<JobRecord[
     // Jobs whose holder died come first: they have waited longest.
     const reclaimed = anyExpired ? db.sql(`UPDATE jobs ${set} WHERE id IN (${expiredSql}) RETURNING *`).all(args) as JobRow[] : [];
     const rest = p.limit - reclaimed.length;
-    const fresh = rest <= 0 ? [] : db.sql(`UPDATE jobs ${set} WHERE id IN (${pendingSql}) RETURNING *`).all({ ...args, limit: rest }) as JobRow[];
-    return [...reclaimed, ...fresh];
+    // Then pending jobs in the fair order (fair.ts), in the order they were picked.
+    return [...reclaimed.map(toJob).sort(byQueueOrder), ...(rest <= 0 ? [] : fair.pickFresh(db, p, args, models, rest).map(toJob))];
   });
-  return rows.map(toJob).sort(byQueueOrder);
+  return rows;
 }
 
 export function leaseExtend(db: SqliteDb, p: JobLeaseExtendParams): string[] {

@@ -17,12 +17,15 @@ export function create(db: SqliteDb, p: ApiKeyCreateParams): ApiKeyRecord {
 export function getByHash(db: SqliteDb, p: ApiKeyGetByHashParams): ApiKeyWithUser | null {
   // Every authenticated request asks: one statement for the key and its account.
   const row = db.sql(`SELECT k.*, u.name AS u_name, u.credits AS u_credits, u.api_access AS u_api_access,
-      u.subscription AS u_subscription, u.created_at AS u_created_at
+      u.subscription AS u_subscription, u.created_at AS u_created_at,
+      u.weight AS u_weight, u.max_running AS u_max_running, u.max_running_per_model AS u_max_running_per_model, u.max_priority AS u_max_priority
     FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?`).get(p.keyHash) as
-    (ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: number; u_subscription: string | null; u_created_at: number }) | undefined;
+    (ApiKeyRow & { u_name: string | null; u_credits: number; u_api_access: number; u_subscription: string | null; u_created_at: number;
+      u_weight: number; u_max_running: number | null; u_max_running_per_model: number | null; u_max_priority: number }) | undefined;
   if (!row) return null;
   const user = toUser({
     id: row.user_id, name: row.u_name, credits: row.u_credits, api_access: row.u_api_access, subscription: row.u_subscription, created_at: row.u_created_at,
+    weight: row.u_weight, max_running: row.u_max_running, max_running_per_model: row.u_max_running_per_model, max_priority: row.u_max_priority,
   });
   return { key: toApiKey(row), user };
 }

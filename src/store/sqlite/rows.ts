@@ -1,10 +1,11 @@
 import type { ApiKeyRecord, AppRecord, JobRecord, WebhookDeliveryRecord, WorkerRecord, LedgerEntryRecord, UserRecord } from '../records.js';
-import type { DeliveryStatus, JobStatus, LedgerKind, RunType } from '../vocabulary.js';
+import { priorityOfRank, type DeliveryStatus, type JobPriority, type JobStatus, type LedgerKind, type RunType } from '../vocabulary.js';
 
 /** Raw rows as SQLite returns them, and their mapping to the store's records. */
 
 export interface UserRow {
   id: string; name: string | null; credits: number; api_access: number; subscription: string | null; created_at: number;
+  weight: number; max_running: number | null; max_running_per_model: number | null; max_priority: number;
 }
 export interface ApiKeyRow {
   id: string; user_id: string; name: string | null; key_prefix: string; key_hash: string;
@@ -16,7 +17,7 @@ export interface JobRow {
   credits_charged: number; credits_refunded: number; webhook_url: string | null; webhook_delivered: number;
   created_at: number; started_at: number | null; completed_at: number | null; cancelled_at: number | null;
   attempts: number; lease_owner: string | null; lease_token: number; lease_expires_at: number | null; progress: number | null;
-  cancel_after_at: number | null; retry_of: string | null; run_spec: string | null;
+  cancel_after_at: number | null; retry_of: string | null; run_spec: string | null; priority: number;
 }
 export interface LedgerRow {
   id: string; user_id: string; job_id: string | null; kind: LedgerKind;
@@ -25,6 +26,7 @@ export interface LedgerRow {
 
 export const toUser = (r: UserRow): UserRecord => ({
   id: r.id, name: r.name, credits: r.credits, apiAccess: r.api_access === 1, subscription: r.subscription, createdAt: r.created_at,
+  weight: r.weight, maxRunning: r.max_running, maxRunningPerModel: r.max_running_per_model, maxPriority: priorityOfRank(r.max_priority),
 });
 
 export const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
@@ -41,12 +43,14 @@ export const toJob = (r: JobRow): JobRecord => ({
   attempts: r.attempts, leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
   progress: r.progress ?? null, cancelAfterAt: r.cancel_after_at ?? null, retryOf: r.retry_of ?? null,
   runSpec: r.run_spec === null || r.run_spec === undefined ? null : JSON.parse(r.run_spec),
+  priority: priorityOfRank(r.priority ?? 1),
 });
 
 /** The record of a job just inserted as pending: what `toJob` would read back, from the inserted values and the column defaults. */
 export const newJobRecord = (p: {
   id: string; userId: string; runType: RunType; modelId: string | null; appId: string | null; inputJson: string;
   cost: number; webhookUrl: string | null; now: number; cancelAfterAt: number | null; retryOf: string | null; runSpec: unknown;
+  priority: JobPriority;
 }): JobRecord => ({
   id: p.id, userId: p.userId, runType: p.runType, modelId: p.modelId, appId: p.appId, status: 'pending',
   inputData: JSON.parse(p.inputJson), outputData: null,
@@ -54,7 +58,7 @@ export const newJobRecord = (p: {
   webhookUrl: p.webhookUrl, webhookDelivered: false,
   createdAt: p.now, startedAt: null, completedAt: null, cancelledAt: null,
   attempts: 0, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
-  progress: null, cancelAfterAt: p.cancelAfterAt, retryOf: p.retryOf, runSpec: p.runSpec,
+  progress: null, cancelAfterAt: p.cancelAfterAt, retryOf: p.retryOf, runSpec: p.runSpec, priority: p.priority,
 });
 
 export const toLedger = (r: LedgerRow): LedgerEntryRecord => ({

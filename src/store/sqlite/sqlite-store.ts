@@ -5,6 +5,7 @@ import { assertCreditAmount } from '../limits.js';
 import { changedGrant, changedOwned, changedUser, changedWorker } from '../audit-targets.js';
 import { SqliteDb } from './db.js';
 import * as apps from './apps.js';
+import * as fair from './fair.js';
 import { audited, list as auditList } from './audit.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
@@ -66,7 +67,7 @@ export class SqliteStore implements port.Store {
   }
   async jobGetById(p: port.JobGetByIdParams) { return jobs.getById(this.db, p); }
   async jobList(p: port.JobListParams) { return jobs.list(this.db, p); }
-  async jobQueuePosition(p: port.JobQueuePositionParams) { return jobs.queuePosition(this.db, p); }
+  async jobQueuePosition(p: port.JobQueuePositionParams) { return fair.queuePosition(this.db, p); }
   async jobQueueSummary() { return queue.summary(this.db); }
 
   // ---- jobs: moves ----
@@ -117,6 +118,9 @@ export class SqliteStore implements port.Store {
   async subscribe(_onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  // ---- fair scheduler ----
+  async userSetScheduling(p: port.UserSetSchedulingParams) { return audited(this.db, p.audit, () => fair.setScheduling(this.db, p), changedUser); }
 
   // ---- audit log (the admin writes above record theirs through `audited`) ----
   async auditList(p: port.AuditListParams) { return auditList(this.db, p); }
