@@ -13,12 +13,19 @@ import { PgStore } from '../../src/store/postgres/pg-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { testStoreKind } from '../helpers/store.js';
+import { migrationsDir } from '../../src/paths.js';
+
+/** The output-references migration of a dialect, run again by hand as an upgrade would run it (later migrations are already applied). */
+const migrationSql = (dialect: 'sqlite' | 'postgres') => {
+  const dir = migrationsDir(dialect);
+  return fs.readFileSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('_output_references.sql'))!), 'utf8');
+};
 
 /*
  * Rows written before references: their outputs hold URLs of the form <origin>/files/<job>/<name>.
  * The migration (sqlite 0009, postgres 0010) lists them; the data step rewrites each finished one
  * to references, batch by batch, once. Runs on both stores, on rows written the old way: through
- * the store, then the migration applied again as on an upgrade.
+ * the store, then the migration's SQL run again as on an upgrade.
  */
 
 type Json = Record<string, any>;
@@ -33,7 +40,8 @@ async function upgradedStore(t: TestContext, write: (store: Store) => Promise<vo
     await write(before);
     await before.close();
     const raw = new Database(filename);
-    raw.exec('DROP TABLE job_output_rewrites; DELETE FROM schema_migrations WHERE version = 9;');
+    raw.exec('DROP TABLE job_output_rewrites;');
+    raw.exec(migrationSql('sqlite'));
     raw.close();
     const after = new SqliteStore({ filename });
     t.after(() => after.close());
@@ -52,7 +60,9 @@ async function upgradedStore(t: TestContext, write: (store: Store) => Promise<vo
   await before.close();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query(`DROP TABLE "${schema}".job_output_rewrites; DELETE FROM "${schema}".schema_migrations WHERE version = 10`);
+  await client.query(`SET search_path TO "${schema}"`);
+  await client.query('DROP TABLE job_output_rewrites');
+  await client.query(migrationSql('postgres'));
   await client.end();
   const after = await PgStore.open({ url, schema, poolSize: 2 });
   t.after(() => after.close());
