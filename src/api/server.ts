@@ -1,8 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { apiError } from '../errors/api-error.js';
-import { setOutputFileHeaders } from '../files/safety-headers.js';
 import type { ApiContext } from './context.js';
 import { answerWhatNodeWould, clientErrorHandler, frameworkErrors, makeErrorHandler } from './errors.js';
 import { capConnections, connectionOptions } from './connections.js';
@@ -13,6 +11,7 @@ import { adminRoutes } from './routes/admin.js';
 import { publicRoutes } from './routes/public.js';
 import { workerRoutes } from './routes/worker.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { fileRoutes } from './routes/files.js';
 import { registerSchemas } from './schemas/index.js';
 import { serveReference } from './reference.js';
 import { registerDashboard, type Dashboard } from './dashboard.js';
@@ -70,18 +69,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   await app.register(webhookRoutes(ctx), { prefix: '/api/v1' });
   await app.register(adminRoutes(ctx), { prefix: '/admin/v1' });
   await app.register(workerRoutes(ctx.workers, ctx.config.workerUploadLimitBytes), { prefix: '/worker/v1' });
-  await app.register(fastifyStatic, {
-    root: ctx.files.root,
-    prefix: '/files/',
-    index: false,
-    list: false,
-    dotfiles: 'deny',
-    immutable: true,
-    maxAge: '365d',
-    setHeaders: setOutputFileHeaders,
-    // Documented in /openapi.json like every other route.
-    schemaHide: false,
-  });
+  await app.register(fileRoutes(ctx.files.storage));
   await serveReference(app);
   if (ctx.config.dashboardEnabled) dashboard = await registerDashboard(app, { publicUrl: ctx.config.publicUrl, logger: app.log });
   return app;

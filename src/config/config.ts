@@ -85,6 +85,14 @@ export interface Config {
   streamsPerKey: number;
   /** Event streams this process holds open, all keys together. (Default: 2000) */
   streamsMax: number;
+  /** Where output files are kept: `local` (DATA_DIR/files) or `s3` (GENJOBS_STORAGE). (Default: local) */
+  storage: 'local' | 's3';
+  /** The bucket and its access when `storage` is `s3`; null otherwise. */
+  s3: S3Config | null;
+  /** How links to output files are made: `served` by this process at PUBLIC_URL/files/, or `presigned` S3 URLs. (Default: served) */
+  fileLinks: 'served' | 'presigned';
+  /** Lifetime of a presigned link, signed afresh each time a job is read. (Default: 3600 s) */
+  presignSeconds: number;
   /** Retention: how long finished jobs are kept, per final status; null keeps them for ever. (Default: null for each) */
   retainMs: { completed: number | null; failed: number | null; cancelled: number | null };
   /** Jobs deleted per retention transaction. (Default: 500) */
@@ -99,6 +107,22 @@ export interface Config {
   defaultMaxRunning: number | null;
   /** Fair scheduler: the same per model, for accounts without their own max_running_per_model. (Default: null, unlimited) */
   defaultMaxRunningPerModel: number | null;
+}
+
+/** The S3 (or S3-compatible) bucket output files go to. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). */
+export interface S3Config {
+  /** GENJOBS_S3_BUCKET. (Required with GENJOBS_STORAGE=s3) */
+  bucket: string;
+  /** Prepended to every key, such as `genjobs/` to share a bucket; a `/` is added if missing. (Default: none) */
+  prefix: string;
+  /** An S3-compatible service's address (MinIO, R2, Ceph...); AWS's own when unset. (Default: unset) */
+  endpoint: string | null;
+  /** Bucket in the path (`endpoint/bucket/key`) rather than the host name; most S3-compatible services need it. (Default: false) */
+  forcePathStyle: boolean;
+  /** AWS_REGION (or AWS_DEFAULT_REGION). (Default: us-east-1 with an endpoint; required without one) */
+  region: string;
+  /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when set; null: the SDK's default chain. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -179,6 +203,33 @@ function schemaName(env: Env): string | null {
   return raw;
 }
 
+function s3Config(env: Env): S3Config {
+  const bucket = env.GENJOBS_S3_BUCKET ?? '';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(bucket === ''
+      ? 'GENJOBS_STORAGE=s3 needs GENJOBS_S3_BUCKET: set it to the name of the bucket output files go to.'
+      : `GENJOBS_S3_BUCKET="${bucket}" is not a bucket name: use 3 to 63 lower-case letters, digits, dots and hyphens.`);
+  }
+  const raw = env.GENJOBS_S3_PREFIX ?? '';
+  if (raw !== '' && !/^[\w.\-/]{1,256}$/.test(raw)) {
+    throw new ConfigError(`GENJOBS_S3_PREFIX="${raw}" is not valid: use letters, digits, _ . - and /, such as genjobs/.`);
+  }
+  // A folder of the bucket: "prod" and "prod/" both put keys under prod/.
+  const prefix = raw === '' || raw.endsWith('/') ? raw : `${raw}/`;
+  const endpoint = env.GENJOBS_S3_ENDPOINT ? url(env, 'GENJOBS_S3_ENDPOINT', '') : null;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : '');
+  if (region === '') {
+    throw new ConfigError('GENJOBS_STORAGE=s3 needs AWS_REGION: set it to the bucket\'s region, such as eu-west-1.');
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? '';
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? '';
+  if ((accessKeyId === '') !== (secretAccessKey === '')) {
+    throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the SDK\'s default chain (AWS_PROFILE, roles).');
+  }
+  const credentials = accessKeyId === '' ? null : { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+  return { bucket, prefix, endpoint, forcePathStyle: bool(env, 'GENJOBS_S3_FORCE_PATH_STYLE', false), region, credentials };
+}
+
 /**
  * Retention ages are at least a day: the idempotency window is 24 hours (src/store/rules.ts), and a
  * job deleted sooner would let a retried request with the same key run and be charged again.
@@ -219,6 +270,11 @@ export function loadConfig(env: Env = process.env): Config {
   const requestTimeoutMs = int(env, 'GENJOBS_REQUEST_TIMEOUT_MS', 300_000, 50, 3_600_000);
   if (requestTimeoutMs < headersTimeoutMs) {
     throw new ConfigError(`GENJOBS_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must not be shorter than GENJOBS_HEADERS_TIMEOUT_MS (${headersTimeoutMs}): the whole request includes its head.`);
+  }
+  const storage = oneOf(env, 'GENJOBS_STORAGE', 'local', ['local', 's3'] as const);
+  const fileLinks = oneOf(env, 'GENJOBS_FILE_LINKS', 'served', ['served', 'presigned'] as const);
+  if (fileLinks === 'presigned' && storage !== 's3') {
+    throw new ConfigError('GENJOBS_FILE_LINKS=presigned needs GENJOBS_STORAGE=s3: the local folder cannot sign links. Unset it to serve files from PUBLIC_URL/files/.');
   }
   return {
     port,
@@ -261,6 +317,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnections: int(env, 'GENJOBS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     streamsPerKey: int(env, 'GENJOBS_STREAMS_PER_KEY', 20, 1, 1_000_000),
     streamsMax: int(env, 'GENJOBS_STREAMS_MAX', 2_000, 1, 1_000_000),
+    storage,
+    s3: storage === 's3' ? s3Config(env) : null,
+    fileLinks,
+    presignSeconds: int(env, 'GENJOBS_PRESIGN_SECONDS', 3_600, 1, 604_800),
     retainMs: {
       completed: retainAge(env, 'GENJOBS_RETAIN_COMPLETED'),
       failed: retainAge(env, 'GENJOBS_RETAIN_FAILED'),

@@ -42,11 +42,12 @@ export const ERROR_CODES = {
   idempotency_conflict: { status: 409, message: 'Idempotency-Key "{key}" was used for a different request in the last 24 hours: send a new key for a new request' },
   lease_lost: { status: 409, message: 'This worker no longer holds the job: it is {status}{reason}. Stop working on it.' },
   app_is_template: { status: 409, message: 'App {id} is a template from the catalog file: change it there, not through the admin API' },
-  // 408, 413, 414, 415, 417, 431: the request's form
+  // 408, 413, 414, 415, 416, 417, 431: the request's form
   request_timeout: { status: 408, message: 'The request was not received in time: send the whole request head and body promptly' },
   expectation_failed: { status: 417, message: 'The Expect header asks for something this server does not support: send the request without it, or with Expect: 100-continue' },
   url_too_long: { status: 414, message: 'A part of the request path is longer than {limit} characters: check the id in the URL' },
   upload_too_large: { status: 413, message: 'The upload is larger than the limit of {limit} bytes (GENJOBS_WORKER_UPLOAD_LIMIT)' },
+  range_not_satisfiable: { status: 416, message: 'The requested range starts past the end of the file, which has {size} bytes' },
   headers_too_large: { status: 431, message: 'The request head (its URL and headers) is larger than the server accepts: send a shorter URL or fewer headers' },
   body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },

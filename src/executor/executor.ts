@@ -2,7 +2,8 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { workerModels, type Catalog } from '../catalog/load.js';
-import type { FileStore } from '../files/file-store.js';
+import type { FileStorage } from '../files/storage.js';
+import type { OutputLinks } from '../jobs/links.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JobRecord, Store } from '../store/store.js';
@@ -20,7 +21,9 @@ export interface ExecutorOptions {
   store: Store;
   catalog: Catalog;
   providers: ProviderRegistry;
-  files: FileStore;
+  files: FileStorage;
+  /** How this process links stored files it hands to an app's later nodes. */
+  links: OutputLinks;
   events: JobEvents;
   /** Where app jobs accepted before run specs were kept find their app. */
   apps: AppDirectory;
@@ -217,7 +220,7 @@ export class Executor {
    * fixed when the run was accepted (its run spec).
    */
   private async plan(job: JobRecord): Promise<{ label: string; timeoutMs: number; work: (signal: AbortSignal) => Promise<unknown> }> {
-    const { store, catalog, providers, files, apps } = this.o;
+    const { store, catalog, providers, files, apps, links } = this.o;
     if (job.runType === 'app') {
       const spec = appRunSpec(job);
       const definition = spec?.app ?? (job.appId ? (await apps.find(job.appId))?.definition : undefined);
@@ -228,7 +231,7 @@ export class Executor {
         label: `app ${definition.name}`,
         timeoutMs: appTimeoutMs(definition, catalog),
         work: (signal) => runAppNodes({
-          jobId: job.id, app: definition, inputs, done, catalog, providers, files, signal,
+          jobId: job.id, app: definition, inputs, done, catalog, providers, files, link: links.link, signal,
           saveProgress: async (outputData) => {
             const saved = (await this.fenced(job, async () => ((await store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData })) ? true : null))) === true;
             // Listeners (event streams) re-read the job to see the new node outputs.

@@ -1,29 +1,29 @@
-import fs from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { LocalFileStorage } from './local-storage.js';
+import { keyOfServedLink, servedLink } from './links.js';
+import { FileSizeError, type FileStorage } from './storage.js';
 
-/** Why a streamed file was not kept: it had no bytes, or more than the limit allowed. */
-export class FileSizeError extends Error {
-  override name = 'FileSizeError';
-  constructor(readonly reason: 'empty' | 'too_large', readonly limit: number) {
-    super(reason === 'empty' ? 'the file is empty' : `the file is larger than ${limit} bytes`);
-  }
-}
+export { FileSizeError } from './storage.js';
+
+/** Largest file the built-in models produce or read as an input. (64 MiB) */
+const BUILTIN_FILE_LIMIT = 64 * 1024 * 1024;
 
 /**
- * Output files of jobs, kept under `DATA_DIR/files/<job id>/` and served by the API at
- * `PUBLIC_URL/files/<job id>/<name>`. Names carry random bytes, so a URL cannot be guessed.
+ * The URL-minded face of the file storage that producers used before outputs were stored as
+ * references: each file goes to the configured FileStorage (local folder or S3) and comes back
+ * as its served link, `PUBLIC_URL/files/<key>`. Those links are fixed when written, so they are
+ * always served ones, never presigned (a presigned link would expire in the job's output).
  */
 export class FileStore {
+  readonly storage: FileStorage;
+  /** The local folder (`DATA_DIR/files`), where the local storage keeps files. */
   readonly root: string;
 
-  constructor(dataDir: string, private readonly publicUrl: string) {
-    this.root = path.join(dataDir, 'files');
-    mkdirSync(this.root, { recursive: true });
+  /** `storage`: where files go. (Default: the local folder under `dataDir`) */
+  constructor(dataDir: string, private readonly publicUrl: string, storage?: FileStorage) {
+    const local = new LocalFileStorage(dataDir);
+    this.storage = storage ?? local;
+    this.root = local.root;
   }
 
   /**
@@ -31,61 +31,36 @@ export class FileStore {
    * models read their image inputs this way, so they never fetch from the network.
    */
   async readByUrl(url: string): Promise<Buffer | null> {
-    const prefix = `${this.publicUrl}/files/`;
-    if (!url.startsWith(prefix)) return null;
-    const [jobId, name, ...rest] = url.slice(prefix.length).split('/');
-    if (!jobId || !name || rest.length > 0 || !/^[\w-]+$/.test(jobId) || !/^[\w-]+\.\w+$/.test(name)) return null;
+    const key = keyOfServedLink(this.publicUrl, url);
+    if (key === null) return null;
     try {
-      return await fs.readFile(path.join(this.root, jobId, name));
-    } catch {
-      return null;
+      return await this.storage.read(key, BUILTIN_FILE_LIMIT);
+    } catch (err) {
+      if (err instanceof FileSizeError) return null;
+      throw err;
     }
   }
 
   /** Writes one output file of a job and returns its absolute URL. */
   async save(p: { jobId: string; extension: string; data: Buffer | Uint8Array }): Promise<string> {
-    return this.write(p.jobId, p.extension, (tmp) => fs.writeFile(tmp, p.data));
+    return this.link(await this.storage.put({ jobId: p.jobId, extension: p.extension, source: p.data, limit: Math.max(BUILTIN_FILE_LIMIT, p.data.byteLength) }));
   }
 
   /**
    * Writes a file as it streams in, with memory bounded by the stream's buffers whatever its
-   * size. More than `limit` bytes stops the copy; no byte at all is refused too. Either way the
-   * partial file is removed and a FileSizeError says which.
+   * size. More than `limit` bytes stops the copy; no byte at all is refused too. Either way
+   * nothing is kept and a FileSizeError says which.
    */
-  async saveStream(p: { jobId: string; extension: string; source: Readable; limit: number }): Promise<string> {
-    return this.write(p.jobId, p.extension, async (tmp) => {
-      let size = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          size += chunk.length;
-          callback(size > p.limit ? new FileSizeError('too_large', p.limit) : null, chunk);
-        },
-      });
-      await pipeline(p.source, counter, createWriteStream(tmp, { flags: 'wx' }));
-      if (size === 0) throw new FileSizeError('empty', p.limit);
-    });
+  async saveStream(p: { jobId: string; extension: string; source: Readable; limit: number; contentType?: string }): Promise<string> {
+    return this.link(await this.storage.put(p));
   }
 
-  /** Removes every file of a job (its folder); a job without files, or already removed, is no error. */
-  async deleteJob(jobId: string): Promise<void> {
-    if (!/^[\w-]+$/.test(jobId)) throw new Error('invalid job id');
-    await fs.rm(path.join(this.root, jobId), { recursive: true, force: true });
+  /** Removes every file of the job; a job without files, or already removed, is no error. */
+  deleteJob(jobId: string): Promise<void> {
+    return this.storage.deleteJob(jobId);
   }
 
-  /** Runs `fill` on a temporary file and renames it into place: a crash or a failure never leaves a half file at a served URL. */
-  private async write(jobId: string, extension: string, fill: (tmp: string) => Promise<void>): Promise<string> {
-    if (!/^[\w-]+$/.test(jobId) || !/^\w+$/.test(extension)) throw new Error('invalid file name');
-    const name = `${randomBytes(9).toString('base64url')}.${extension}`;
-    const dir = path.join(this.root, jobId);
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.${name}.tmp`);
-    try {
-      await fill(tmp);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-    await fs.rename(tmp, path.join(dir, name));
-    return `${this.publicUrl}/files/${jobId}/${name}`;
+  private link(file: { key: string }): string {
+    return servedLink(this.publicUrl, file.key);
   }
 }

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Catalog, parseCatalog } from '../../src/catalog/load.js';
 import { Executor } from '../../src/executor/executor.js';
 import { AppDirectory } from '../../src/apps/directory.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { JobEvents } from '../../src/jobs/events.js';
 import { newId } from '../../src/ids.js';
 import type { Provider, RunContext } from '../../src/providers/provider.js';
@@ -66,9 +66,9 @@ async function setup(p: {
   const providers = new ProviderRegistry(catalog.models, { fake: (): Provider => ({ run: (ctx) => p.behaviour(ctx) }) });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-exec-'));
   const events = new JobEvents();
-  const files = new FileStore(dataDir, 'http://genjobs.test');
+  const files = new LocalFileStorage(dataDir);
   const make = (owner: string) => new Executor({
-    store: p.storeFor ? p.storeFor(store) : store, catalog, providers, files, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
+    store: p.storeFor ? p.storeFor(store) : store, catalog, providers, files, links: { link: (f: { key: string }) => `http://genjobs.test/files/${f.key}`, stable: true }, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
     concurrency: p.concurrency ?? 4, leaseMs: p.leaseMs ?? 30_000, maxAttempts: p.maxAttempts ?? 3, pollMs: p.pollMs ?? 20,
   });
   const user = await store.userCreate({ name: null, credits: 1000, now: Date.now() });

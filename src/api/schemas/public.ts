@@ -112,11 +112,13 @@ export const PUBLIC_SCHEMAS: Record<string, RouteSchema> = {
   },
   'GET /files/*': {
     tags: ['Files'], summary: 'An output file', operationId: 'getFile',
-    description: 'The files built-in models and workers write, at the absolute URLs found in `output_data`. No key is needed: the names are random.',
+    description: 'The files models and workers write, at the links found in `output_data`, streamed from the configured storage (local folder or S3). No key is needed: the names are random. One byte range per request (`Range: bytes=0-1023`, `bytes=1024-`, `bytes=-500`, with `If-Range`), `If-None-Match`, `If-Modified-Since` and HEAD are answered; files never change, so they are cached for a year (`immutable`).',
     params: { type: 'object', properties: { '*': { type: 'string', description: '`<job id>/<name>`' } } },
     response: {
       200: { description: 'The file.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-      ...errorResponses(['file_not_found', 'internal_error']),
+      206: { description: 'The byte range asked for; `Content-Range` says which.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      304: { description: 'Not modified: the `If-None-Match` tag is the current one (or, without it, the file is no newer than `If-Modified-Since`).' },
+      ...errorResponses(['file_not_found', 'range_not_satisfiable', 'internal_error']),
     },
   },
   'GET /api/v1/models': {

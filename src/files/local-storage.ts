@@ -1,0 +1,110 @@
+import fs from 'node:fs/promises';
+import { createReadStream, createWriteStream, mkdirSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { assertTypeMatches, contentTypeOf } from './content-type.js';
+import { intake } from './intake.js';
+import { resolveRange } from './range.js';
+import { FileSizeError, validJobId, validKey, type FileHead, type FileRange, type FileStorage, type OpenedFile, type StoredFile, type SuffixRange } from './storage.js';
+
+/** A new file name: 72 random bits, so a link cannot be guessed. */
+export const randomName = (extension: string): string => `${randomBytes(9).toString('base64url')}.${extension}`;
+
+/** Checks what becomes part of a key: a job id without separators, a short alphanumeric extension. */
+export function assertNameParts(jobId: string, extension: string): void {
+  if (!validJobId(jobId) || !/^\w{1,16}$/.test(extension)) throw new Error(`invalid file name parts: job ${JSON.stringify(jobId)}, extension ${JSON.stringify(extension)}`);
+}
+
+const missing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+
+/**
+ * Output files in a folder of this machine, `DATA_DIR/files/<job id>/<name>` (the default).
+ * Every process that serves them must see the same folder; for several machines use S3.
+ */
+export class LocalFileStorage implements FileStorage {
+  readonly kind = 'local';
+  readonly root: string;
+
+  constructor(dataDir: string) {
+    this.root = path.join(dataDir, 'files');
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Written to a hidden temporary file and renamed into place: a crash or a refusal never leaves a half file under a key. */
+  async put(p: { jobId: string; extension: string; contentType?: string; source: import('node:stream').Readable | Buffer | Uint8Array; limit: number }): Promise<StoredFile> {
+    assertNameParts(p.jobId, p.extension);
+    assertTypeMatches(p.contentType, p.extension);
+    const incoming = await intake(p.source, p.limit);
+    const name = randomName(p.extension);
+    const dir = path.join(this.root, p.jobId);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.${name}.tmp`);
+    try {
+      await pipeline(incoming.body, createWriteStream(tmp, { flags: 'wx' }));
+      await fs.rename(tmp, path.join(dir, name));
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    const { size, sha256 } = incoming.totals();
+    return { key: `${p.jobId}/${name}`, size, contentType: contentTypeOf(p.extension), sha256 };
+  }
+
+  async head(key: string): Promise<FileHead | null> {
+    const stats = await this.stat(key);
+    return stats && describe(key, stats);
+  }
+
+  async open(key: string, range?: FileRange | SuffixRange): Promise<OpenedFile | null> {
+    const stats = await this.stat(key);
+    if (!stats) return null;
+    const file = describe(key, stats);
+    if (!range) return { ...file, body: createReadStream(this.pathOf(key)) };
+    const bytes = resolveRange(range, stats.size);
+    return { ...file, body: createReadStream(this.pathOf(key), bytes), range: bytes };
+  }
+
+  async read(key: string, limit: number): Promise<Buffer | null> {
+    const stats = await this.stat(key);
+    if (!stats) return null;
+    if (stats.size > limit) throw new FileSizeError('too_large', limit);
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (err) {
+      if (missing(err)) return null;
+      throw err;
+    }
+  }
+
+  async deleteJob(jobId: string): Promise<void> {
+    if (!validJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
+    await fs.rm(path.join(this.root, jobId), { recursive: true, force: true });
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.root, key);
+  }
+
+  /** The file's stats, or null when the key is malformed or names no regular file. */
+  private async stat(key: string): Promise<Stats | null> {
+    if (!validKey(key)) return null;
+    try {
+      const stats = await fs.stat(this.pathOf(key));
+      return stats.isFile() ? stats : null;
+    } catch (err) {
+      if (missing(err)) return null;
+      throw err;
+    }
+  }
+}
+
+function describe(key: string, stats: Stats): FileHead {
+  return {
+    size: stats.size,
+    contentType: contentTypeOf(path.extname(key).slice(1)),
+    // Files never change once renamed into place: size and time identify the bytes.
+    etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`,
+    lastModified: stats.mtime,
+  };
+}
