@@ -6,12 +6,12 @@
 const fs = require('node:fs');
 
 /** Anyone may import these: they know nothing of the rest. */
-const foundation = ['errors', 'ids.ts', 'paths.ts', 'times.ts', 'types', 'http', 'background'];
+const foundation = ['errors', 'ids.ts', 'paths.ts', 'times.ts', 'types', 'http', 'background', 'outputs'];
 
 /** Folder (or top-level file) of src/ -> what else it may import. */
 const layers = {
   // foundation
-  errors: [], 'ids.ts': [], 'paths.ts': [], 'times.ts': [], types: [], http: [], background: [],
+  errors: [], 'ids.ts': [], 'paths.ts': [], 'times.ts': [], types: [], http: [], background: [], outputs: [],
   config: [],
   // storage
   ratelimit: [],

@@ -10,8 +10,9 @@
 //                                       CPU profiles of the servers to bench/profiles/
 //   BENCH_HTTP_STORES=sqlite            only one store; sqlite+log or postgres+log: that store with its
 //                                       request and job logs on at info (written to /dev/null)
-//   BENCH_HTTP_CASES=get,get-live,post  which cases
-//                                       (get: a finished job; get-live: a running one, read from the store)
+//   BENCH_HTTP_CASES=get,get-file,get-live,post  which cases
+//                                       (get: a finished job; get-file: a finished job with an output
+//                                       file, linked at read time; get-live: a running one, read from the store)
 //   BENCH_HTTP_ROUNDS=5, BENCH_HTTP_DURATION=4   rounds per case and seconds per side of a round
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,6 +61,14 @@ async function serve(kind, pgUrl) {
     if (r.json().status === 'completed') break;
     await sleep(25);
   }
+  // A finished job whose output is a stored file (local/image, synchronous): its GET renders the
+  // file's reference to this process's link (the same job without a file pays nothing for it).
+  const withFile = await app.server.inject({
+    method: 'POST', url: '/api/v1/models/run', headers: { authorization: account.authorization },
+    payload: { model: 'local/image', input: { prompt: 'a lighthouse' } },
+  });
+  if (withFile.statusCode !== 200) throw new Error(`the image run did not finish: ${withFile.body}`);
+  const fileJobId = withFile.json().id;
   // A job still running for the whole benchmark: not final, so every GET reads it from the store.
   const live = await app.server.inject({
     method: 'POST', url: '/api/v1/models/run', headers: { authorization: account.authorization },
@@ -73,7 +82,7 @@ async function serve(kind, pgUrl) {
       process.exit(0);
     });
   });
-  process.send({ port, authorization: account.authorization, jobId, liveJobId });
+  process.send({ port, authorization: account.authorization, jobId, liveJobId, fileJobId });
 }
 
 // ------------------------------------------------------------------ parent: autocannon
@@ -123,7 +132,7 @@ async function paired(bare, opts, settle = async () => {}) {
 
 async function main() {
   const stores = (process.env.BENCH_HTTP_STORES ?? 'sqlite,postgres').split(',');
-  const cases = (process.env.BENCH_HTTP_CASES ?? 'get,get-live,post').split(',');
+  const cases = (process.env.BENCH_HTTP_CASES ?? 'get,get-file,get-live,post').split(',');
   const pg = stores.some((s) => s.startsWith('postgres')) ? await startPg() : null;
   console.log(`# autocannon: ${CONNECTIONS} connections; per case ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${ROUND_S} s bare GET + ${ROUND_S} s the case`);
 
@@ -143,10 +152,12 @@ async function main() {
     // `sqlite+log` / `postgres+log`: the same server writing its request and job logs at info (to /dev/null).
     const [kind, logged] = store.split('+');
     const server = spawnNode(SELF, ['--serve', kind, pg?.url ?? ''], { profileName: `http-${store}`, env: logged === 'log' ? { BENCH_LOG_LEVEL: 'info' } : {} });
-    const { port, authorization, jobId, liveJobId } = await server.ready;
+    const { port, authorization, jobId, liveJobId, fileJobId } = await server.ready;
     const base = `http://127.0.0.1:${port}/api/v1`;
     const all = {
       get: { title: `genjobs ${store} GET /api/v1/jobs/:id`, url: `${base}/jobs/${jobId}`, headers: { authorization } },
+      // A finished job with a file in its output: the link is made at read time (compare with get).
+      'get-file': { title: `genjobs ${store} GET /api/v1/jobs/:id (output file)`, url: `${base}/jobs/${fileJobId}`, headers: { authorization } },
       // Not a goal of its own: what a GET costs when the job must be read from the store.
       'get-live': { title: `genjobs ${store} GET /api/v1/jobs/:id (running job)`, url: `${base}/jobs/${liveJobId}`, headers: { authorization } },
       post: {

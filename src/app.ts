@@ -4,6 +4,13 @@ import { ConfigError, type Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
 import { FileStore } from './files/file-store.js';
 import { createFileStorage, verifyFileStorage } from './files/create.js';
+import { fileLinks } from './files/links.js';
+import type { FileStorage } from './files/storage.js';
+import type { OutputLinks } from './jobs/links.js';
+import type { DescribeFile } from './jobs/output-rewrites.js';
+import { createHash } from 'node:crypto';
+import { RecentUploads } from './workers/outputs.js';
+import { rewriteOldOutputsChore } from './maintenance/output-rewrites.js';
 import { CallerCache } from './accounts/caller-cache.js';
 import { FinalJobCache } from './jobs/final-jobs.js';
 import { JobEvents } from './jobs/events.js';
@@ -26,6 +33,30 @@ import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from 
 import { deleteOldJobs, retentionEnabled } from './maintenance/retention.js';
 import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
+
+/**
+ * The links of this process for stored outputs (GENJOBS_FILE_LINKS): served at its own PUBLIC_URL,
+ * the same for the life of the process, or presigned afresh at each read.
+ */
+function outputLinks(config: Config, storage: FileStorage): OutputLinks {
+  const links = fileLinks(config, storage);
+  return {
+    // References of rows migrated from URLs may lack what storage did not know; a link needs only the key.
+    link: (ref) => links.link({ key: ref.key, size: ref.size ?? 0, contentType: ref.contentType ?? 'application/octet-stream', sha256: ref.sha256 ?? '' }),
+    stable: config.fileLinks !== 'presigned',
+  };
+}
+
+/** What storage holds under a key, checksum included (read as a stream), for outputs stored before references. */
+function describeStoredFile(storage: FileStorage): DescribeFile {
+  return async (key) => {
+    const file = await storage.open(key);
+    if (!file) return null;
+    const hash = createHash('sha256');
+    for await (const chunk of file.body) hash.update(chunk as Buffer);
+    return { key, size: file.size, contentType: file.contentType, sha256: hash.digest('hex') };
+  };
+}
 
 export interface App {
   config: Config;
@@ -84,13 +115,15 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   }));
   const files = new FileStore(config.dataDir, config.publicUrl, storage);
   const apps = new AppDirectory(catalog, store);
+  // Outputs are stored as references; every answer, event and webhook links them here and now.
+  const links = outputLinks(config, storage);
   const jobs: JobsDeps = {
-    store, catalog, events, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
+    store, catalog, events, links, syncWaitMs: config.syncWaitMs, cancelRefundPercent: config.cancelRefundPercent, finalJobs: new FinalJobCache(config.finalJobCacheSize),
   };
   const runs: RunsDeps = { ...jobs, apps, webhookAllowPrivate: config.webhookAllowPrivate };
   const lifecycle = { draining: false };
   const workers = {
-    jobs, files, leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts,
+    jobs, files: storage, publicUrl: config.publicUrl, uploads: new RecentUploads(), leaseMs: config.workerLeaseMs, maxAttempts: config.maxAttempts,
     defaultMaxRunning: config.defaultMaxRunning, defaultMaxRunningPerModel: config.defaultMaxRunningPerModel,
   };
   // The executor is made below; readiness is asked only once the server answers requests.
@@ -98,7 +131,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
-      store, catalog, providers, files, events, apps, logger,
+      store, catalog, providers, files: storage, links, events, apps, logger,
       concurrency: config.executorConcurrency, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, pollMs: config.pollMs,
       defaultMaxRunning: config.defaultMaxRunning, defaultMaxRunningPerModel: config.defaultMaxRunningPerModel,
     })
@@ -107,7 +140,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   // Webhooks are sent where jobs are executed: those processes see the terminal moves first.
   const webhooks = config.executorEnabled && config.webhooksEnabled
     ? new WebhookDispatcher({
-      store, events, logger, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
+      store, events, logger, links, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs,
       backoffMs: config.webhookBackoffMs, retryForMs: config.webhookRetryForMs, pollMs: config.pollMs,
       concurrency: config.webhookConcurrency,
       onAttempt: (outcome) => metrics.webhookAttempt(outcome),
@@ -123,6 +156,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         failAbandonedJobs({ store, events, logger }, { maxAttempts: config.maxAttempts, everyMs: config.pollMs }),
         cancelJobsPastDeadline({ store, events }, { refundFor: cancelRefund(config.cancelRefundPercent), everyMs: config.pollMs }),
         pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
+        rewriteOldOutputsChore({ store, describe: describeStoredFile(storage) }, { everyMs: 60_000 }),
         ...(retentionEnabled(config.retainMs) ? [deleteOldJobs({
           store, files, logger,
           onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),

@@ -1,7 +1,8 @@
 import type { Catalog } from '../catalog/load.js';
 import { resolveInput } from '../catalog/validate-input.js';
 import { runWithSignal } from '../providers/run-with-signal.js';
-import type { FileStore } from '../files/file-store.js';
+import type { FileStorage } from '../files/storage.js';
+import { renderOutput, type LinkFile } from '../outputs/render.js';
 import { ProviderError } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { handleSetting, type AppDefinition, type AppNode } from './definition.js';
@@ -22,7 +23,9 @@ export interface AppRunOptions {
   done: Record<string, Record<string, unknown>>;
   catalog: Catalog;
   providers: ProviderRegistry;
-  files: FileStore;
+  files: FileStorage;
+  /** Makes the link a node's input gets for a file an earlier node stored (this process's links). */
+  link: LinkFile;
   /** Aborted when the job is cancelled, times out, loses its lease or the executor stops. */
   signal: AbortSignal;
   /** Stores the output so far; false means the job is no longer this executor's to change. */
@@ -92,8 +95,18 @@ export async function runAppNodes(o: AppRunOptions): Promise<AppOutput> {
   return output;
 }
 
-/** The input of one node: its fixed settings, the app inputs aimed at it, and its upstream outputs. */
-function nodeInput(o: AppRunOptions, node: AppNode, output: AppOutput): Record<string, unknown> {
+/**
+ * The input of one node: its fixed settings, the app inputs aimed at it, and its upstream
+ * outputs, with each stored file an earlier node made given as a link (`files` maps each such
+ * link to its storage key, so built-in models read the file itself).
+ */
+async function nodeInput(o: AppRunOptions, node: AppNode, output: AppOutput): Promise<{ input: Record<string, unknown>; files: Map<string, string> }> {
+  const files = new Map<string, string>();
+  const link: LinkFile = async (file) => {
+    const url = await o.link(file);
+    files.set(url, file.key);
+    return url;
+  };
   const model = o.catalog.get(node.model)!;
   const input: Record<string, unknown> = { ...node.settings };
   for (const i of o.app.inputs) {
@@ -102,22 +115,24 @@ function nodeInput(o: AppRunOptions, node: AppNode, output: AppOutput): Record<s
   }
   for (const e of o.app.edges) {
     if (e.to !== node.id) continue;
-    const value = output.node_outputs[e.from]?.[e.output];
+    const stored = output.node_outputs[e.from]?.[e.output];
+    const value = await renderOutput(stored, link);
     if (handleSetting(model, e.input)?.multiple) input[e.input] = [...((input[e.input] as unknown[] | undefined) ?? []), value];
     else input[e.input] = value;
   }
-  return input;
+  return { input, files };
 }
 
 async function runNode(o: AppRunOptions, node: AppNode, output: AppOutput, appSignal: AbortSignal): Promise<Record<string, unknown>> {
   const model = o.catalog.get(node.model);
   const provider = o.providers.forModel(node.model);
   if (!model || !provider) throw new Error(`model ${node.model} is no longer in this server's catalog`);
-  const input = resolveInput(model, nodeInput(o, node, output));
+  const given = await nodeInput(o, node, output);
+  const input = resolveInput(model, given.input);
   const timeout = AbortSignal.timeout(model.timeoutMs);
   const signal = AbortSignal.any([appSignal, timeout]);
   try {
-    return await runWithSignal(signal, () => provider.run({ jobId: o.jobId, model, input, signal, files: o.files }));
+    return await runWithSignal(signal, () => provider.run({ jobId: o.jobId, model, input, signal, files: o.files, inputFiles: given.files }));
   } catch (err) {
     if (timeout.aborted && !appSignal.aborted) throw new Error(`timed out after ${model.timeoutMs} ms`);
     throw err;

@@ -2,7 +2,8 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { workerModels, type Catalog } from '../catalog/load.js';
-import type { FileStore } from '../files/file-store.js';
+import type { FileStorage } from '../files/storage.js';
+import type { OutputLinks } from '../jobs/links.js';
 import type { JobEvents } from '../jobs/events.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JobRecord, Store } from '../store/store.js';
@@ -20,7 +21,9 @@ export interface ExecutorOptions {
   store: Store;
   catalog: Catalog;
   providers: ProviderRegistry;
-  files: FileStore;
+  files: FileStorage;
+  /** How this process links stored files it hands to an app's later nodes. */
+  links: OutputLinks;
   events: JobEvents;
   /** Where app jobs accepted before run specs were kept find their app. */
   apps: AppDirectory;
@@ -168,7 +171,14 @@ export class Executor {
     });
     const giveBack: JobRecord[] = [];
     for (const job of jobs) {
-      if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
+      const mine = this.running.get(job.id);
+      if (mine) {
+        // Still running here, but its lease ran out while renewals failed (the database was
+        // away longer than a lease) and this claim took it back: the run goes on under the new
+        // lease token instead of starting the provider a second time.
+        mine.job.leaseToken = job.leaseToken;
+        mine.job.attempts = job.attempts;
+      } else if (this.stopping || (job.modelId && (this.perModel.get(job.modelId) ?? 0) >= this.capOf(job.modelId))) {
         // More of one model came back than it may run here: give the job back for any executor.
         giveBack.push(job);
       } else if (!this.cancelledWhileClaiming.has(job.id)) {
@@ -194,7 +204,7 @@ export class Executor {
     entry.done = this.execute(job, controller)
       .catch((err: unknown) => this.o.logger.error({ err, jobId: job.id }, 'executor: recording a result failed'))
       .finally(() => {
-        this.running.delete(job.id);
+        if (this.running.get(job.id) === entry) this.running.delete(job.id);
         const before = this.perModel.get(modelId) ?? 1;
         this.perModel.set(modelId, before - 1);
         // Its model was at its limit here, so claims skipped its jobs: some may be waiting.
@@ -210,7 +220,7 @@ export class Executor {
    * fixed when the run was accepted (its run spec).
    */
   private async plan(job: JobRecord): Promise<{ label: string; timeoutMs: number; work: (signal: AbortSignal) => Promise<unknown> }> {
-    const { store, catalog, providers, files, apps } = this.o;
+    const { store, catalog, providers, files, apps, links } = this.o;
     if (job.runType === 'app') {
       const spec = appRunSpec(job);
       const definition = spec?.app ?? (job.appId ? (await apps.find(job.appId))?.definition : undefined);
@@ -221,9 +231,9 @@ export class Executor {
         label: `app ${definition.name}`,
         timeoutMs: appTimeoutMs(definition, catalog),
         work: (signal) => runAppNodes({
-          jobId: job.id, app: definition, inputs, done, catalog, providers, files, signal,
+          jobId: job.id, app: definition, inputs, done, catalog, providers, files, link: links.link, signal,
           saveProgress: async (outputData) => {
-            const saved = await this.persist(() => store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData }));
+            const saved = (await this.fenced(job, async () => ((await store.jobSetOutput({ id: job.id, leaseToken: job.leaseToken, outputData })) ? true : null))) === true;
             // Listeners (event streams) re-read the job to see the new node outputs.
             if (saved) this.o.events.changed({ id: job.id, status: 'processing', modelId: job.modelId });
             return saved;
@@ -245,7 +255,7 @@ export class Executor {
   private async execute(job: JobRecord, controller: AbortController): Promise<void> {
     const { store, events, logger } = this.o;
     const fail = async (message: string) => {
-      const failed = await this.persist(() => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
+      const failed = await this.fenced(job, () => store.jobFail({ id: job.id, leaseToken: job.leaseToken, errorMessage: message, now: Date.now() }));
       if (failed) events.changed(failed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: failed !== null, status: 'failed' }, 'executor: job finished');
     };
@@ -259,7 +269,7 @@ export class Executor {
     const timer = setTimeout(() => controller.abort(StopReason.timedOut), plan.timeoutMs);
     try {
       const output = await runWithSignal(controller.signal, () => plan.work(controller.signal));
-      const completed = await this.persist(() => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
+      const completed = await this.fenced(job, () => store.jobComplete({ id: job.id, leaseToken: job.leaseToken, outputData: output, now: Date.now() }));
       if (completed) events.changed(completed);
       logger.debug({ jobId: job.id, attempt: job.attempts, recorded: completed !== null, status: 'completed' }, 'executor: job finished');
     } catch (err) {
@@ -294,6 +304,19 @@ export class Executor {
         if (!(err instanceof StoreUnavailableError) || Date.now() + delay > until) throw err;
         await sleep(delay);
       }
+    }
+  }
+
+  /**
+   * Writes a job's outcome under its lease token. A write refused because this executor's own
+   * claim took the job back while it was on its way (the token changed under it) is made again
+   * under the new token.
+   */
+  private async fenced<T>(job: JobRecord, write: () => Promise<T | null>): Promise<T | null> {
+    for (;;) {
+      const token = job.leaseToken;
+      const result = await this.persist(write);
+      if (result !== null || job.leaseToken === token) return result;
     }
   }
 

@@ -1,3 +1,4 @@
+import { allWithLinks } from './links.js';
 import { isTerminal, type JobNotice, type JobRecord, type JobStatus, type UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
 import { AccountWatch, type LiveEvent } from './live.js';
@@ -165,10 +166,12 @@ class Feed {
    */
   private async offer(jobs: JobRecord[]): Promise<void> {
     if (jobs.length === 0) return;
+    // Links made once per read, by this process, for every stream of the account.
+    const shown = await allWithLinks(jobs, this.deps.links);
     let n = 0;
     for (const member of [...this.members]) {
       if (member.left) continue;
-      const events = member.watch.offer(jobs);
+      const events = member.watch.offer(shown);
       if (events.length > 0) member.deliver(events);
       if (++n % FAN_OUT_BATCH === 0) await yieldToLoop();
     }

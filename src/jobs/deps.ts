@@ -2,6 +2,7 @@ import type { Catalog } from '../catalog/load.js';
 import type { Store } from '../store/store.js';
 import type { JobEvents } from './events.js';
 import type { FinalJobCache } from './final-jobs.js';
+import type { OutputLinks } from './links.js';
 
 /** What the job use cases need. */
 export interface JobsDeps {
@@ -14,4 +15,6 @@ export interface JobsDeps {
   cancelRefundPercent: number;
   /** Finished jobs read recently, answered without the store (GET /jobs/:id). */
   finalJobs?: FinalJobCache;
+  /** How this process links the files of the outputs it shows. */
+  links: OutputLinks;
 }

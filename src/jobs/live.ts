@@ -1,6 +1,7 @@
 import { isTerminal, type JobRecord, type JobStatus, type UserRecord } from '../store/store.js';
 import type { JobsDeps } from './deps.js';
 import { presentJob } from './present.js';
+import { allWithLinks, withLinks } from './links.js';
 
 /**
  * What the event streams tell (GET /jobs/:id/events, GET /jobs/events): the use cases that
@@ -36,7 +37,8 @@ export class JobWatch {
 
   constructor(private readonly deps: JobsDeps, readonly jobId: string) {}
 
-  async start(job: JobRecord, queuePosition?: number): Promise<LiveEvent[]> {
+  async start(stored: JobRecord, queuePosition?: number): Promise<LiveEvent[]> {
+    const job = await withLinks(stored, this.deps.links);
     this.status = job.status;
     const events: LiveEvent[] = [{ event: 'status', data: presentJob(job, queuePosition) }];
     if (isTerminal(job.status)) {
@@ -49,12 +51,14 @@ export class JobWatch {
 
   async refresh(): Promise<LiveEvent[]> {
     if (this.done) return [];
-    const job = await this.deps.store.jobGetById({ id: this.jobId });
-    if (!job) {
+    const stored = await this.deps.store.jobGetById({ id: this.jobId });
+    if (!stored) {
       // Jobs are never deleted; if one is, there is nothing more to tell.
       this.done = true;
       return [];
     }
+    // Links are made now, by this process, for this event.
+    const job = await withLinks(stored, this.deps.links);
     const details = await this.details(job);
     if (job.status === this.status) return details;
     this.status = job.status;
@@ -129,7 +133,7 @@ export class AccountWatch {
     for (const job of recent.reverse()) this.remember(job);
     const events: LiveEvent[] = [];
     for (const status of ['pending', 'processing'] as const) {
-      const jobs = await this.deps.store.jobList({ userId: this.user.id, status, limit: 100 });
+      const jobs = await allWithLinks(await this.deps.store.jobList({ userId: this.user.id, status, limit: 100 }), this.deps.links);
       for (const job of jobs.reverse()) {
         this.remember(job);
         events.push({ event: 'status', data: presentJob(job) });
@@ -138,6 +142,7 @@ export class AccountWatch {
     return events;
   }
 
+  /** `jobs` come with their links made (account-feeds.ts renders them once for every stream). */
   offer(jobs: readonly JobRecord[]): LiveEvent[] {
     const events: LiveEvent[] = [];
     for (const job of jobs) {

@@ -173,6 +173,21 @@ export interface Store {
    */
   subscribe(onNotice: (notice: JobNotice | null) => void): Promise<() => Promise<void>>;
 
+  // ---- outputs: rows written before file references (sqlite 0009, postgres 0010) ----
+  /**
+   * Up to `limit` jobs listed for the rewrite of their output (stored with file URLs before
+   * references existed) that are finished, oldest id first, each with its output as stored. A
+   * listed job that no longer exists comes with `exists: false`. Unfinished jobs wait their turn.
+   */
+  jobOutputRewritesNext(p: JobOutputRewritesNextParams): Promise<JobOutputRewrite[]>;
+  /**
+   * Stores a finished job's rewritten output (when `outputData` is given) and strikes the job off
+   * the list, in one transaction. False when the job was not finished (nothing written).
+   */
+  jobOutputRewrite(p: JobOutputRewriteParams): Promise<boolean>;
+  /** How many jobs are still listed for the rewrite. */
+  jobOutputRewritesLeft(): Promise<number>;
+
   // ---- audit log ----
   // The admin writes (userCreate, userGrantCredits, userSetApiAccess, apiKeyCreate, apiKeyRevoke,
   // appCreate, appUpdate, appSetActive, workerCreate, workerRevoke) take an optional `audit`: when
@@ -405,6 +420,12 @@ export interface AccountUsage { creditsUsed: number; jobsSince: number; totalJob
 export interface RateLimitConsumeParams { keyId: string; limit: number; now: Millis }
 export interface RateLimitPruneParams { before: Millis }
 export interface LeaderParams { name: string }
+
+// ---- outputs: rows written before file references ----
+
+export interface JobOutputRewritesNextParams { limit: number }
+export interface JobOutputRewrite { id: string; exists: boolean; outputData: unknown }
+export interface JobOutputRewriteParams { id: string; outputData?: unknown }
 
 // ---- fair scheduler ----
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import { presentJob } from '../jobs/present.js';
+import { withLinks, type OutputLinks } from '../jobs/links.js';
 import type { JobEvents } from '../jobs/events.js';
 import { isTerminal, type Store, type WebhookDeliveryRecord } from '../store/store.js';
 import { retryAfterMs } from '../http/retry-after.js';
@@ -15,6 +16,8 @@ export interface DispatcherOptions {
   store: Store;
   events: JobEvents;
   logger: Logger;
+  /** How this process links output files in the bodies it sends. */
+  links: OutputLinks;
   /** Allow targets on private addresses. (Default: false) */
   allowPrivate: boolean;
   /** Time one attempt may take. (Default: 10000 ms) */
@@ -36,10 +39,15 @@ const MAX_DELAY_MS = 6 * 3_600_000;
 /** What lets webhooks reach private addresses, named in the refusal. */
 const ALLOW_SETTING = 'GENJOBS_WEBHOOK_ALLOW_PRIVATE=true';
 
-/** The body of a delivery: the event and the job, which carries at least id, status, output and completed_at. */
-async function buildPayload(store: Store, d: WebhookDeliveryRecord): Promise<string> {
-  const job = await store.jobGetById({ id: d.jobId });
-  if (!job) throw new Error(`job ${d.jobId} of delivery ${d.id} is gone`);
+/**
+ * The body of a delivery: the event and the job, which carries at least id, status, output and
+ * completed_at. Its links are made by this process when the first attempt is sent (later
+ * attempts send the same body).
+ */
+async function buildPayload(store: Store, links: OutputLinks, d: WebhookDeliveryRecord): Promise<string> {
+  const stored = await store.jobGetById({ id: d.jobId });
+  if (!stored) throw new Error(`job ${d.jobId} of delivery ${d.id} is gone`);
+  const job = await withLinks(stored, links);
   return JSON.stringify({ event: d.event, job: { ...presentJob(job), output: job.outputData ?? null } });
 }
 
@@ -95,7 +103,7 @@ export class WebhookDispatcher {
 
   private async deliver(d: WebhookDeliveryRecord): Promise<void> {
     const { store, logger } = this.o;
-    const payload = d.payload ?? await buildPayload(store, d);
+    const payload = d.payload ?? await buildPayload(store, this.o.links, d);
     const at = Date.now();
     let statusCode: number | null = null;
     let error: string | null = null;

@@ -2,7 +2,8 @@ import { hashApiKey } from '../accounts/api-keys.js';
 import { outputField } from '../catalog/model.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { Readable } from 'node:stream';
-import { FileSizeError, type FileStore } from '../files/file-store.js';
+import { FileSizeError, type FileStorage } from '../files/storage.js';
+import { RecentUploads, storedWorkerOutput } from './outputs.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
 import { modelRunInput } from '../runs/spec.js';
@@ -16,7 +17,11 @@ import { modelRunInput } from '../runs/spec.js';
  */
 export interface WorkerDeps {
   jobs: JobsDeps;
-  files: FileStore;
+  files: FileStorage;
+  /** This process's address: an upload answers with the file's URL here (`PUBLIC_URL/files/<key>`). */
+  publicUrl: string;
+  /** Uploads taken here, for the completions that name them. */
+  uploads: RecentUploads;
   /** Lease of a claimed job; heartbeats renew it. (Default: 30000 ms) */
   leaseMs: number;
   /** Claims a job may get before it is failed as abandoned. */
@@ -158,7 +163,8 @@ export interface Upload {
 
 /**
  * Stores one output file of a job this worker holds, streamed to storage as it arrives (memory
- * stays bounded whatever the file's size); returns its URL for the output. A declared length
+ * stays bounded whatever the file's size); returns its URL for the output. The completion turns
+ * that URL back into a reference to the stored file (workers/outputs.ts), whichever process takes it. A declared length
  * over the limit is refused before a byte is read.
  */
 export async function uploadFile(deps: WorkerDeps, worker: WorkerRecord, jobId: string, query: { lease_token?: string; name?: string }, upload: Upload): Promise<{ url: string }> {
@@ -167,7 +173,9 @@ export async function uploadFile(deps: WorkerDeps, worker: WorkerRecord, jobId: 
   if (!upload.body || upload.declaredLength === 0) throw apiError('empty_upload');
   const extension = /\.(\w{1,10})$/.exec(query.name ?? '')?.[1]?.toLowerCase() ?? 'bin';
   try {
-    return { url: await deps.files.saveStream({ jobId, extension, source: upload.body, limit: upload.limit }) };
+    const file = await deps.files.put({ jobId, extension, source: upload.body, limit: upload.limit });
+    deps.uploads.add(file);
+    return { url: `${deps.publicUrl}/files/${file.key}` };
   } catch (err) {
     if (err instanceof FileSizeError) throw err.reason === 'empty' ? apiError('empty_upload') : apiError('upload_too_large', { limit: upload.limit });
     throw err;
@@ -177,7 +185,8 @@ export async function uploadFile(deps: WorkerDeps, worker: WorkerRecord, jobId: 
 export async function completeJob(deps: WorkerDeps, worker: WorkerRecord, jobId: string, body: { lease_token?: unknown; output?: unknown }): Promise<JobRecord> {
   const leaseToken = await assertHolds(deps, worker, jobId, body.lease_token);
   if (typeof body.output !== 'object' || body.output === null || Array.isArray(body.output)) throw invalid('output', 'must be an object such as {"outputImage": "<url>"}');
-  const job = await deps.jobs.store.jobComplete({ id: jobId, leaseToken, outputData: body.output, now: Date.now() });
+  const outputData = await storedWorkerOutput(deps.files, deps.uploads, jobId, body.output as Record<string, unknown>);
+  const job = await deps.jobs.store.jobComplete({ id: jobId, leaseToken, outputData, now: Date.now() });
   if (!job) throw await leaseLost(deps, jobId);
   deps.jobs.events.changed(job);
   return job;

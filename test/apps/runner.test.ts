@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Catalog, parseCatalog } from '../../src/catalog/load.js';
 import { Executor } from '../../src/executor/executor.js';
 import { AppDirectory } from '../../src/apps/directory.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { JobEvents } from '../../src/jobs/events.js';
 import { newId } from '../../src/ids.js';
 import type { Provider, RunContext } from '../../src/providers/provider.js';
@@ -79,12 +79,12 @@ async function setup(t: TestContext, p: { nodes: unknown[]; edges: unknown[]; be
   const providers = new ProviderRegistry(catalog.models, { fake: () => fake });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-apps-'));
   const events = new JobEvents();
-  const files = new FileStore(dataDir, 'http://genjobs.test');
+  const files = new LocalFileStorage(dataDir);
   const apps = new AppDirectory(catalog, store);
   const executors: Executor[] = [];
   const make = (owner: string) => {
     const ex = new Executor({
-      store, catalog, providers, files, events, apps, logger: pino({ level: 'silent' }), owner,
+      store, catalog, providers, files, links: { link: (f: { key: string }) => `http://genjobs.test/files/${f.key}`, stable: true }, events, apps, logger: pino({ level: 'silent' }), owner,
       concurrency: 4, leaseMs: 30_000, maxAttempts: 3, pollMs: 20,
     });
     executors.push(ex);

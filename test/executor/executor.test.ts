@@ -7,12 +7,13 @@ import pino from 'pino';
 import { Catalog, parseCatalog } from '../../src/catalog/load.js';
 import { Executor } from '../../src/executor/executor.js';
 import { AppDirectory } from '../../src/apps/directory.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { JobEvents } from '../../src/jobs/events.js';
 import { newId } from '../../src/ids.js';
 import type { Provider, RunContext } from '../../src/providers/provider.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
+import { StoreUnavailableError } from '../../src/store/errors.js';
 import { freshStore } from '../helpers/store.js';
 import { eventually } from '../helpers/app.js';
 
@@ -65,9 +66,9 @@ async function setup(p: {
   const providers = new ProviderRegistry(catalog.models, { fake: (): Provider => ({ run: (ctx) => p.behaviour(ctx) }) });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-exec-'));
   const events = new JobEvents();
-  const files = new FileStore(dataDir, 'http://genjobs.test');
+  const files = new LocalFileStorage(dataDir);
   const make = (owner: string) => new Executor({
-    store: p.storeFor ? p.storeFor(store) : store, catalog, providers, files, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
+    store: p.storeFor ? p.storeFor(store) : store, catalog, providers, files, links: { link: (f: { key: string }) => `http://genjobs.test/files/${f.key}`, stable: true }, events, apps: new AppDirectory(catalog, store), logger: pino({ level: 'silent' }), owner,
     concurrency: p.concurrency ?? 4, leaseMs: p.leaseMs ?? 30_000, maxAttempts: p.maxAttempts ?? 3, pollMs: p.pollMs ?? 20,
   });
   const user = await store.userCreate({ name: null, credits: 1000, now: Date.now() });
@@ -334,5 +335,122 @@ describe('executor', () => {
     finishFirst!();
     await eventually(async () => ((await env.status(second.id)).status === 'completed' ? true : undefined));
     assert.equal((await env.status(first.id)).status, 'completed');
+  });
+  it('keeps running a job once, under its new lease, when its own claim takes it back after renewals failed past the lease', async () => {
+    // Found by the fault suite: a database outage longer than the lease stops renewals; when the
+    // database is back, this executor's next claim may take its own still-running job again.
+    const outage = { on: false, claimsWhileLapsed: 0 };
+    const runs: { resolve: (v: Record<string, unknown>) => void }[] = [];
+    const env = await setup({
+      leaseMs: 1_000, pollMs: 20,
+      storeFor: (store) => new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'jobLeaseExtend') {
+            return async (p: Parameters<Store['jobLeaseExtend']>[0]) => {
+              if (outage.on) throw new StoreUnavailableError(new Error('connection refused'));
+              return target.jobLeaseExtend(p);
+            };
+          }
+          if (prop === 'jobClaim') {
+            return async (p: Parameters<Store['jobClaim']>[0]) => {
+              const jobs = await target.jobClaim(p);
+              if (outage.on && runs.length > 0 && p.now > lapsedAt) outage.claimsWhileLapsed++;
+              return jobs;
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      }),
+      behaviour: (ctx) => new Promise((resolve, reject) => {
+        runs.push({ resolve });
+        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      }),
+    });
+    let lapsedAt = Infinity;
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    await eventually(() => (runs.length === 1 ? true : undefined));
+    outage.on = true;
+    const claimed = await env.status(job.id);
+    lapsedAt = claimed.leaseExpiresAt!;
+    // Its lease runs out with no renewal; the executor's claims go on, and one takes the job back.
+    await eventually(async () => ((await env.status(job.id)).attempts === 2 ? true : undefined), 10_000);
+    await eventually(() => (outage.claimsWhileLapsed >= 3 ? true : undefined), 10_000);
+    assert.equal(runs.length, 1, 'the provider was not started a second time in the same process');
+    outage.on = false;
+    // Renewals work again: the executor holds the job under its new lease and finishes it.
+    await eventually(async () => ((await env.status(job.id)).leaseExpiresAt! > Date.now() + 500 ? true : undefined), 10_000);
+    runs[0]!.resolve({ outputText: 'once' });
+    const done = await eventually(async () => { const j = await env.status(job.id); return j.status === 'completed' ? j : undefined; }, 10_000);
+    assert.deepEqual(done.outputData, { outputText: 'once' });
+    assert.equal(runs.length, 1);
+    assert.equal(await env.balance(), 970);
+    await eventually(() => (ex.runningCount === 0 ? true : undefined));
+  });
+  it('records a job\'s outcome under the new lease when its own claim took the job back while the write was on its way', async () => {
+    const state = { outage: false, holdClaims: false, claimedBack: false, completes: 0 };
+    let openClaims: () => void = () => {};
+    const gate = () => new Promise<void>((resolve) => { openClaims = resolve; });
+    let claimsOpen = Promise.resolve();
+    let finish: ((v: Record<string, unknown>) => void) | undefined;
+    let starts = 0;
+    const env = await setup({
+      leaseMs: 1_000, pollMs: 20,
+      storeFor: (store) => new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'jobLeaseExtend') {
+            return async (p: Parameters<Store['jobLeaseExtend']>[0]) => {
+              if (state.outage) throw new StoreUnavailableError(new Error('connection refused'));
+              return target.jobLeaseExtend(p);
+            };
+          }
+          if (prop === 'jobClaim') {
+            return async (p: Parameters<Store['jobClaim']>[0]) => {
+              if (state.holdClaims) await claimsOpen;
+              const jobs = await target.jobClaim(p);
+              if (jobs.length > 0 && starts > 0) state.claimedBack = true;
+              return jobs;
+            };
+          }
+          if (prop === 'jobComplete') {
+            return async (p: Parameters<Store['jobComplete']>[0]) => {
+              // The first write leaves with the old token; the claim taking the job back lands before it.
+              if (state.completes++ === 0) {
+                state.holdClaims = false;
+                openClaims();
+                await eventually(() => (state.claimedBack ? true : undefined), 10_000);
+              }
+              return target.jobComplete(p);
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      }),
+      behaviour: (ctx) => new Promise((resolve, reject) => {
+        starts++;
+        finish = resolve;
+        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      }),
+    });
+    const ex = env.make('a');
+    track(env, ex);
+    ex.start();
+    const job = await env.submit();
+    await eventually(() => finish);
+    state.outage = true;
+    claimsOpen = gate();
+    state.holdClaims = true;
+    const lapsedAt = (await env.status(job.id)).leaseExpiresAt!;
+    await eventually(() => (Date.now() > lapsedAt + 50 ? true : undefined), 10_000);
+    state.outage = false;
+    finish!({ outputText: 'once' });
+    const done = await eventually(async () => { const j = await env.status(job.id); return j.status === 'completed' ? j : undefined; }, 10_000);
+    assert.deepEqual(done.outputData, { outputText: 'once' });
+    assert.equal(done.attempts, 2, 'the claim did take it back');
+    assert.equal(state.completes, 2, 'refused under the old token, recorded under the new one');
+    assert.equal(starts, 1);
+    assert.equal(await env.balance(), 970);
   });
 });

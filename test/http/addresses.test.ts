@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { isPrivateAddress } from '../../src/http/addresses.js';
 import { copyOutput } from '../../src/providers/http/outputs.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { eventually, testApp } from '../helpers/app.js';
 import { newId } from '../../src/ids.js';
 
@@ -84,11 +84,11 @@ describe('copying a provider\'s output file', () => {
     const elsewhere = await server();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-outbound-'));
     t.after(async () => { await provider.close(); await elsewhere.close(); fs.rmSync(dir, { recursive: true, force: true }); });
-    const files = new FileStore(dir, 'http://genjobs.test');
+    const files = new LocalFileStorage(dir);
     const base = { jobId: 'j1', files, signal: new AbortController().signal, timeoutMs: 5_000, trustedOrigin: provider.origin };
 
     const own = await copyOutput({ ...base, url: `${provider.origin}/file.png` });
-    assert.match(own, /^http:\/\/genjobs\.test\/files\/j1\/[\w-]+\.png$/);
+    assert.match(own.$file.key, /^j1\/[\w-]+\.png$/);
 
     const refusals = [
       `${elsewhere.origin}/file.png`,
@@ -104,7 +104,7 @@ describe('copying a provider\'s output file', () => {
     await assert.rejects(copyOutput({ ...base, url: `${provider.origin}/to?u=${encodeURIComponent('file:///etc/passwd')}` }), /not http\(s\)/);
 
     const allowed = await copyOutput({ ...base, allowPrivate: true, url: `${provider.origin}/to?u=${encodeURIComponent(`${elsewhere.origin}/file.png`)}` });
-    assert.match(allowed, /\.png$/, 'allow_private_outputs lets it through');
+    assert.match(allowed.$file.key, /\.png$/, 'allow_private_outputs lets it through');
     assert.deepEqual(elsewhere.hits, ['/file.png']);
   });
 });

@@ -149,7 +149,7 @@ describe('retention in the application', () => {
   it('is off by default, and when configured deletes a finished job, its file and rows; the account and its ledger still read right', async (t) => {
     const off = await testApp({ GENJOBS_EXECUTOR: 'false' });
     t.after(() => off.dispose());
-    assert.deepEqual(off.maintenance!.choreNames, ['fail-abandoned-jobs', 'cancel-jobs-past-deadline', 'prune-rate-limit-counts'], 'no retention chore without GENJOBS_RETAIN_*');
+    assert.deepEqual(off.maintenance!.choreNames, ['fail-abandoned-jobs', 'cancel-jobs-past-deadline', 'prune-rate-limit-counts', 'rewrite-old-outputs'], 'no retention chore without GENJOBS_RETAIN_*');
 
     const app = await testApp({ GENJOBS_RETAIN_COMPLETED: '1d', GENJOBS_RETENTION_BATCH: '2', GENJOBS_RETENTION_PAUSE_MS: '0' });
     t.after(() => app.dispose());

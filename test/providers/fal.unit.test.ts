@@ -7,9 +7,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseCatalog } from '../../src/catalog/load.js';
 import type { ModelDefinition } from '../../src/catalog/model.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { falProvider } from '../../src/providers/fal/index.js';
-import { storedFile, until } from '../helpers/provider-files.js';
+import { served, storedFile, until } from '../helpers/provider-files.js';
 import { fakeHttpServer, sendFile, sendJson, type FakeHttpServer, type RecordedCall } from '../helpers/fake-http.js';
 
 const KEY = 'fal_key_id:fal_key_secret_9d41b7';
@@ -127,7 +127,7 @@ class FakeFal {
 
 const fake = new FakeFal();
 let dataDir = '';
-let files: FileStore;
+let files: LocalFileStorage;
 const savedEnv = process.env.FAL_KEY;
 
 function model(provider: Record<string, unknown>, extra: Record<string, unknown> = {}): ModelDefinition {
@@ -141,7 +141,8 @@ function model(provider: Record<string, unknown>, extra: Record<string, unknown>
 }
 
 function run(m: ModelDefinition, input: Record<string, unknown> = { prompt: 'a red fox' }, signal = new AbortController().signal, jobId = 'job-1') {
-  return falProvider(m.provider, m).run({ jobId, model: m, input, signal, files });
+  // Shown as a client would see it: the stored output's files linked at http://genjobs.test.
+  return falProvider(m.provider, m).run({ jobId, model: m, input, signal, files }).then(served);
 }
 
 const stored = (url: unknown, jobId = 'job-1') => storedFile(files, url, jobId);
@@ -152,7 +153,7 @@ describe('fal provider', () => {
   before(async () => {
     await fake.start();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-fal-'));
-    files = new FileStore(dataDir, 'http://genjobs.test');
+    files = new LocalFileStorage(dataDir);
   });
   after(async () => {
     await fake.stop();

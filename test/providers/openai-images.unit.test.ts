@@ -8,7 +8,8 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { parseCatalog } from '../../src/catalog/load.js';
 import { resolveInput } from '../../src/catalog/validate-input.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
+import { served } from '../helpers/provider-files.js';
 import { openaiImagesProvider } from '../../src/providers/openai-images/index.js';
 import { renderPng } from '../../src/providers/builtin/media/png.js';
 import { ProviderConfigError } from '../../src/providers/http/options.js';
@@ -57,12 +58,12 @@ function model(provider: Record<string, unknown>) {
 
 describe('the OpenAI-compatible images adapter', () => {
   let dataDir: string;
-  let files: FileStore;
+  let files: LocalFileStorage;
   let jobN = 0;
 
   before(() => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-openai-'));
-    files = new FileStore(dataDir, 'http://genjobs.test');
+    files = new LocalFileStorage(dataDir);
     process.env[KEY_ENV] = KEY;
   });
   after(() => {
@@ -74,7 +75,7 @@ describe('the OpenAI-compatible images adapter', () => {
   function run(provider: Record<string, unknown>, input: Record<string, unknown> = { prompt: 'a red fox' }, controller = new AbortController()) {
     const m = model(provider);
     const jobId = `job-${++jobN}`;
-    return { jobId, result: openaiImagesProvider(m.provider, m).run({ jobId, model: m, input: resolveInput(m, input), signal: controller.signal, files }) };
+    return { jobId, result: openaiImagesProvider(m.provider, m).run({ jobId, model: m, input: resolveInput(m, input), signal: controller.signal, files }).then(served) };
   }
 
   /** The file behind a URL of our FileStore. */

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseCatalog } from '../../src/catalog/load.js';
 import type { ModelDefinition } from '../../src/catalog/model.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { replicateProvider } from '../../src/providers/replicate/index.js';
-import { storedFile, until } from '../helpers/provider-files.js';
+import { served, storedFile, until } from '../helpers/provider-files.js';
 import { fakeHttpServer, sendFile, sendJson, type FakeHttpServer, type RecordedCall } from '../helpers/fake-http.js';
 
 const TOKEN = 'r8_test_secret_token_5f1c2e';
@@ -119,7 +119,7 @@ class FakeReplicate {
 
 const fake = new FakeReplicate();
 let dataDir = '';
-let files: FileStore;
+let files: LocalFileStorage;
 const savedEnv = process.env.REPLICATE_API_TOKEN;
 
 function model(provider: Record<string, unknown>, extra: Record<string, unknown> = {}): ModelDefinition {
@@ -133,7 +133,8 @@ function model(provider: Record<string, unknown>, extra: Record<string, unknown>
 }
 
 function run(m: ModelDefinition, input: Record<string, unknown> = { prompt: 'a red fox' }, signal = new AbortController().signal, jobId = 'job-1') {
-  return replicateProvider(m.provider, m).run({ jobId, model: m, input, signal, files });
+  // Shown as a client would see it: the stored output's files linked at http://genjobs.test.
+  return replicateProvider(m.provider, m).run({ jobId, model: m, input, signal, files }).then(served);
 }
 
 /** The stored file behind one of our URLs, checked to be under the FileStore root. */
@@ -143,7 +144,7 @@ describe('replicate provider', () => {
   before(async () => {
     await fake.start();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-replicate-'));
-    files = new FileStore(dataDir, 'http://genjobs.test');
+    files = new LocalFileStorage(dataDir);
   });
   after(async () => {
     await fake.stop();

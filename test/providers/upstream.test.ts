@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { parseCatalog } from '../../src/catalog/load.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
+import { served } from '../helpers/provider-files.js';
 import { upstreamProvider } from '../../src/providers/upstream/index.js';
 import { renderPng } from '../../src/providers/builtin/media/png.js';
 import { ProviderConfigError } from '../../src/providers/http/options.js';
@@ -47,12 +48,12 @@ function model(provider: Record<string, unknown>) {
 
 describe('the upstream genjobs adapter', () => {
   let dataDir: string;
-  let files: FileStore;
+  let files: LocalFileStorage;
   let jobN = 0;
 
   before(() => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-upstream-'));
-    files = new FileStore(dataDir, 'http://genjobs.test');
+    files = new LocalFileStorage(dataDir);
     process.env[KEY_ENV] = KEY;
   });
   after(() => {
@@ -64,7 +65,7 @@ describe('the upstream genjobs adapter', () => {
   function run(provider: Record<string, unknown>, input: Record<string, unknown> = { prompt: 'a lighthouse' }, controller = new AbortController()) {
     const m = model(provider);
     const jobId = `job-${++jobN}`;
-    return { jobId, result: upstreamProvider(m.provider, m).run({ jobId, model: m, input, signal: controller.signal, files }) };
+    return { jobId, result: upstreamProvider(m.provider, m).run({ jobId, model: m, input, signal: controller.signal, files }).then(served) };
   }
 
   /** The bytes behind a URL of our FileStore. */

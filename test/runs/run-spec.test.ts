@@ -4,7 +4,7 @@ import pino from 'pino';
 import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
 import { AppDirectory } from '../../src/apps/directory.js';
 import { Executor } from '../../src/executor/executor.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import { newId } from '../../src/ids.js';
 
@@ -29,7 +29,7 @@ async function call(app: TestApp, headers: Record<string, string>, method: 'GET'
 function startExecutor(t: TestContext, app: TestApp): void {
   const executor = new Executor({
     store: app.store, catalog: app.catalog, providers: new ProviderRegistry(app.catalog.models), events: app.events,
-    files: new FileStore(app.dataDir, 'http://genjobs.test'), apps: new AppDirectory(app.catalog, app.store),
+    files: new LocalFileStorage(app.dataDir), links: { link: (f: { key: string }) => `http://genjobs.test/files/${f.key}`, stable: true }, apps: new AppDirectory(app.catalog, app.store),
     logger: pino({ level: 'silent' }), pollMs: 50,
   });
   executor.start();

@@ -118,7 +118,7 @@ describe('webhooks', { timeout: 30_000 }, () => {
     assert.equal(hook.got.length, 0);
     assert.equal((await deliveries(app, auth, id))[0]?.status, 'pending', 'the outbox row was written with the status');
     // The next process to start sends it.
-    dispatcher = new WebhookDispatcher({ store: app.store, events: app.events, logger: pino({ level: 'silent' }), allowPrivate: true, timeoutMs: 2_000, backoffMs: 20, retryForMs: 60_000, pollMs: 50 });
+    dispatcher = new WebhookDispatcher({ store: app.store, events: app.events, logger: pino({ level: 'silent' }), allowPrivate: true, timeoutMs: 2_000, backoffMs: 20, retryForMs: 60_000, pollMs: 50, links: app.jobs.links });
     dispatcher.start();
     await eventually(() => (hook.got.length === 1 ? true : undefined), 5_000, 'the delivery after restart');
     assert.equal(JSON.parse(hook.got[0]!.body).job.id, id);

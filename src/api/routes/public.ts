@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob, cancelJobs } from '../../jobs/cancel-job.js';
 import { presentJob, presentJobText, presentRun } from '../../jobs/present.js';
 import { getJob, listJobs, type ListQuery } from '../../jobs/read-jobs.js';
+import { allWithLinks, withLinks } from '../../jobs/links.js';
 import { runModel, type RunModelBody } from '../../runs/run-model.js';
 import { retryJob } from '../../runs/retry.js';
 import { parsePreferWait, runOptionsFrom } from '../../runs/options.js';
@@ -32,8 +33,12 @@ export function publicRoutes(ctx: ApiContext) {
   return async (app: FastifyInstance) => {
     requireApiKey(app, ctx);
     const { jobs, runs } = ctx;
-    const appRunAnswer = ({ job, queuePosition }: AcceptedRun, definition: AppDefinition) =>
-      ({ ...presentJob(job, queuePosition), app_name: definition.name, output: job.outputData ?? null });
+    // Every answer shows outputs with links made here and now (jobs/links.ts).
+    const appRunAnswer = async ({ job: stored, queuePosition }: AcceptedRun, definition: AppDefinition) => {
+      const job = await withLinks(stored, jobs.links);
+      return { ...presentJob(job, queuePosition), app_name: definition.name, output: job.outputData ?? null };
+    };
+    const runAnswer = async (run: AcceptedRun) => presentRun(await withLinks(run.job, jobs.links), run.queuePosition);
 
     app.get('/models', async () => ({ object: 'list', data: jobs.catalog.models.map(presentModel) }));
 
@@ -42,12 +47,13 @@ export function publicRoutes(ctx: ApiContext) {
       const { options, preferWait } = runOptionsFrom(request.headers, 'POST /api/v1/models/run', body, Date.now());
       const run = await runModel(runs, request.caller.user, body, options);
       runHeaders(reply, preferWait, run.replayed);
-      return reply.code(run.finished ? 200 : 202).send(presentRun(run.job, run.queuePosition));
+      return reply.code(run.finished ? 200 : 202).send(await runAnswer(run));
     });
 
     app.get<{ Querystring: ListQuery }>('/jobs', async (request) => {
       const page = await listJobs(jobs, request.caller.user, request.query);
-      return { object: 'list', data: page.jobs.map((j) => presentJob(j, page.positions.get(j.id))), has_more: page.hasMore };
+      const shown = await allWithLinks(page.jobs, jobs.links);
+      return { object: 'list', data: shown.map((j) => presentJob(j, page.positions.get(j.id))), has_more: page.hasMore };
     });
 
     // Static routes before `/jobs/:id`: find-my-way prefers them, so `cancel` and `events` are never taken for ids.
@@ -65,7 +71,7 @@ export function publicRoutes(ctx: ApiContext) {
       const preferWait = parsePreferWait(request.headers.prefer);
       const { job, queuePosition } = await getJob(jobs, request.caller.user, request.params.id, (preferWait ?? 0) * 1000);
       runHeaders(reply, preferWait);
-      return reply.type('application/json; charset=utf-8').send(presentJobText(job, queuePosition));
+      return reply.type('application/json; charset=utf-8').send(presentJobText(await withLinks(job, jobs.links), queuePosition));
     });
 
     app.post<IdParams>('/jobs/:id/cancel', async (request) => {
@@ -78,8 +84,8 @@ export function publicRoutes(ctx: ApiContext) {
       const { options, preferWait } = runOptionsFrom(request.headers, route, {}, Date.now());
       const run = await retryJob(runs, request.caller.user, request.params.id, options);
       runHeaders(reply, preferWait, run.replayed);
-      if (run.app) return reply.code(202).send(appRunAnswer(run, run.app));
-      return reply.code(run.finished ? 200 : 202).send(presentRun(run.job, run.queuePosition));
+      if (run.app) return reply.code(202).send(await appRunAnswer(run, run.app));
+      return reply.code(run.finished ? 200 : 202).send(await runAnswer(run));
     });
 
     app.get('/account', async (request) => getAccount(jobs.store, request.caller.user.id));
@@ -98,7 +104,7 @@ export function publicRoutes(ctx: ApiContext) {
       const { options, preferWait } = runOptionsFrom(request.headers, 'POST /api/v1/apps/run', body, Date.now());
       const run = await runApp(runs, request.caller.user, body, options);
       runHeaders(reply, preferWait, run.replayed);
-      return reply.code(202).send(appRunAnswer(run, run.app));
+      return reply.code(202).send(await appRunAnswer(run, run.app));
     });
 
     // Unknown routes under /api/v1 are answered after authentication, like every other answer here.

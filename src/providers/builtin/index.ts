@@ -4,7 +4,9 @@ import { ProviderError } from '../provider.js';
 import { renderText } from './media/text.js';
 import type { MediaTask } from './media/tasks.js';
 import type { MediaRunner } from './media-pool.js';
-import type { FileStore } from '../../files/file-store.js';
+import type { FileStorage } from '../../files/storage.js';
+import { fileMarker, type FileMarker } from '../../outputs/form.js';
+import { keyOfAnyFileUrl } from '../../outputs/urls.js';
 
 /**
  * The built-in models: they run offline on this machine and produce real files, so the whole
@@ -21,9 +23,18 @@ const size = (input: Record<string, unknown>, scale = 1): [number, number] => {
   return [Math.round(w * scale), Math.round(h * scale)];
 };
 
-/** Reads an image input: only files this server stored (no network fetches from built-in models). */
-async function readImage(files: FileStore, url: string): Promise<Buffer> {
-  const bytes = await files.readByUrl(url);
+/** Largest image a built-in model reads. */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads an image input: only files genjobs stored (no network fetches from built-in models),
+ * named by a link an app handed on, or by any link to a stored file (whichever process made it).
+ */
+async function readImage({ files, inputFiles }: RunContext, url: string): Promise<Buffer> {
+  const key = inputFiles?.get(url) ?? keyOfAnyFileUrl(url);
+  const bytes = key === null ? null : await files.read(key, MAX_INPUT_BYTES).catch((err: unknown) => {
+    throw new ProviderError(`cannot read ${url}: ${(err as Error).message}`);
+  });
   if (!bytes) throw new ProviderError(`cannot read ${url}: built-in models read only images stored by this server`);
   return bytes;
 }
@@ -40,27 +51,33 @@ async function render(media: MediaRunner, task: MediaTask, signal: AbortSignal):
 
 type Handler = (ctx: RunContext, media: MediaRunner) => Promise<Record<string, unknown>>;
 
+/** Stores a rendered file of the job; the output names it by its marker. */
+const store = async (files: FileStorage, jobId: string, extension: string, data: Buffer): Promise<FileMarker> =>
+  fileMarker(await files.put({ jobId, extension, source: data, limit: Number.MAX_SAFE_INTEGER }));
+
 const HANDLERS: Record<string, Handler> = {
   async image({ jobId, input, files, signal }, media) {
     const [width, height] = size(input);
     const png = await render(media, { kind: 'image', prompt: str(input.prompt), width, height, seed: num(input.seed, 0) }, signal);
-    return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
+    return { outputImage: await store(files, jobId, 'png', png) };
   },
 
   /** Enlarges a PNG by `scale` with bilinear filtering. */
-  async upscale({ jobId, input, files, signal }, media) {
+  async upscale(ctx, media) {
+    const { jobId, input, files, signal } = ctx;
     const name = str(input.image_url);
-    const image = await readImage(files, name);
+    const image = await readImage(ctx, name);
     const png = await render(media, { kind: 'upscale', image, name, scale: num(input.scale, 2) }, signal);
-    return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
+    return { outputImage: await store(files, jobId, 'png', png) };
   },
 
   /** Sets several PNGs side by side at one height. */
-  async collage({ jobId, input, files, signal }, media) {
+  async collage(ctx, media) {
+    const { jobId, input, files, signal } = ctx;
     const names = Array.isArray(input.images) ? (input.images as string[]) : [];
-    const images = await Promise.all(names.map((u) => readImage(files, u)));
+    const images = await Promise.all(names.map((u) => readImage(ctx, u)));
     const png = await render(media, { kind: 'collage', images, names, height: num(input.height, 256) }, signal);
-    return { outputImage: await files.save({ jobId, extension: 'png', data: png }) };
+    return { outputImage: await store(files, jobId, 'png', png) };
   },
 
   async video({ jobId, input, files, signal }, media) {
@@ -68,12 +85,12 @@ const HANDLERS: Record<string, Handler> = {
     const fps = 10;
     const frames = Math.max(1, Math.round(num(input.duration_seconds, 2) * fps));
     const gif = await render(media, { kind: 'video', prompt: str(input.prompt), width, height, frames, fps }, signal);
-    return { outputVideo: await files.save({ jobId, extension: 'gif', data: gif }) };
+    return { outputVideo: await store(files, jobId, 'gif', gif) };
   },
 
   async audio({ jobId, input, files, signal }, media) {
     const wav = await render(media, { kind: 'audio', prompt: str(input.prompt), seconds: num(input.duration_seconds, 3) }, signal);
-    return { outputAudio: await files.save({ jobId, extension: 'wav', data: wav }) };
+    return { outputAudio: await store(files, jobId, 'wav', wav) };
   },
 
   async text({ input }) {

@@ -4,7 +4,7 @@ import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson, upstreamDetail, UpstreamError } from '../http/client.js';
 import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
-import { copyOutputs } from '../http/outputs.js';
+import { copyOutputs, markUpstream } from '../http/outputs.js';
 import { createDetached, pause, redact } from '../http/lifecycle.js';
 
 /**
@@ -190,8 +190,9 @@ async function mapResult(o: FalOptions, ctx: RunContext, id: string, result: unk
   if (urls.length === 0) {
     throw new ProviderError(`${SERVICE} request ${id} completed without an output file: ${JSON.stringify(result).slice(0, 200)}`);
   }
-  if (o.copyOutputs) {
-    urls = (await copyOutputs(urls, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as string[];
-  }
-  return urls.length > 1 ? { [field]: urls[0], outputs: urls } : { [field]: urls[0] };
+  // Stored as markers: our copies, or the provider's own URLs when they are not copied.
+  const files = o.copyOutputs
+    ? (await copyOutputs(urls, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as unknown[]
+    : markUpstream(urls) as unknown[];
+  return files.length > 1 ? { [field]: files[0], outputs: files } : { [field]: files[0] };
 }

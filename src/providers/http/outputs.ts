@@ -1,6 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../../http/addresses.js';
-import { FileSizeError, type FileStore } from '../../files/file-store.js';
+import { FileSizeError, type FileStorage } from '../../files/storage.js';
+import { fileMarker, upstreamMarker, type FileMarker, type UpstreamMarker } from '../../outputs/form.js';
 import { ProviderError } from '../provider.js';
 
 /** Largest output file copied into genjobs' storage. */
@@ -68,14 +69,19 @@ function extensionOf(contentType: string | undefined, url: string): string {
 }
 
 /**
- * Copies one output file into genjobs' storage and returns its URL there, so the job keeps
+ * Copies one output file into genjobs' storage and returns its `$file` marker, so the job keeps
  * working links after the provider's expire. Accepts http(s) URLs and base64 `data:` URLs.
  */
-export async function copyOutput(p: { url: string; jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number } & OutputOrigins): Promise<string> {
+export async function copyOutput(p: { url: string; jobId: string; files: FileStorage; signal: AbortSignal; timeoutMs: number } & OutputOrigins): Promise<FileMarker> {
   const data = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(p.url);
   if (data) {
     const bytes = data[2] ? Buffer.from(data[3] ?? '', 'base64') : Buffer.from(decodeURIComponent(data[3] ?? ''));
-    return p.files.save({ jobId: p.jobId, extension: extensionOf(data[1], 'x'), data: bytes });
+    try {
+      return fileMarker(await p.files.put({ jobId: p.jobId, extension: extensionOf(data[1], 'x'), source: bytes, limit: MAX_BYTES }));
+    } catch (err) {
+      if (err instanceof FileSizeError) throw new ProviderError(`could not copy a data: URL output: ${err.reason === 'empty' ? 'it is empty' : `it is larger than ${MAX_BYTES} bytes`}`);
+      throw err;
+    }
   }
   const fail = (problem: string) => new ProviderError(`could not copy the output ${shown(p.url)}: ${problem}`);
   try {
@@ -88,7 +94,7 @@ export async function copyOutput(p: { url: string; jobId: string; files: FileSto
     }
     // Streamed to storage as it arrives: memory stays bounded whatever the file's size.
     const extension = extensionOf(Array.isArray(type) ? type[0] : type, p.url);
-    return await p.files.saveStream({ jobId: p.jobId, extension, source: res.body, limit: MAX_BYTES });
+    return fileMarker(await p.files.put({ jobId: p.jobId, extension, source: res.body, limit: MAX_BYTES }));
   } catch (err) {
     if (p.signal.aborted) throw p.signal.reason;
     if (err instanceof ProviderError) throw err;
@@ -100,9 +106,19 @@ export async function copyOutput(p: { url: string; jobId: string; files: FileSto
   }
 }
 
-/** Copies every URL in an output value (a string, or an array of them), keeping its shape. */
-export async function copyOutputs(value: unknown, p: { jobId: string; files: FileStore; signal: AbortSignal; timeoutMs: number } & OutputOrigins): Promise<unknown> {
+/** Copies every URL in an output value (a string, or an array of them) and puts its marker in its place, keeping the shape. */
+export async function copyOutputs(value: unknown, p: { jobId: string; files: FileStorage; signal: AbortSignal; timeoutMs: number } & OutputOrigins): Promise<unknown> {
   if (typeof value === 'string' && /^(https?:|data:)/.test(value)) return copyOutput({ ...p, url: value });
   if (Array.isArray(value)) return Promise.all(value.map((v) => copyOutputs(v, p)));
+  return value;
+}
+
+/**
+ * For providers whose files are not copied (`copy_outputs: false`): every URL in an output
+ * value (a string, or an array of them) marked as the provider's own, keeping the shape.
+ */
+export function markUpstream(value: unknown): unknown {
+  if (typeof value === 'string' && /^(https?:|data:)/.test(value)) return upstreamMarker(value) satisfies UpstreamMarker;
+  if (Array.isArray(value)) return value.map(markUpstream);
   return value;
 }

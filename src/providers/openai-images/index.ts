@@ -4,7 +4,8 @@ import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson } from '../http/client.js';
 import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
-import { copyOutputs } from '../http/outputs.js';
+import { copyOutputs, markUpstream } from '../http/outputs.js';
+import { fileMarker } from '../../outputs/form.js';
 
 /**
  * An OpenAI-compatible images API (OpenAI itself, or any server that speaks
@@ -79,15 +80,15 @@ function images(body: unknown, service: string): ImageDatum[] {
 }
 
 /** Base64 images are always written to our storage (there is nothing else to link to); URLs are copied unless `copy_outputs` is false. */
-async function storeImages(items: ImageDatum[], ctx: RunContext, o: HttpProviderOptions, service: string): Promise<string[]> {
+async function storeImages(items: ImageDatum[], ctx: RunContext, o: HttpProviderOptions, service: string): Promise<unknown[]> {
   return Promise.all(items.map(async (item, i) => {
     if (typeof item.b64_json === 'string' && item.b64_json !== '') {
       const data = Buffer.from(item.b64_json, 'base64');
-      return ctx.files.save({ jobId: ctx.jobId, extension: imageExtension(data), data });
+      return fileMarker(await ctx.files.put({ jobId: ctx.jobId, extension: imageExtension(data), source: data, limit: Number.MAX_SAFE_INTEGER }));
     }
     if (typeof item.url === 'string' && /^(https?:|data:)/.test(item.url)) {
-      if (!o.copyOutputs) return item.url;
-      return (await copyOutputs(item.url, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as string;
+      if (!o.copyOutputs) return markUpstream(item.url);
+      return copyOutputs(item.url, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) });
     }
     throw new ProviderError(`${service} answered without b64_json or url for image ${i + 1}`);
   }));

@@ -4,7 +4,8 @@ import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson } from '../http/client.js';
 import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
-import { copyOutputs } from '../http/outputs.js';
+import { copyOutputs, markUpstream } from '../http/outputs.js';
+import { sealOutput } from '../../outputs/form.js';
 
 /**
  * Runs a model or an app on another genjobs server, or on the hosted platform whose API genjobs
@@ -134,20 +135,24 @@ async function finish(job: UpstreamJob, ctx: RunContext, o: HttpProviderOptions,
   if (!output || typeof output !== 'object' || Array.isArray(output)) {
     throw new ProviderError(`${service} completed the job ${job.id} without output data`);
   }
-  if (!o.copyOutputs) return output as Record<string, unknown>;
-  return (await copyFiles(output, { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) })) as Record<string, unknown>;
+  // The service's data is sealed first, so nothing in it can pass for one of our markers.
+  const sealed = sealOutput(output);
+  if (!o.copyOutputs) return eachFile(sealed, async (url) => markUpstream(url)) as Promise<Record<string, unknown>>;
+  const p = { jobId: ctx.jobId, files: ctx.files, signal: ctx.signal, timeoutMs: o.requestTimeoutMs, ...outputOrigins(o) };
+  return eachFile(sealed, (url) => copyOutputs(url, p)) as Promise<Record<string, unknown>>;
 }
 
 /**
- * Copies every file URL in an output, at any depth, keeping its shape: `{outputImage}` as well as
- * an app's `{app_id, app_name, node_outputs: {node: {outputImage}}}`. `outputText` is text, even
- * when it reads like a URL, and is left alone.
+ * Puts `each(url)` (a copy's marker, or the URL marked as upstream) in place of every file URL in
+ * an output, at any depth, keeping its shape: `{outputImage}` as well as an app's `{app_id,
+ * app_name, node_outputs: {node: {outputImage}}}`. `outputText` is text, even when it reads like a
+ * URL, and is left alone.
  */
-async function copyFiles(value: unknown, p: Parameters<typeof copyOutputs>[1]): Promise<unknown> {
-  if (Array.isArray(value)) return Promise.all(value.map((v) => copyFiles(v, p)));
+async function eachFile(value: unknown, each: (url: string) => Promise<unknown>): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map((v) => eachFile(v, each)));
   if (value && typeof value === 'object') {
-    const entries = await Promise.all(Object.entries(value).map(async ([key, v]) => [key, key === 'outputText' ? v : await copyFiles(v, p)] as const));
+    const entries = await Promise.all(Object.entries(value).map(async ([key, v]) => [key, key === 'outputText' ? v : await eachFile(v, each)] as const));
     return Object.fromEntries(entries);
   }
-  return copyOutputs(value, p);
+  return typeof value === 'string' && /^(https?:|data:)/.test(value) ? each(value) : value;
 }

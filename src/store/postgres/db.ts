@@ -74,6 +74,13 @@ export class PgDb implements Transactional {
     this.pool = new pg.Pool({ ...this.config, max: opts.poolSize });
     // An idle client whose connection drops must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => this.onBackgroundError(err));
+    // Nor a client in the hand of no one: between pool.connect() giving a client to a waiting
+    // transaction and the transaction's listener (a microtask later), a connection cut in that
+    // gap (PostgreSQL's FATAL read with the answer that freed the client, on a restart) would
+    // be emitted to nobody. Every client keeps this listener for its life. It only needs to be
+    // there: the client is no longer queryable, so its next statement fails as unavailable and
+    // the pool drops it, and whoever held it hears the error on their own listener too.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   q<R>(text: string, values: unknown[] = []): Promise<R[]> {

@@ -20,6 +20,7 @@ import { AdvisoryLeader } from './leader.js';
 import * as users from './users.js';
 import * as webhooks from './webhooks.js';
 import * as workers from './workers.js';
+import * as outputRewrites from './output-rewrites.js';
 
 export interface PgStoreOptions {
   /** `postgres://user:password@host:port/database` */
@@ -108,6 +109,11 @@ export class PgStore implements port.Store {
   jobComplete(p: port.JobCompleteParams) { return this.batched.jobComplete(p); }
   jobFail(p: port.JobFailParams) { return jobs.fail(this.db, p); }
   jobSetOutput(p: port.JobSetOutputParams) { return jobs.setOutput(this.db, p); }
+
+  // ---- outputs: rows written before file references ----
+  jobOutputRewritesNext(p: port.JobOutputRewritesNextParams) { return outputRewrites.next(this.db, p); }
+  jobOutputRewrite(p: port.JobOutputRewriteParams) { return outputRewrites.rewrite(this.db, p); }
+  jobOutputRewritesLeft() { return outputRewrites.left(this.db); }
   jobRelease(p: port.JobReleaseParams) { return jobs.release(this.db, p); }
   jobFailAbandoned(p: port.JobFailAbandonedParams) { return jobs.failAbandoned(this.db, p); }
   jobListPastDeadline(p: port.JobListPastDeadlineParams) { return jobs.listPastDeadline(this.db, p); }

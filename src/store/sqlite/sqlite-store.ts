@@ -15,6 +15,7 @@ import * as retention from './retention.js';
 import * as users from './users.js';
 import * as webhooks from './webhooks.js';
 import * as workers from './workers.js';
+import * as outputRewrites from './output-rewrites.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a private in-memory database (tests). */
@@ -76,6 +77,11 @@ export class SqliteStore implements port.Store {
   async jobComplete(p: port.JobCompleteParams) { return jobs.complete(this.db, p); }
   async jobFail(p: port.JobFailParams) { return jobs.fail(this.db, p); }
   async jobSetOutput(p: port.JobSetOutputParams) { return jobs.setOutput(this.db, p); }
+
+  // ---- outputs: rows written before file references ----
+  async jobOutputRewritesNext(p: port.JobOutputRewritesNextParams) { return outputRewrites.next(this.db, p); }
+  async jobOutputRewrite(p: port.JobOutputRewriteParams) { return outputRewrites.rewrite(this.db, p); }
+  async jobOutputRewritesLeft() { return outputRewrites.left(this.db); }
   async jobRelease(p: port.JobReleaseParams) { return jobs.release(this.db, p); }
   async jobFailAbandoned(p: port.JobFailAbandonedParams) { return jobs.failAbandoned(this.db, p); }
   async jobListPastDeadline(p: port.JobListPastDeadlineParams) { return jobs.listPastDeadline(this.db, p); }

@@ -1,0 +1,37 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
+import { copyOutput, copyOutputs, markUpstream } from '../../src/providers/http/outputs.js';
+
+/* What providers hand the executor to store: markers, never URLs (the rendered form is checked in each provider's tests). */
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-producers-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const files = new LocalFileStorage(dir);
+const base = { jobId: 'job-7', files, signal: new AbortController().signal, timeoutMs: 5_000 };
+
+describe('provider outputs in their stored form', () => {
+  it('a copied file is a $file marker with its key, size, type and checksum', async () => {
+    const bytes = Buffer.from('GIF89a-not-really');
+    const marker = await copyOutput({ ...base, url: `data:image/gif;base64,${bytes.toString('base64')}` });
+    assert.match(marker.$file.key, /^job-7\/[\w-]+\.gif$/);
+    assert.deepEqual(marker.$file, { key: marker.$file.key, size: bytes.length, contentType: 'image/gif', sha256: createHash('sha256').update(bytes).digest('hex') });
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'files', marker.$file.key)), bytes);
+  });
+
+  it('copies keep the shape of the value; text stays text', async () => {
+    const out = await copyOutputs(['data:text/plain,a', 'data:text/plain,b', 'just text'], base) as unknown[];
+    assert.equal(out.length, 3);
+    assert.ok((out[0] as { $file: unknown }).$file && (out[1] as { $file: unknown }).$file);
+    assert.equal(out[2], 'just text');
+  });
+
+  it('files not copied (copy_outputs: false) are marked as the provider\'s own URLs', () => {
+    assert.deepEqual(markUpstream(['https://cdn.example/a.png', 'text']), [{ $upstream: 'https://cdn.example/a.png' }, 'text']);
+    assert.deepEqual(markUpstream('https://cdn.example/a.png'), { $upstream: 'https://cdn.example/a.png' });
+  });
+});
