@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalFileStorage } from '../../src/files/local-storage.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { copyOutput, copyOutputs, markUpstream } from '../../src/providers/http/outputs.js';
 
 /* What providers hand the executor to store: markers, never URLs (the rendered form is checked in each provider's tests). */
@@ -21,6 +23,22 @@ describe('provider outputs in their stored form', () => {
     assert.match(marker.$file.key, /^job-7\/[\w-]+\.gif$/);
     assert.deepEqual(marker.$file, { key: marker.$file.key, size: bytes.length, contentType: 'image/gif', sha256: createHash('sha256').update(bytes).digest('hex') });
     assert.deepEqual(fs.readFileSync(path.join(dir, 'files', marker.$file.key)), bytes);
+  });
+
+  it('refuses a copy whose content type contradicts its name (an error page at a .png URL), and keeps an agreeing one', async (t) => {
+    const srv = http.createServer((req, res) => {
+      if (req.url === '/oops.png') res.writeHead(200, { 'content-type': 'text/html' }).end('<html>gone</html>');
+      else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('png bytes');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => srv.close(() => r())));
+    const origin = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const p = { ...base, trustedOrigin: origin, allowPrivate: true };
+    await assert.rejects(copyOutput({ ...p, url: `${origin}/oops.png` }), /content type contradicts its name.*text\/html.*\.png/);
+    assert.equal(fs.existsSync(path.join(dir, 'files', 'job-7')) ? fs.readdirSync(path.join(dir, 'files', 'job-7')).filter((f) => f.startsWith('.')).length : 0, 0, 'no half file left');
+    const kept = await copyOutput({ ...p, url: `${origin}/fine.png` });
+    assert.match(kept.$file.key, /\.png$/, 'a generic type does not contradict the name');
+    assert.equal(kept.$file.contentType, 'image/png');
   });
 
   it('copies keep the shape of the value; text stays text', async () => {

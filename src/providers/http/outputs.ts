@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { assertPublicLiteral, guardedLookup, PrivateTargetError } from '../../http/addresses.js';
-import { FileSizeError, type FileStorage } from '../../files/storage.js';
+import { FileSizeError, FileTypeError, type FileStorage } from '../../files/storage.js';
 import { fileMarker, upstreamMarker, type FileMarker, type UpstreamMarker } from '../../outputs/form.js';
 import { ProviderError } from '../provider.js';
 
@@ -93,12 +93,15 @@ export async function copyOutput(p: { url: string; jobId: string; files: FileSto
       throw fail(`the provider's storage answered ${res.statusCode}`);
     }
     // Streamed to storage as it arrives: memory stays bounded whatever the file's size.
-    const extension = extensionOf(Array.isArray(type) ? type[0] : type, p.url);
-    return fileMarker(await p.files.put({ jobId: p.jobId, extension, source: res.body, limit: MAX_BYTES }));
+    const contentType = Array.isArray(type) ? type[0] : type;
+    const extension = extensionOf(contentType, p.url);
+    // The declared type goes along: an HTML error page at a .png URL is refused, not kept as an image.
+    return fileMarker(await p.files.put({ jobId: p.jobId, extension, contentType, source: res.body, limit: MAX_BYTES }));
   } catch (err) {
     if (p.signal.aborted) throw p.signal.reason;
     if (err instanceof ProviderError) throw err;
     if (err instanceof FileSizeError) throw fail(err.reason === 'empty' ? 'it is empty' : `it is larger than ${MAX_BYTES} bytes`);
+    if (err instanceof FileTypeError) throw fail(`its content type contradicts its name (${err.message})`);
     const refused = err instanceof PrivateTargetError ? err : (err as { cause?: unknown }).cause;
     if (refused instanceof PrivateTargetError) throw fail(refused.message);
     // Otherwise the job would show undici's own words, such as "The operation was aborted due to timeout".
