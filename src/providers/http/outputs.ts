@@ -96,7 +96,13 @@ export async function copyOutput(p: { url: string; jobId: string; files: FileSto
     const contentType = Array.isArray(type) ? type[0] : type;
     const extension = extensionOf(contentType, p.url);
     // The declared type goes along: an HTML error page at a .png URL is refused, not kept as an image.
-    return fileMarker(await p.files.put({ jobId: p.jobId, extension, contentType, source: res.body, limit: MAX_BYTES }));
+    try {
+      return fileMarker(await p.files.put({ jobId: p.jobId, extension, contentType, source: res.body, limit: MAX_BYTES }));
+    } catch (err) {
+      // A refusal before the first byte leaves the answer unread: discard it so its connection goes.
+      await res.body.dump().catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
     if (p.signal.aborted) throw p.signal.reason;
     if (err instanceof ProviderError) throw err;
