@@ -25,20 +25,17 @@ type Behaviour = (ctx: RunContext) => Promise<Record<string, unknown>>;
  */
 function claimWatch() {
   const seen = { claims: 0, inFlight: 0, hold: false, releases: [] as (() => void)[] };
-  const wrap = (store: Store): Store => new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop !== 'jobClaim') return Reflect.get(target, prop, receiver) as unknown;
-      return async (p: Parameters<Store['jobClaim']>[0]) => {
-        seen.claims++;
-        seen.inFlight++;
-        try {
-          const jobs = await target.jobClaim(p);
-          if (seen.hold) await new Promise<void>((resolve) => seen.releases.push(resolve));
-          return jobs;
-        } finally {
-          seen.inFlight--;
-        }
-      };
+  const wrap = (store: Store): Store => storeWith(store, {
+    jobClaim: async (p) => {
+      seen.claims++;
+      seen.inFlight++;
+      try {
+        const jobs = await store.jobClaim(p);
+        if (seen.hold) await new Promise<void>((resolve) => seen.releases.push(resolve));
+        return jobs;
+      } finally {
+        seen.inFlight--;
+      }
     },
   });
   /** Resolves once no claim is out and none starts over a few turns of the event loop. */
@@ -96,6 +93,19 @@ function untilAborted(seen: { aborted: boolean }): Behaviour {
     ctx.signal.addEventListener('abort', () => { seen.aborted = true; reject(new Error('aborted')); }, { once: true });
   });
 }
+
+/** The store with some calls replaced; the replacements call the real store themselves. */
+function storeWith(store: Store, calls: Partial<Store>): Store {
+  return new Proxy(store, {
+    get: (target, prop, receiver) => (prop in calls ? calls[prop as keyof Store] : Reflect.get(target, prop, receiver)) as unknown,
+  });
+}
+
+/** Lease renewals that fail as a database outage would while `down()` holds. */
+const renewalsDownWhile = (store: Store, down: () => boolean): Store['jobLeaseExtend'] => async (p) => {
+  if (down()) throw new StoreUnavailableError(new Error('connection refused'));
+  return store.jobLeaseExtend(p);
+};
 
 describe('executor', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -343,22 +353,12 @@ describe('executor', () => {
     const runs: { resolve: (v: Record<string, unknown>) => void }[] = [];
     const env = await setup({
       leaseMs: 1_000, pollMs: 20,
-      storeFor: (store) => new Proxy(store, {
-        get(target, prop, receiver) {
-          if (prop === 'jobLeaseExtend') {
-            return async (p: Parameters<Store['jobLeaseExtend']>[0]) => {
-              if (outage.on) throw new StoreUnavailableError(new Error('connection refused'));
-              return target.jobLeaseExtend(p);
-            };
-          }
-          if (prop === 'jobClaim') {
-            return async (p: Parameters<Store['jobClaim']>[0]) => {
-              const jobs = await target.jobClaim(p);
-              if (outage.on && runs.length > 0 && p.now > lapsedAt) outage.claimsWhileLapsed++;
-              return jobs;
-            };
-          }
-          return Reflect.get(target, prop, receiver) as unknown;
+      storeFor: (store) => storeWith(store, {
+        jobLeaseExtend: renewalsDownWhile(store, () => outage.on),
+        jobClaim: async (p) => {
+          const jobs = await store.jobClaim(p);
+          if (outage.on && runs.length > 0 && p.now > lapsedAt) outage.claimsWhileLapsed++;
+          return jobs;
         },
       }),
       behaviour: (ctx) => new Promise((resolve, reject) => {
@@ -398,34 +398,22 @@ describe('executor', () => {
     let starts = 0;
     const env = await setup({
       leaseMs: 1_000, pollMs: 20,
-      storeFor: (store) => new Proxy(store, {
-        get(target, prop, receiver) {
-          if (prop === 'jobLeaseExtend') {
-            return async (p: Parameters<Store['jobLeaseExtend']>[0]) => {
-              if (state.outage) throw new StoreUnavailableError(new Error('connection refused'));
-              return target.jobLeaseExtend(p);
-            };
+      storeFor: (store) => storeWith(store, {
+        jobLeaseExtend: renewalsDownWhile(store, () => state.outage),
+        jobClaim: async (p) => {
+          if (state.holdClaims) await claimsOpen;
+          const jobs = await store.jobClaim(p);
+          if (jobs.length > 0 && starts > 0) state.claimedBack = true;
+          return jobs;
+        },
+        jobComplete: async (p) => {
+          // The first write leaves with the old token; the claim taking the job back lands before it.
+          if (state.completes++ === 0) {
+            state.holdClaims = false;
+            openClaims();
+            await eventually(() => (state.claimedBack ? true : undefined), 10_000);
           }
-          if (prop === 'jobClaim') {
-            return async (p: Parameters<Store['jobClaim']>[0]) => {
-              if (state.holdClaims) await claimsOpen;
-              const jobs = await target.jobClaim(p);
-              if (jobs.length > 0 && starts > 0) state.claimedBack = true;
-              return jobs;
-            };
-          }
-          if (prop === 'jobComplete') {
-            return async (p: Parameters<Store['jobComplete']>[0]) => {
-              // The first write leaves with the old token; the claim taking the job back lands before it.
-              if (state.completes++ === 0) {
-                state.holdClaims = false;
-                openClaims();
-                await eventually(() => (state.claimedBack ? true : undefined), 10_000);
-              }
-              return target.jobComplete(p);
-            };
-          }
-          return Reflect.get(target, prop, receiver) as unknown;
+          return store.jobComplete(p);
         },
       }),
       behaviour: (ctx) => new Promise((resolve, reject) => {
