@@ -73,8 +73,8 @@ export function Audit() {
                 <tr key={e.id}>
                   <td data-label="When"><Time iso={e.at} /></td>
                   <th scope="row" data-label="Action"><code>{e.action}</code></th>
-                  <td data-label="Target">{e.target_type} {href ? <a href={href}><code>{e.target_id}</code></a> : <code>{e.target_id}</code>}</td>
-                  <td data-label="Who">{e.actor}{e.client_address ? <span class="muted"> from {e.client_address}</span> : null}</td>
+                  <td data-label="Target"><span>{e.target_type} {href ? <a href={href}><code>{e.target_id}</code></a> : <code>{e.target_id}</code>}</span></td>
+                  <td data-label="Who"><span>{e.actor}{e.client_address ? <span class="muted"> from {e.client_address}</span> : null}</span></td>
                   <td data-label="Request">{e.request_id ? <code>{e.request_id}</code> : '—'}</td>
                   <td data-label="Details"><code>{JSON.stringify(e.details)}</code></td>
                 </tr>
