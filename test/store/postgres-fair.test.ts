@@ -112,4 +112,61 @@ describe('postgres fair scheduler: four executors claiming at once', { skip: tes
       for (const s of stores) await s.close();
     }
   });
+
+  it('cancels an account\'s pending jobs while other pools create and claim its runs, without a deadlock', async () => {
+    // A cancel moves the job (which updates the account's fair_accounts row) and refunds it
+    // (the users row); a creation debits the users row and then counts the job in fair_accounts.
+    // Taken in opposite orders, the two deadlock and the cancel fails.
+    const url = process.env.GENJOBS_TEST_PG_URL!;
+    const schema = `t_fair_${randomBytes(6).toString('hex')}`;
+    const stores = [await PgStore.open({ url, schema, poolSize: 4 })];
+    for (let i = 1; i < 4; i++) stores.push(await PgStore.open({ url, schema, poolSize: 4 }));
+    try {
+      const [s0, s1, s2, s3] = stores as [PgStore, PgStore, PgStore, PgStore];
+      const u = await s0.userCreate({ name: null, credits: 1_000_000, now: Date.now() });
+      const created: string[] = [];
+      let cancelled = 0;
+      let creating = true;
+      const create = async (store: PgStore) => {
+        for (let i = 0; i < 300; i++) {
+          const r = await store.jobCreateCharged({
+            id: newId(), userId: u.id, runType: 'model', modelId: 'm/a', appId: null, inputData: {}, webhookUrl: null, cost: 3, now: Date.now(),
+          });
+          assert.ok(r.ok);
+          created.push(r.job.id);
+        }
+      };
+      const cancel = async (store: PgStore) => {
+        while (creating || created.length > 0) {
+          const id = created.shift();
+          if (id === undefined) {
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          const r = await store.jobCancel({ id, userId: u.id, now: Date.now(), refundFor: (j) => j.creditsCharged });
+          if (r?.changed) cancelled++;
+        }
+      };
+      const claim = async (store: PgStore) => {
+        while (creating) {
+          const jobs = await store.jobClaim({ owner: 'exec', limit: 2, leaseMs: 60_000, now: Date.now(), maxAttempts: 3 });
+          // A job cancelled while it ran is not completed (null): the cancel won.
+          for (const j of jobs) await store.jobComplete({ id: j.id, leaseToken: j.leaseToken, outputData: null, now: Date.now() });
+          if (jobs.length === 0) await new Promise((r) => setImmediate(r));
+        }
+      };
+      const cancellers = [cancel(s2), cancel(s3), cancel(s2), cancel(s3)];
+      const claimer = claim(s1);
+      const creators = Promise.all([create(s0), create(s1), create(s0), create(s1)]).finally(() => { creating = false; });
+      // Settled together, so a failure in one ends the test only once every loop has stopped.
+      const outcomes = await Promise.allSettled([creators, ...cancellers, claimer]);
+      for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+      assert.ok(cancelled > 0, 'some pending jobs were cancelled');
+      const books = await s0.userGetById({ id: u.id });
+      const ledger = await s0.ledgerList({ userId: u.id, limit: 10_000 });
+      assert.equal(books!.credits, ledger.reduce((sum, e) => sum + e.amount, 0));
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
 });

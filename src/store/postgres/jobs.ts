@@ -163,10 +163,12 @@ export async function cancel(db: PgDb, p: JobCancelParams): Promise<JobCancelRes
     const before = toJob(row);
     if (!canMove(before.status, 'cancelled')) return { changed: false, job: before };
     const refund = refundOnCancel(before, p.refundFor(before));
+    // The refund (the users row) before the move (whose trigger updates the fair_accounts row):
+    // a creation takes the same two rows in that order, and the opposite order deadlocks with it.
+    if (refund > 0) await ledger.append(sql, { userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: LedgerReason.cancelled, now: p.now });
     const updated = (await sql.one<JobRow>(`UPDATE jobs SET status = 'cancelled', cancelled_at = $2, completed_at = $2,
         credits_refunded = credits_refunded + $3, lease_owner = NULL, lease_expires_at = NULL
       WHERE id = $1 AND status IN ('pending', 'processing') RETURNING *`, [p.id, p.now, refund]))!;
-    if (refund > 0) await ledger.append(sql, { userId: p.userId, jobId: p.id, kind: 'refund', amount: refund, reason: LedgerReason.cancelled, now: p.now });
     await outboxInsert(sql, updated, 'cancelled', p.now);
     return { changed: true, job: toJob(updated), previousStatus: before.status };
   });
