@@ -43,6 +43,14 @@ async function run<R>(db: pg.Pool | pg.PoolClient, text: string, values: unknown
   }
 }
 
+/** How many times a transaction is tried when PostgreSQL aborts it for a deadlock or a serialisation failure. */
+const TX_ATTEMPTS = 3;
+/** deadlock_detected and serialization_failure: the transaction was rolled back whole and may simply run again. */
+const isRetryable = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+};
+
 /** Statements on one checked-out client, inside its transaction. */
 class ClientSql implements Sql {
   constructor(private readonly client: pg.PoolClient) {}
@@ -91,8 +99,28 @@ export class PgDb implements Transactional {
     return (await this.q<R>(text, values))[0];
   }
 
-  /** Runs `fn` in one transaction on one client: committed if it returns, rolled back if it throws. */
+  /**
+   * Runs `fn` in one transaction on one client: committed if it returns, rolled back if it throws.
+   * A transaction PostgreSQL chose as a deadlock's victim, or failed to serialise, did nothing;
+   * it is run again (up to TX_ATTEMPTS times in all, after a short random pause so the two do not
+   * meet again), so `fn` must have no effect outside the database.
+   */
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.txOnce(fn);
+      } catch (err) {
+        if (attempt >= TX_ATTEMPTS || !isRetryable(err)) throw err;
+        this.retriedTransactions++;
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
+  /** Transactions run again after a deadlock or serialisation failure (read by tests). */
+  retriedTransactions = 0;
+
+  private async txOnce<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
