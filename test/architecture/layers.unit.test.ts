@@ -47,4 +47,14 @@ describe('layers', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('no file in src/ is over 400 lines, so each stays one responsibility a reader can hold', () => {
+    const files = fs.readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length > 50, 'the whole of src/ was read');
+    const long = files
+      .map((f) => ({ f, lines: fs.readFileSync(path.join(root, 'src', f), 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > 400)
+      .map(({ f, lines }) => `${f}: ${lines} lines`);
+    assert.deepEqual(long, []);
+  });
 });
