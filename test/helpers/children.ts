@@ -67,10 +67,11 @@ export const fileChildren = new Children();
 after(() => fileChildren.close());
 process.on('exit', () => fileChildren.signalAll());
 // A signal's default action ends the process without an 'exit' event: the children are
-// signalled first, then the same signal ends this process as it would have.
+// signalled first, then, unless something else in the process handles the signal, the same
+// signal ends this process as it would have.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(signal, () => {
     fileChildren.signalAll();
-    process.kill(process.pid, signal);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   });
 }
