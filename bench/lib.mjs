@@ -115,9 +115,14 @@ export function tmpDir(prefix) {
 // ---------------------------------------------------------------- services
 
 /** A throwaway PostgreSQL 15 cluster (test/helpers/pg-cluster.ts), destroyed at the end. */
+/** Whether PostgreSQL benchmarks profile the server's statements (BENCH_PG_STATEMENTS=1). */
+export const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+
 export async function startPg() {
   const { startPgCluster } = await dist('test/helpers/pg-cluster.js');
-  const cluster = await startPgCluster();
+  // BENCH_PG_STATEMENTS=1: the server keeps per-statement and per-function times (pg_stat_statements,
+  // track_functions), for the profiles of bench/pipeline-pg.mjs.
+  const cluster = await startPgCluster(PG_STATEMENTS ? ['shared_preload_libraries=pg_stat_statements', 'track_functions=pl', 'pg_stat_statements.track=all'] : []);
   defer('postgres cluster', () => cluster.destroy());
   return cluster;
 }
