@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PG_STATEMENTS, makeAccount, makeApp, dist, spawnNode, table } from './lib.mjs';
+import { PG_STATEMENTS, makeAccount, makeApp, dist, printStatements, resetStatements, spawnNode } from './lib.mjs';
 
 const SELF = import.meta.filename;
 
@@ -149,34 +149,6 @@ function pgPids(pgDir) {
     } catch { /* gone */ }
   }
   return pids;
-}
-
-/** BENCH_PG_STATEMENTS=1: forget what the server timed so far (the seed), so the profile is of the drain alone. */
-async function resetStatements(client) {
-  await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-  await client.query('SELECT pg_stat_statements_reset(), pg_stat_reset()');
-}
-
-/**
- * BENCH_PG_STATEMENTS=1: where the server's time went while the queue drained, per job: the
- * statements (top level and those run inside functions and triggers, so a function's time is also
- * in the statements it runs) and the PL/pgSQL functions' own time.
- */
-async function printStatements(client, label, n) {
-  const perJob = (ms) => ((ms * 1000) / n).toFixed(1);
-  const { rows } = await client.query(`SELECT toplevel, calls, rows, total_exec_time AS ms, regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS query
-    FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 14`);
-  console.log(`\n# server statements while ${label} ${n} jobs (µs of execution per job; calls and rows per 1,000 jobs)`);
-  table(rows.map((r) => ({
-    'µs/job': perJob(r.ms), 'calls/1k': (r.calls * 1000 / n).toFixed(1), 'rows/1k': (Number(r.rows) * 1000 / n).toFixed(0),
-    top: r.toplevel ? 'yes' : 'no', statement: r.query,
-  })));
-  const fns = await client.query(`SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 8`);
-  if (fns.rows.length) {
-    table(fns.rows.map((r) => ({
-      function: r.funcname, 'calls/1k': (r.calls * 1000 / n).toFixed(1), 'µs/job total': perJob(r.total_time), 'µs/job own': perJob(r.self_time),
-    })));
-  }
 }
 
 /** Is anything left to run? One indexed EXISTS query on either system. */
