@@ -14,11 +14,12 @@
 //                                       (get: a finished job; get-file: a finished job with an output
 //                                       file, linked at read time; get-live: a running one, read from the store)
 //   BENCH_HTTP_ROUNDS=5, BENCH_HTTP_DURATION=4   rounds per case and seconds per side of a round
+//   BENCH_PG_STATEMENTS=1               the PostgreSQL cases print the server's time per request by statement
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  QUICK, freePort, makeAccount, makeApp, runBench, saveResults, spawnNode, startPg, table,
+  PG_STATEMENTS, QUICK, freePort, makeAccount, makeApp, printStatements, resetStatements, runBench, saveResults, spawnNode, startPg, table,
 } from './lib.mjs';
 
 const SELF = import.meta.filename;
@@ -175,11 +176,17 @@ async function main() {
       }
       throw new Error('the queue did not drain within 2 minutes');
     };
+    // BENCH_PG_STATEMENTS=1: the server's time per request of each PostgreSQL case, by statement.
+    const profiler = PG_STATEMENTS && kind === 'postgres' ? new (await import('pg')).default.Client({ connectionString: pg.url }) : null;
+    await profiler?.connect();
     for (const name of cases) {
+      if (profiler) await resetStatements(profiler);
       const row = await paired(bare, all[name], name === 'post' ? drained : undefined);
+      if (profiler) await printStatements(profiler, `${store} ${name} answered`, row.requests);
       rows.push(row);
       verdicts.push({ store, case: name, ratio: row.ratio, goal: goals[name] ?? null, met: goals[name] === undefined ? null : row.ratio >= goals[name] });
     }
+    await profiler?.end();
     await server.stop();
   }
   await bareServer.stop();

@@ -115,9 +115,14 @@ export function tmpDir(prefix) {
 // ---------------------------------------------------------------- services
 
 /** A throwaway PostgreSQL 15 cluster (test/helpers/pg-cluster.ts), destroyed at the end. */
+/** Whether PostgreSQL benchmarks profile the server's statements (BENCH_PG_STATEMENTS=1). */
+export const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+
 export async function startPg() {
   const { startPgCluster } = await dist('test/helpers/pg-cluster.js');
-  const cluster = await startPgCluster();
+  // BENCH_PG_STATEMENTS=1: the server keeps per-statement and per-function times (pg_stat_statements,
+  // track_functions), for the profiles of bench/pipeline-pg.mjs.
+  const cluster = await startPgCluster(PG_STATEMENTS ? ['shared_preload_libraries=pg_stat_statements', 'track_functions=pl', 'pg_stat_statements.track=all'] : []);
   defer('postgres cluster', () => cluster.destroy());
   return cluster;
 }
@@ -263,6 +268,34 @@ export function table(rows, columns = Object.keys(rows[0] ?? {})) {
   const line = (vals) => `  ${vals.map((v, i) => v.padStart(widths[i])).join('  ')}`;
   console.log(line(columns));
   for (const r of rows) console.log(line(columns.map((c) => cell(r[c]))));
+}
+
+/** BENCH_PG_STATEMENTS=1: forget what the server timed so far (the seed), so the profile is of what follows alone. */
+export async function resetStatements(client) {
+  await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await client.query('SELECT pg_stat_statements_reset(), pg_stat_reset()');
+}
+
+/**
+ * BENCH_PG_STATEMENTS=1: where the server's time went over `n` jobs (or requests), per job: the
+ * statements (top level and those run inside functions and triggers, so a function's time is also
+ * in the statements it runs) and the PL/pgSQL functions' own time.
+ */
+export async function printStatements(client, label, n) {
+  const perJob = (ms) => ((ms * 1000) / n).toFixed(1);
+  const { rows } = await client.query(`SELECT toplevel, calls, rows, total_exec_time AS ms, regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS query
+    FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 14`);
+  console.log(`\n# server statements while ${label} ${n} jobs (µs of execution per job; calls and rows per 1,000 jobs)`);
+  table(rows.map((r) => ({
+    'µs/job': perJob(r.ms), 'calls/1k': (r.calls * 1000 / n).toFixed(1), 'rows/1k': (Number(r.rows) * 1000 / n).toFixed(0),
+    top: r.toplevel ? 'yes' : 'no', statement: r.query,
+  })));
+  const fns = await client.query(`SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 8`);
+  if (fns.rows.length) {
+    table(fns.rows.map((r) => ({
+      function: r.funcname, 'calls/1k': (r.calls * 1000 / n).toFixed(1), 'µs/job total': perJob(r.total_time), 'µs/job own': perJob(r.self_time),
+    })));
+  }
 }
 
 /** Writes a benchmark's figures to bench/results/NAME.json (ignored by git) for the docs. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeAccount, makeApp, dist, spawnNode } from './lib.mjs';
+import { PG_STATEMENTS, makeAccount, makeApp, dist, printStatements, resetStatements, spawnNode } from './lib.mjs';
 
 const SELF = import.meta.filename;
 
@@ -165,10 +165,16 @@ function leftQuery(system, schema) {
 export async function pgBurst({ system, mode = 'default', pgUrl, pgDir, n, procs, concurrency, pool, tag, profileName }) {
   const schema = `bench_${tag}_${process.pid}_${Date.now().toString(36)}`;
   const args = { system, mode, pgUrl, schema, n, concurrency, pool };
+  const profiler = PG_STATEMENTS ? await pgClient(pgUrl) : null;
+  if (profiler) await resetStatements(profiler);
   const seeder = spawnNode(SELF, ['seed', JSON.stringify(args)]);
   const seeded = await seeder.ready;
   await seeder.stop();
   if (seeded.error) throw new Error(`seed ${system}: ${seeded.error}`);
+  if (profiler) {
+    await printStatements(profiler, `${system} created`, n);
+    await profiler.end();
+  }
   const workers = Array.from({ length: procs }, (_, i) => spawnNode(SELF, ['worker', JSON.stringify(args)], { profileName: profileName && `${profileName}-${i + 1}` }));
   const client = await pgClient(pgUrl);
   try {
@@ -176,6 +182,7 @@ export async function pgBurst({ system, mode = 'default', pgUrl, pgDir, n, procs
     const firsts = [];
     for (const w of workers) w.child.on('message', (m) => { if (m?.first) firsts.push(m.first); });
     const workerPids = workers.map((w) => w.child.pid);
+    if (PG_STATEMENTS) await resetStatements(client);
     const cpu0 = { db: cpuSeconds(pgPids(pgDir)), workers: cpuSeconds(workerPids) };
     const go = Date.now();
     for (const w of workers) w.child.send('go');
@@ -193,6 +200,7 @@ export async function pgBurst({ system, mode = 'default', pgUrl, pgDir, n, procs
       if (done !== n) throw new Error(`${done} jobs completed, expected ${n}`);
     }
     const execS = (end - start) / 1000;
+    if (PG_STATEMENTS) await printStatements(client, `${system}${mode === 'tuned' ? ' tuned' : ''} with ${procs} process(es) ran`, n);
     return {
       created: n / seeded.createS, executed: n / execS, total: n / (seeded.createS + execS), createS: seeded.createS, execS, startupMs: start - go,
       // CPU per job, in µs, of PostgreSQL (every backend of the cluster) and of the worker processes, from "go" to empty.

@@ -11,6 +11,8 @@
 //   BENCH_PIPELINE_N_SQLITE / BENCH_PIPELINE_N_PG / BENCH_PIPELINE_LATENCY_JOBS / BENCH_PIPELINE_RATE
 //   BENCH_PIPELINE_ROUNDS (3) / BENCH_PIPELINE_PROCS (1,2)
 //   BENCH_PIPELINE_ONLY=genjobs-sqlite,genjobs-postgres,graphile,graphile-tuned,bullmq   a subset of the systems
+//   BENCH_PG_STATEMENTS=1       the PostgreSQL bursts print where the server's time went (pg_stat_statements:
+//                               µs per job by statement and by PL/pgSQL function; adds a little to every system's cost)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

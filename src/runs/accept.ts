@@ -77,5 +77,5 @@ export async function acceptRun(deps: RunsDeps, user: UserRecord, run: RunReques
   if (!created.replayed) deps.events.created(created.job);
   const job = await waitForTerminal(deps.store, deps.events, created.job, run.waitMs);
   if (job.status !== 'pending' || !opts.queuePosition) return { job, replayed: created.replayed };
-  return { job, replayed: created.replayed, queuePosition: await deps.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt }) };
+  return { job, replayed: created.replayed, queuePosition: await deps.store.jobQueuePosition({ id: job.id, createdAt: job.createdAt, newest: true }) };
 }

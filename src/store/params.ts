@@ -107,7 +107,16 @@ export interface JobListParams extends JobListFilter {
   /** The last job of the previous page. */
   startingAfter?: { createdAt: Millis; id: string };
 }
-export interface JobQueuePositionParams { id: string; createdAt: Millis }
+export interface JobQueuePositionParams {
+  id: string;
+  createdAt: Millis;
+  /**
+   * The job was just created, so it is most likely at the back of its account's queue: the
+   * jobs behind it are counted first (a handful) instead of those ahead. Only a matter of cost:
+   * the estimate is the same either way.
+   */
+  newest?: boolean;
+}
 
 // ---- jobs: moves ----
 

@@ -32,7 +32,8 @@ function run(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+/** `settings`: more server settings (`name=value`), e.g. `shared_preload_libraries=pg_stat_statements` for a benchmark's profile. */
+export async function startPgCluster(settings: string[] = []): Promise<PgCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-pg-'));
   if (asRoot) execFileSync('chown', ['postgres:postgres', dir]);
   const data = path.join(dir, 'data');
@@ -41,6 +42,7 @@ export async function startPgCluster(): Promise<PgCluster> {
   const opts = [
     `-p ${port}`, `-k ${dir}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c synchronous_commit=off',
     '-c full_page_writes=off', '-c max_connections=300', '-c shared_buffers=128MB',
+    ...settings.map((setting) => `-c ${setting}`),
   ].join(' ');
   const start = () => run(path.join(BIN, 'pg_ctl'), ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '30', 'start']);
   const stop = () => run(path.join(BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);

@@ -195,5 +195,21 @@ export function fairConformance(name: string, makeStore: () => Promise<Store>): 
       assert.equal(await pos(aJobs[150]!), 153);
       assert.equal(await pos(bJobs[2]!), 5);
     });
+
+    it('gives the same queue position when told the job is the newest, wherever it stands and whatever its priority', async () => {
+      const [a, b] = [await user({ weight: 2 }), await user()];
+      const aJobs: JobRecord[] = [];
+      for (let i = 0; i < 300; i++) aJobs.push(await job(a, { priority: i % 50 === 7 ? 'high' : i % 60 === 9 ? 'low' : 'normal' }));
+      await jobs(b, 5);
+      for (const j of await claim({ limit: 4 })) await complete(j);
+      // Near the front, in the middle, near the back (behind fewer than 128), the last, a high and a low one, and one no longer pending.
+      for (const k of [0, 5, 7, 9, 150, 200, 260, 299]) {
+        const j = aJobs[k]!;
+        const plain = await store.jobQueuePosition({ id: j.id, createdAt: j.createdAt });
+        const hinted = await store.jobQueuePosition({ id: j.id, createdAt: j.createdAt, newest: true });
+        assert.equal(hinted, plain, `job ${k} of a`);
+      }
+      assert.equal(await store.jobQueuePosition({ id: aJobs[299]!.id, createdAt: aJobs[299]!.createdAt, newest: true }) > 250, true);
+    });
   });
 }

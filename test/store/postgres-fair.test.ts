@@ -165,6 +165,17 @@ describe('postgres fair scheduler: four executors claiming at once', { skip: tes
       const books = await s0.userGetById({ id: u.id });
       const ledger = await s0.ledgerList({ userId: u.id, limit: 10_000 });
       assert.equal(books!.credits, ledger.reduce((sum, e) => sum + e.amount, 0));
+      // The account's pending count, kept by the claims (per account) and the cancels (per job), is still the truth.
+      const db = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+      await db.connect();
+      try {
+        const jobsLeft = (await s0.jobList({ userId: u.id, status: 'pending', limit: 100 })).length;
+        const { rows } = await db.query<{ pending: number; active: boolean; n: number }>(`SELECT f.pending, f.active,
+          (SELECT COUNT(*)::int FROM jobs j WHERE j.user_id = f.user_id AND j.status = 'pending') AS n FROM fair_accounts f WHERE f.user_id = $1`, [u.id]);
+        assert.deepEqual(rows, [{ pending: jobsLeft, active: jobsLeft > 0, n: jobsLeft }]);
+      } finally {
+        await db.end();
+      }
     } finally {
       for (const s of stores) await s.close();
     }

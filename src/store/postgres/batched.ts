@@ -52,6 +52,6 @@ export class PgBatched {
   }
 
   async jobQueuePosition(p: JobQueuePositionParams): Promise<number> {
-    return unwrap(await this.positions.add({ id: p.id, createdAt: p.createdAt }));
+    return unwrap(await this.positions.add({ id: p.id, createdAt: p.createdAt, newest: p.newest === true }));
   }
 }

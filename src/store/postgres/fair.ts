@@ -7,7 +7,7 @@ import { toJob, toUser, type JobRow, type UserRow } from './rows.js';
 
 /**
  * The SQL of the fair scheduler (docs/architecture.md, "Fair dispatch"). The claim and the queue
- * position are functions in the database (migration 0011: genjobs_fair_claim,
+ * position are functions in the database (migrations 0011 and 0012: genjobs_fair_claim,
  * genjobs_queue_position), so a claim is one round trip however many accounts it serves.
  */
 
@@ -34,10 +34,11 @@ export async function claim(sql: Sql, p: JobClaimParams): Promise<JobRecord[]> {
 /** Queue positions asked for in one turn, estimated by one statement (see genjobs_queue_position). */
 export async function queuePositionMany(sql: Sql, items: JobQueuePositionParams[]): Promise<(number | BatchItemError)[]> {
   const one = async (p: JobQueuePositionParams) =>
-    (await sql.one<{ n: number }>('SELECT genjobs_queue_position($1, $2, $3) AS n', [p.id, QUEUE_POSITION_CAP, NEAR_FRONT]))?.n ?? 0;
+    (await sql.one<{ n: number }>('SELECT genjobs_queue_position($1, $2, $3, $4) AS n', [p.id, QUEUE_POSITION_CAP, NEAR_FRONT, p.newest === true]))?.n ?? 0;
   return settleEach(items, async (all) => {
-    const rows = await sql.q<{ k: number; n: number }>(`SELECT i.k::int AS k, genjobs_queue_position(i.id, $2, $3) AS n
-      FROM unnest($1::text[]) WITH ORDINALITY AS i(id, k)`, [all.map((p) => p.id), QUEUE_POSITION_CAP, NEAR_FRONT]);
+    const rows = await sql.q<{ k: number; n: number }>(`SELECT i.k::int AS k, genjobs_queue_position(i.id, $2, $3, i.newest) AS n
+      FROM unnest($1::text[], $4::boolean[]) WITH ORDINALITY AS i(id, newest, k)`,
+    [all.map((p) => p.id), QUEUE_POSITION_CAP, NEAR_FRONT, all.map((p) => p.newest === true)]);
     const out: number[] = new Array(all.length).fill(0);
     for (const r of rows) out[r.k - 1] = r.n;
     return out;
