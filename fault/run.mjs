@@ -123,7 +123,7 @@ async function main() {
     keys.push(cli(['keys', 'create', userId, '--rate-limit', '1000000', '--quiet'], env));
   }
 
-  const { freePort } = await import(path.join(ROOT, 'dist', 'test', 'helpers', 'process.js'));
+  const { freePort } = await import(path.join(ROOT, 'dist', 'test', 'helpers', 'ports.js'));
   const apis = [];
   const executors = [];
   for (let i = 0; i < 2; i++) apis.push(new Slot({ role: 'api', index: i, env, port: await freePort(), logDir }));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { CLI } from '../helpers/process.js';
+import { fileChildren } from '../helpers/children.js';
 
 export interface CliRun {
   status: number | null;
@@ -8,10 +9,13 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the built `genjobs` binary to its end (without blocking this process: the server may be in it). */
+/**
+ * Runs the built `genjobs` binary to its end (without blocking this process: the server may be
+ * in it). The run is in the file's group of children: one a timed-out test left is killed.
+ */
 export function runCli(args: string[], env: Record<string, string>, command: string[] = [process.execPath, CLI]): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = fileChildren.add(spawn(command[0]!, [...command.slice(1), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });

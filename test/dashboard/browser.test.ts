@@ -196,22 +196,40 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
       }
       assert.fail(`Tab never reached ${what}`);
     };
+    /**
+     * Waits until focus is on the element with `id`. After a move the URL changes first and the
+     * page moves focus once it has rendered, so an assertion right after the URL change races it.
+     */
+    const focusReaches = async (id: string, what: string) => {
+      try {
+        await page.waitForFunction((want: string) => document.activeElement?.id === want, id, WAIT);
+      } catch {
+        assert.fail(`${what}: focus is on ${JSON.stringify(await focused())}`);
+      }
+    };
     await page.goto(`${base}/sign-in`);
+    // Tabbing starts once the page has rendered what is to be reached.
+    await page.locator('#user-secret').waitFor(WAIT);
     await page.keyboard.press('Tab');
     assert.equal((await focused()).text, 'Skip to content', 'the first stop is the skip link');
     await tabTo((f) => f.id === 'user-secret', 'the API key field');
     await page.keyboard.type(userKey);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/jobs`, WAIT);
+    await focusReaches('main', 'after signing in, focus is on the page content');
     await tabTo((f) => f.tag === 'A' && f.text === 'Run', 'the Run link');
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/run`, WAIT);
-    assert.equal((await focused()).id, 'main', 'after a move, focus is on the page content');
+    await focusReaches('main', 'after a move, focus is on the page content');
+    await page.getByRole('link', { name: /^Local Text/ }).waitFor(WAIT);
     await tabTo((f) => f.tag === 'A' && f.text.startsWith('Local Text'), 'the Local Text link');
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/run/model/local/text`, WAIT);
+    await focusReaches('main', 'after a move, focus is on the page content');
+    await page.locator('#run-prompt').waitFor(WAIT);
     await tabTo((f) => f.id === 'run-prompt', 'the prompt');
     await page.keyboard.type('typed without a mouse');
+    await page.getByRole('button', { name: /^Run for/ }).waitFor(WAIT);
     await tabTo((f) => f.tag === 'BUTTON' && f.text.startsWith('Run for'), 'the run button');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, WAIT);
@@ -283,8 +301,12 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     // The webhook secret: hidden until shown, and rotated on request.
     const secret = page.getByTestId('webhook-secret');
     await page.getByRole('button', { name: 'Show secret' }).click();
+    // Read once it is shown: the masked form also starts with whsec_, and its change to the
+    // whole secret would pass for the rotation below.
+    await page.getByRole('button', { name: 'Hide secret' }).waitFor(WAIT);
     const first = await secret.innerText();
     assert.match(first, /^whsec_/);
+    assert.doesNotMatch(first, /•/);
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.waitForFunction((old) => document.querySelector('[data-testid="webhook-secret"]')?.textContent !== old, first, WAIT);
     assert.match(await secret.innerText(), /^whsec_/);

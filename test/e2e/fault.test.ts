@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { testStoreKind } from '../helpers/store.js';
+import { fileChildren } from '../helpers/children.js';
 
 /**
  * The short form of the fault suite (fault/run.mjs, docs/reliability.md): a few hundred mixed
@@ -24,11 +25,16 @@ type Report = {
   provider: Record<string, number>;
 };
 
-function runSuite(jsonFile: string): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs the suite to its end. It is stopped with SIGTERM, on which it stops its own processes and
+ * database first, when `signal` aborts (the test timed out) or the test file's children are stopped.
+ */
+function runSuite(jsonFile: string, signal: AbortSignal): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'fault', 'run.mjs'), '--short', '--json', jsonFile], {
+    const child = fileChildren.add(spawn(process.execPath, [path.join(packageRoot, 'fault', 'run.mjs'), '--short', '--json', jsonFile], {
       cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }), 'SIGTERM');
+    signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
     let output = '';
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
@@ -37,11 +43,11 @@ function runSuite(jsonFile: string): Promise<{ code: number | null; output: stri
 }
 
 describe('the fault suite, short form', { skip, timeout: 900_000 }, () => {
-  it('loses no job, charges and refunds each once, delivers every webhook and keeps every balance through kills, restarts and a bad provider', async () => {
+  it('loses no job, charges and refunds each once, delivers every webhook and keeps every balance through kills, restarts and a bad provider', async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-fault-test-'));
     try {
       const jsonFile = path.join(dir, 'report.json');
-      const { code, output } = await runSuite(jsonFile);
+      const { code, output } = await runSuite(jsonFile, t.signal);
       assert.equal(code, 0, `the fault suite failed:\n${output}`);
       const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as Report;
 

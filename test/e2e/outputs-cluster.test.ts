@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { cli, freePort, startExecutor, startServer, type ServerProcess } from '../helpers/process.js';
+import { Children, fileChildren } from '../helpers/children.js';
 import { processStoreEnv, testStoreKind } from '../helpers/store.js';
 import { startS3Server, type TestS3 } from '../helpers/s3-server.js';
 import { eventually } from '../helpers/app.js';
@@ -46,6 +47,8 @@ describe('outputs on S3 behind two API processes and two executors with differen
   const apis: ServerProcess[] = [];
   const executors: ServerProcess[] = [];
   let key: string;
+  // Every process of the suite, killed in `after` even if it is still starting.
+  const children = new Children(fileChildren);
 
   /** A DATA_DIR of one process alone. */
   const ownDir = () => {
@@ -62,15 +65,15 @@ describe('outputs on S3 behind two API processes and two executors with differen
     key = cli(['keys', 'create', userId, '--rate-limit', '1000000', '--quiet'], cliEnv);
     for (let i = 0; i < 2; i++) {
       const port = String(await freePort());
-      apis.push(await startServer({ ...env, DATA_DIR: ownDir(), PORT: port, PUBLIC_URL: `http://127.0.0.1:${port}` }, ['--no-executor']));
+      apis.push(await startServer({ ...env, DATA_DIR: ownDir(), PORT: port, PUBLIC_URL: `http://127.0.0.1:${port}` }, ['--no-executor'], children));
     }
     // Executors' own addresses are never reachable: a link made from them would be a dead one.
-    for (let i = 0; i < 2; i++) executors.push(await startExecutor({ ...env, DATA_DIR: ownDir(), PUBLIC_URL: `http://executor-${i}.invalid` }));
+    for (let i = 0; i < 2; i++) executors.push(await startExecutor({ ...env, DATA_DIR: ownDir(), PUBLIC_URL: `http://executor-${i}.invalid` }, children));
     db = new pg.Client({ connectionString: env.DATABASE_URL, options: `-c search_path=${env.GENJOBS_DB_SCHEMA}` });
     await db.connect();
   });
   after(async () => {
-    for (const p of [...apis, ...executors]) p.child.kill('SIGKILL');
+    await children.close();
     await db?.end();
     await s3?.close();
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './process.js';
+import { freePort } from './ports.js';
 
 /** Where Debian puts PostgreSQL 15; GENJOBS_PG_BIN overrides it. */
 const BIN = process.env.GENJOBS_PG_BIN ?? '/usr/lib/postgresql/15/bin';

@@ -1,25 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { fileChildren, type Children } from './children.js';
+
+export { freePort } from './ports.js';
 
 export const CLI = path.join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 
-/** A port that was free a moment ago on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Runs a `genjobs` CLI command to its end; returns stdout, failing on a non-zero exit. */
+/**
+ * Runs a `genjobs` CLI command to its end; returns stdout, failing on a non-zero exit. It blocks
+ * this process, timers and test timeouts included, so a command that hangs is killed after a
+ * bound (generous: a command takes a second or two on a loaded machine).
+ */
 export function cli(args: string[], env: Record<string, string>): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+  if (r.error) throw new Error(`genjobs ${args.join(' ')}: ${r.error.message}: ${r.stderr}`);
   if (r.status !== 0) throw new Error(`genjobs ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -32,11 +27,14 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `genjobs executor` and waits until it says it runs. */
-export async function startExecutor(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'executor'], {
+/**
+ * Starts `genjobs executor` and waits until it says it runs. The child is in `group` (and in the
+ * file's group) from its start: it is stopped when the group closes, even if it never got ready.
+ */
+export async function startExecutor(env: Record<string, string>, group: Children = fileChildren): Promise<ServerProcess> {
+  const child = group.add(spawn(process.execPath, [CLI, 'executor'], {
     env: { ...process.env, LOG_LEVEL: 'debug', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
@@ -56,12 +54,12 @@ export async function startExecutor(env: Record<string, string>): Promise<Server
   return { child, url: '', output: () => out, exited };
 }
 
-/** Starts `genjobs serve` and waits until it answers on its port. */
-export async function startServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+/** Starts `genjobs serve` and waits until it answers on its port; in `group` from its start, as `startExecutor`. */
+export async function startServer(env: Record<string, string>, args: string[] = [], group: Children = fileChildren): Promise<ServerProcess> {
   const port = Number(env.PORT);
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+  const child = group.add(spawn(process.execPath, [CLI, 'serve', ...args], {
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let out = '';
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -70,9 +68,10 @@ export async function startServer(env: Record<string, string>, args: string[] = 
   // A bound for a machine under load, not a measure: starting takes a second when it is idle.
   const until = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early (${child.exitCode ?? child.signalCode}): ${out}`);
     try {
-      const res = await fetch(`${url}/healthz`);
+      // Each try is bounded too: a server that accepts and never answers would hold this loop.
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
       if (res.ok) break;
     } catch { /* not listening yet */ }
     if (Date.now() > until) {

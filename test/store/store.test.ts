@@ -7,6 +7,7 @@ import { storeConformance } from './conformance.js';
 import { fairConformance } from './conformance-fair.js';
 import { auditConformance } from './conformance-audit.js';
 import { retentionConformance } from './conformance-retention.js';
+import { ledgerOrderConformance } from './conformance-ledger-order.js';
 import { freshStore } from '../helpers/store.js';
 import Database from 'better-sqlite3';
 import { newId } from '../../src/ids.js';
@@ -16,6 +17,7 @@ storeConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 fairConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 auditConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 retentionConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
+ledgerOrderConformance(process.env.GENJOBS_TEST_STORE ?? 'sqlite', freshStore);
 
 describe('sqlite file store', () => {
   it('counts the pending jobs already there when the queue count is added', async () => {
