@@ -8,6 +8,9 @@
 //             have finished the nine light accounts submit theirs (all weights 1)
 //   weighted  the same with unequal weights (PATCH /admin/v1/users/:id {"weight"}); a build
 //             that does not know weights refuses or ignores the field, and this is reported
+//   queued    weighted, with the light accounts' runs queued with the flood's before the executor
+//             starts: every account has work from the first claim, so the shares are those of a
+//             steady backlog (in flood and weighted the light runs arrive while jobs start)
 //   single    one account with the same 50,900 runs queued: the throughput baseline
 //
 // Figures: the light accounts' p99 wait from creation to start (flood vs quiet, goal < 2x); every
@@ -37,7 +40,7 @@ const WARM = Math.min(1_000, Math.floor(FLOOD / 5));
 /** Weights of the weighted scenario: the flood account first, then the nine light accounts. */
 const WEIGHTS = [2, 1, 1, 1, 2, 2, 2, 4, 4, 4];
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
-const SCENARIOS = ['quiet', 'flood', 'weighted', 'single'];
+const SCENARIOS = ['quiet', 'flood', 'weighted', 'queued', 'single'];
 
 async function until(check, ms, what) {
   const end = Date.now() + ms;
@@ -76,13 +79,14 @@ async function scenario({ kind, store, pgUrl }) {
   try {
     const { runModel } = await dist('src/runs/run-model.js');
     const nAccounts = kind === 'single' ? 1 : kind === 'quiet' ? LIGHTS : LIGHTS + 1;
+    const weighted = kind === 'weighted' || kind === 'queued';
     const users = [];
     for (let i = 0; i < nAccounts; i++) {
       const a = await makeAccount(app.store);
       users.push(await app.store.userGetById({ id: a.userId }));
     }
-    const weights = kind === 'weighted' ? WEIGHTS : users.map(() => 1);
-    const weightResults = kind === 'weighted' ? await Promise.all(users.map((u, i) => setWeight(app, u.id, weights[i]))) : [];
+    const weights = weighted ? WEIGHTS : users.map(() => 1);
+    const weightResults = weighted ? await Promise.all(users.map((u, i) => setWeight(app, u.id, weights[i]))) : [];
     const weightsApplied = weightResults.length > 0 && weightResults.every((w) => w.applied);
 
     /** Job id -> account index; the claim order the executor reports (ids, first time each). */
@@ -91,7 +95,10 @@ async function scenario({ kind, store, pgUrl }) {
     const started = new Set();
     const completed = new Set();
     app.events.onChanged((c) => {
-      if (c.status === 'processing' && !started.has(c.id)) { started.add(c.id); startOrder.push(c.id); }
+      // Starts in the order the executor claimed them: its own launches carry the whole job record.
+      // On PostgreSQL the same change also comes back as a notice ({id, status, modelId}), which can
+      // arrive before the claim's answer is handled and lists a claim's jobs in row order, not pick order.
+      if (c.status === 'processing' && 'leaseToken' in c && !started.has(c.id)) { started.add(c.id); startOrder.push(c.id); }
       if (c.status === 'completed') completed.add(c.id);
     });
     const run = async (i) => {
@@ -102,12 +109,13 @@ async function scenario({ kind, store, pgUrl }) {
     const total = kind === 'quiet' ? LIGHTS * LIGHT : FLOOD + LIGHTS * LIGHT;
     const backlog = kind === 'quiet' ? 0 : total - (kind === 'single' ? 0 : LIGHTS * LIGHT);
     await inFlight(backlog, 10, () => run(0));
+    if (kind === 'queued') for (const i of lightIndexes) await inFlight(LIGHT, 10, () => run(i));
     const t0 = performance.now();
     app.startBackground();
     let lightsAt = t0;
     /** Jobs started before every light account had submitted (so had work). */
     let allHaveWorkAt = 0;
-    if (lightIndexes.length > 0) {
+    if (lightIndexes.length > 0 && kind !== 'queued') {
       if (kind !== 'quiet') await until(() => completed.size >= WARM, 10 * 60_000, `${WARM} flood jobs to finish`);
       lightsAt = performance.now();
       // Each light account sends its runs at once; the nine at the same time.
@@ -130,7 +138,7 @@ async function scenario({ kind, store, pgUrl }) {
     // last job starts), in the order the executor claimed them.
     let counts = null;
     let window = null;
-    if (kind === 'flood' || kind === 'weighted') {
+    if (kind === 'flood' || kind === 'weighted' || kind === 'queued') {
       const seq = startOrder.map((id) => owner.get(id));
       const last = new Map();
       seq.forEach((acct, k) => { last.set(acct, k); });
@@ -208,7 +216,9 @@ async function main() {
     const tputRatios = res.flood.map((x, i) => x.throughput / res.single[i].throughput);
     const eq = shares(res.flood);
     const wt = shares(res.weighted);
-    for (const [name, s] of [['equal weights', eq], [`weights ${WEIGHTS.join(',')}${applied ? '' : ' (NOT applied by this build: ' + res.weighted[0].weightResults[0]?.why + ')'}`, wt]]) {
+    const qd = shares(res.queued);
+    const notApplied = applied ? '' : ` (NOT applied by this build: ${res.weighted[0].weightResults[0]?.why})`;
+    for (const [name, s] of [['equal weights', eq], [`weights ${WEIGHTS.join(',')}${notApplied}`, wt], [`weights ${WEIGHTS.join(',')}, every run queued before the first claim${notApplied}`, qd]]) {
       console.log(`\n## ${store}: shares of the ${fmt(s.jobs)} jobs started while all ten accounts had work (pooled over rounds), ${name}`);
       table(s.rows);
     }
@@ -217,13 +227,15 @@ async function main() {
       throughput: { ratio: median(tputRatios), ratios: tputRatios, goal: 0.9, met: median(tputRatios) >= 0.9 },
       sharesEqual: { maxDeviation: eq.maxDeviation, goal: 5, met: eq.jobs > 0 && eq.maxDeviation <= 5 },
       sharesWeighted: { maxDeviation: wt.maxDeviation, goal: 5, met: applied && wt.jobs > 0 && wt.maxDeviation <= 5, weightsApplied: applied },
+      sharesQueued: { maxDeviation: qd.maxDeviation, goal: 5, met: applied && qd.jobs > 0 && qd.maxDeviation <= 5, weightsApplied: applied },
     };
     console.log('');
     console.log(`  ratio ${store} light p99 wait, flood / quiet: median ${verdicts.lightP99.ratio.toFixed(2)} (rounds ${waitRatios.map((x) => x.toFixed(2)).join(', ')}) (goal < 2: ${verdicts.lightP99.met ? 'met' : 'MISSED'})`);
     console.log(`  ratio ${store} throughput, flood / single: median ${verdicts.throughput.ratio.toFixed(3)} (rounds ${tputRatios.map((x) => x.toFixed(2)).join(', ')}) (goal >= 0.9: ${verdicts.throughput.met ? 'met' : 'MISSED'})`);
     console.log(`  ${store} largest share deviation, equal weights: ${fmt(eq.maxDeviation, 1)}% (goal <= 5%: ${verdicts.sharesEqual.met ? 'met' : 'MISSED'})`);
     console.log(`  ${store} largest share deviation, unequal weights: ${fmt(wt.maxDeviation, 1)}% (goal <= 5%: ${verdicts.sharesWeighted.met ? 'met' : 'MISSED'}${applied ? '' : ', weights not applied'})`);
-    out[store] = { rounds: res, shares: { equal: eq, weighted: wt }, verdicts };
+    console.log(`  ${store} largest share deviation, unequal weights, all queued first: ${fmt(qd.maxDeviation, 1)}% (goal <= 5%: ${verdicts.sharesQueued.met ? 'met' : 'MISSED'})`);
+    out[store] = { rounds: res, shares: { equal: eq, weighted: wt, queued: qd }, verdicts };
   }
   saveResults('fairness', { flood: FLOOD, light: LIGHT, lights: LIGHTS, durationMs: DURATION_MS, concurrency: CONCURRENCY, weights: WEIGHTS, rounds: ROUNDS, load: os.loadavg(), stores: out });
 }
