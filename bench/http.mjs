@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  PG_STATEMENTS, QUICK, freePort, makeAccount, makeApp, printStatements, resetStatements, runBench, saveResults, spawnNode, startPg, table,
+  PG_STATEMENTS, QUICK, freePort, makeAccount, makeApp, pgClient, printStatements, resetStatements, runBench, saveResults, spawnNode, startPg, table,
 } from './lib.mjs';
 
 const SELF = import.meta.filename;
@@ -177,8 +177,7 @@ async function main() {
       throw new Error('the queue did not drain within 2 minutes');
     };
     // BENCH_PG_STATEMENTS=1: the server's time per request of each PostgreSQL case, by statement.
-    const profiler = PG_STATEMENTS && kind === 'postgres' ? new (await import('pg')).default.Client({ connectionString: pg.url }) : null;
-    await profiler?.connect();
+    const profiler = PG_STATEMENTS && kind === 'postgres' ? await pgClient(pg.url) : null;
     for (const name of cases) {
       if (profiler) await resetStatements(profiler);
       const row = await paired(bare, all[name], name === 'post' ? drained : undefined);

@@ -270,6 +270,14 @@ export function table(rows, columns = Object.keys(rows[0] ?? {})) {
   for (const r of rows) console.log(line(columns.map((c) => cell(r[c]))));
 }
 
+/** A connected client of the PostgreSQL at `url` (end it when done). */
+export async function pgClient(url) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
 /** BENCH_PG_STATEMENTS=1: forget what the server timed so far (the seed), so the profile is of what follows alone. */
 export async function resetStatements(client) {
   await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PG_STATEMENTS, makeAccount, makeApp, dist, printStatements, resetStatements, spawnNode } from './lib.mjs';
+import { PG_STATEMENTS, makeAccount, makeApp, dist, pgClient, printStatements, resetStatements, spawnNode } from './lib.mjs';
 
 const SELF = import.meta.filename;
 
@@ -33,13 +33,6 @@ export function graphileOptions(mode, { concurrency, pool }) {
   return mode === 'tuned'
     ? { preset: { worker: { ...GRAPHILE_TUNED } } }
     : { concurrency, maxPoolSize: pool, pollInterval: 1000 };
-}
-
-async function pgClient(url) {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  return client;
 }
 
 /** Fills the queue: genjobs through the run use case (charged), graphile through add_jobs. Returns seconds taken. */
