@@ -473,16 +473,22 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     assert.deepEqual(actions.slice(0, 2), ['worker.revoke', 'worker.register']);
     assert.ok(actions.includes('user.credits.grant') && actions.includes('api_key.revoke') && actions.includes('user.update'), actions.join(', '));
     await page.getByLabel('Action').selectOption('user.credits.grant');
+    // The unfiltered table also holds the grant's row: wait for the filtered answer to replace it.
+    await page.waitForFunction(() => {
+      const shown = [...document.querySelectorAll('[data-testid="audit"] tbody th')].map((th) => th.textContent);
+      return shown.length > 0 && shown.every((a) => a === 'user.credits.grant');
+    }, undefined, WAIT);
     await audit.getByRole('row', { name: /"reason":"bonus"/ }).waitFor(WAIT);
-    assert.ok((await audit.locator('tbody th').allInnerTexts()).every((a) => a === 'user.credits.grant'));
     await shot(page, 'operator-audit');
     // From the account's page: its own changes and its keys', none of the workers'.
     await page.goto(`${base}/operator/accounts/${userId}`);
     await page.getByRole('link', { name: 'Audit log of this account' }).click();
     await audit.getByRole('row', { name: /api_key\.revoke/ }).waitFor(WAIT);
     assert.equal(await page.getByLabel('Account id').inputValue(), userId);
-    const mine = await audit.locator('tbody th').allInnerTexts();
-    assert.ok(mine.includes('user.update') && !mine.some((a) => a.startsWith('worker.')), mine.join(', '));
+    await page.waitForFunction(() => {
+      const shown = [...document.querySelectorAll('[data-testid="audit"] tbody th')].map((th) => th.textContent ?? '');
+      return shown.includes('user.update') && !shown.some((a) => a.startsWith('worker.'));
+    }, undefined, WAIT);
     assert.deepEqual(problems, []);
     await page.context().close();
   });
