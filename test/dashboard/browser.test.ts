@@ -20,6 +20,7 @@ import { defaultCatalogPath, packageRoot } from '../../src/paths.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
 declare const sessionStorage: { length: number };
+declare const requestAnimationFrame: (callback: () => void) => number;
 type Img = { complete: boolean; naturalWidth: number };
 
 const CHROMIUM = process.env.GENJOBS_CHROMIUM ?? '/usr/bin/chromium';
@@ -97,6 +98,19 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     return { page, problems };
+  }
+
+  /**
+   * Waits until a run form shows `field` and has settled. The form sets its values once more in an
+   * effect run after its first paint (Preact runs effects at the next frame, or after 100 ms): a
+   * field filled before that is emptied again. Two frames and a timer later, that effect has run.
+   */
+  async function runFormReady(page: Page, field: string): Promise<void> {
+    await page.locator(field).waitFor(WAIT);
+    await page.evaluate(() => new Promise<void>((resolve) => {
+      setTimeout(resolve, 250);
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    }));
   }
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
@@ -226,7 +240,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/run/model/local/text`, WAIT);
     await focusReaches('main', 'after a move, focus is on the page content');
-    await page.locator('#run-prompt').waitFor(WAIT);
+    await runFormReady(page, '#run-prompt');
     await tabTo((f) => f.id === 'run-prompt', 'the prompt');
     await page.keyboard.type('typed without a mouse');
     await page.getByRole('button', { name: /^Run for/ }).waitFor(WAIT);
@@ -245,6 +259,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.getByRole('link', { name: 'Run', exact: true }).click();
     await page.getByRole('link', { name: /Local Image/ }).click();
     await page.waitForURL(`${base}/run/model/local/image`, WAIT);
+    await runFormReady(page, '#run-prompt');
     await page.getByLabel('Prompt').fill('a lighthouse at dusk');
     await page.getByLabel('Aspect ratio').selectOption('16:9');
     // A value the API refuses: its message lands under the field it names.
@@ -275,6 +290,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const { page, problems } = await open();
     await signInWithKey(page, userKey);
     await page.goto(`${base}/run/model/local/test`);
+    await runFormReady(page, '#run-duration_ms');
     await page.getByLabel('Duration (ms)').fill('120000');
     await page.getByRole('button', { name: /^Run for 1 credit$/ }).click();
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, WAIT);
@@ -379,6 +395,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const { page, problems } = await open();
     await signInWithKey(page, userKey);
     await page.goto(`${base}/run/model/local/text`);
+    await runFormReady(page, '#run-prompt');
     await page.getByLabel('Prompt').fill('a short note');
     await page.getByLabel('Webhook address (optional)').fill(hookUrl);
     await page.getByRole('button', { name: /^Run for 2 credits$/ }).click();
