@@ -10,7 +10,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import { assertOneLine, runCli } from './run-cli.js';
 
 /** The user's commands of the built binary against a real `genjobs serve`: output and exit codes. */
-describe('genjobs user commands', { timeout: 180_000 }, () => {
+describe('genjobs user commands', { timeout: 300_000 }, () => {
   let dataDir: string;
   let server: ServerProcess;
   let env: Record<string, string>;

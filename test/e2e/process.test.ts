@@ -14,7 +14,7 @@ import { openStore } from '../../src/store/open.js';
  * The real thing over a real socket: the CLI creates an account and a key, `genjobs serve` runs
  * jobs, and is killed (-9) or stopped (SIGTERM) in the middle of them.
  */
-describe('genjobs as a process', { timeout: 120_000 }, () => {
+describe('genjobs as a process', { timeout: 300_000 }, () => {
   let dataDir: string;
   let env: Record<string, string>;
   let key: string;

@@ -9,7 +9,7 @@ import type { TestApp } from '../helpers/app.js';
 const STORYBOARD = '9b7a2e54-1c0d-4f6a-8e2b-3d5c7a9f1e22';
 
 /** Every method of @genjobs/sdk against a real genjobs server over a socket. */
-describe('@genjobs/sdk against a live server', { timeout: 60_000 }, () => {
+describe('@genjobs/sdk against a live server', { timeout: 120_000 }, () => {
   let app: TestApp & { url: string };
   let client: GenJobs;
   let userId: string;
