@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import ms from 'ms';
 import { defaultCatalogPath } from '../paths.js';
+import type { S3Config } from '../types/s3-config.js';
 
 /** Everything genjobs reads from its environment, parsed and checked once at start. */
 export interface Config {
@@ -107,22 +108,6 @@ export interface Config {
   defaultMaxRunning: number | null;
   /** Fair scheduler: the same per model, for accounts without their own max_running_per_model. (Default: null, unlimited) */
   defaultMaxRunningPerModel: number | null;
-}
-
-/** The S3 (or S3-compatible) bucket output files go to. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). */
-export interface S3Config {
-  /** GENJOBS_S3_BUCKET. (Required with GENJOBS_STORAGE=s3) */
-  bucket: string;
-  /** Prepended to every key, such as `genjobs/` to share a bucket; a `/` is added if missing. (Default: none) */
-  prefix: string;
-  /** An S3-compatible service's address (MinIO, R2, Ceph...); AWS's own when unset. (Default: unset) */
-  endpoint: string | null;
-  /** Bucket in the path (`endpoint/bucket/key`) rather than the host name; most S3-compatible services need it. (Default: false) */
-  forcePathStyle: boolean;
-  /** AWS_REGION (or AWS_DEFAULT_REGION). (Default: us-east-1 with an endpoint; required without one) */
-  region: string;
-  /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when set; null: the SDK's default chain. */
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
 }
 
 export class ConfigError extends Error {

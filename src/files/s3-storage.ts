@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Config } from '../types/s3-config.js';
 import { assertTypeMatches, contentTypeOf } from './content-type.js';
 import { intake, limitBytes } from './intake.js';
 import { resolveRange } from './range.js';
@@ -25,21 +26,8 @@ const QUEUE_SIZE = 2;
 const absent = (err: unknown): boolean =>
   (err as { name?: string }).name === 'NoSuchKey' || (err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
 
-/** Where the bucket is and how to reach it (the Config's `s3`: GENJOBS_S3_*, AWS_*). */
-export interface S3Settings {
-  bucket: string;
-  /** Prepended to every key. */
-  prefix: string;
-  /** An S3-compatible service's address; AWS's own when null. */
-  endpoint: string | null;
-  forcePathStyle: boolean;
-  region: string;
-  /** Null: the SDK's default chain. */
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
-}
-
 /** The client for a configured bucket: region, endpoint and path style from the configuration, credentials from the SDK's default chain. */
-export function s3Client(s3: S3Settings): S3Client {
+export function s3Client(s3: S3Config): S3Client {
   return new S3Client({
     region: s3.region,
     ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),

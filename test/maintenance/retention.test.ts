@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { deleteOldJobs, type JobFiles, type RetentionKind } from '../../src/maintenance/retention.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { newId } from '../../src/ids.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
 import { freshStore } from '../helpers/store.js';
@@ -26,7 +26,7 @@ async function setup(t: TestContext) {
   const store = await freshStore();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-retention-'));
   t.after(async () => { await store.close(); fs.rmSync(dir, { recursive: true, force: true }); });
-  const files = new FileStore(dir, 'http://genjobs.test');
+  const files = new LocalFileStorage(dir);
   const user = await store.userCreate({ name: 'r', credits: 10_000, now: T0 });
   /** A job that reached `status` at `at`, with one output file (a pending job gets a file too, as a half-run app might). */
   const job = async (status: 'completed' | 'failed' | 'pending', at: number): Promise<{ job: JobRecord; file: string }> => {
@@ -34,12 +34,12 @@ async function setup(t: TestContext) {
       id: newId(), userId: user.id, runType: 'model', modelId: 'local/test', appId: null, inputData: { input: {} }, webhookUrl: null, cost: 10, now: at - 1_000,
     });
     assert.ok(r.ok);
-    const url = await files.save({ jobId: r.job.id, extension: 'png', data: Buffer.from('png bytes') });
-    const file = path.join(files.root, r.job.id, path.basename(url));
+    const stored = await files.put({ jobId: r.job.id, extension: 'png', source: Buffer.from('png bytes'), limit: 1_000 });
+    const file = path.join(files.root, stored.key);
     if (status !== 'pending') {
       const [claimed] = await store.jobClaim({ owner: 'exec', limit: 1, leaseMs: 60_000, now: at - 500, maxAttempts: 3 });
       assert.equal(claimed?.id, r.job.id);
-      if (status === 'completed') assert.ok(await store.jobComplete({ id: r.job.id, leaseToken: claimed.leaseToken, outputData: { image: url }, now: at }));
+      if (status === 'completed') assert.ok(await store.jobComplete({ id: r.job.id, leaseToken: claimed.leaseToken, outputData: { image: { $file: stored } }, now: at }));
       else assert.ok(await store.jobFail({ id: r.job.id, leaseToken: claimed.leaseToken, errorMessage: 'boom', now: at }));
     }
     return { job: r.job, file };

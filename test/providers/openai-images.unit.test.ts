@@ -78,14 +78,14 @@ describe('the OpenAI-compatible images adapter', () => {
     return { jobId, result: openaiImagesProvider(m.provider, m).run({ jobId, model: m, input: resolveInput(m, input), signal: controller.signal, files }).then(served) };
   }
 
-  /** The file behind a URL of our FileStore. */
+  /** The file behind a URL of our local file storage. */
   const storedFile = (url: string): Buffer => {
     const m = /^http:\/\/genjobs\.test\/files\/([\w-]+)\/([\w-]+\.\w+)$/.exec(url);
     assert.ok(m, `${url} is a URL of genjobs' storage`);
     return fs.readFileSync(path.join(files.root, m[1]!, m[2]!));
   };
 
-  it('posts the mapped input and stores a base64 result as a real PNG file under the FileStore root', async () => {
+  it('posts the mapped input and stores a base64 result as a real PNG file in the local storage folder', async () => {
     const api = await fakeApi((call, res) => json(res, 200, { created: 1, data: [{ b64_json: PICTURE.toString('base64') }] }));
     try {
       const { jobId, result } = run({ base_url: `${api.base}/v1`, input_map: { detail: 'quality' }, static_input: { moderation: 'low' } });

@@ -68,7 +68,7 @@ describe('the upstream genjobs adapter', () => {
     return { jobId, result: upstreamProvider(m.provider, m).run({ jobId, model: m, input, signal: controller.signal, files }).then(served) };
   }
 
-  /** The bytes behind a URL of our FileStore. */
+  /** The bytes behind a URL of our local file storage. */
   const storedFile = (url: unknown): Buffer => {
     const m = /^http:\/\/genjobs\.test\/files\/([\w-]+)\/([\w-]+\.\w+)$/.exec(String(url));
     assert.ok(m, `${String(url)} is a URL of genjobs' storage`);
