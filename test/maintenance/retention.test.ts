@@ -10,6 +10,7 @@ import { newId } from '../../src/ids.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
 import { freshStore } from '../helpers/store.js';
 import { eventually, testApp } from '../helpers/app.js';
+import { startS3Server } from '../helpers/s3-server.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -187,5 +188,44 @@ describe('retention in the application', () => {
     const metrics = await app.metrics.registry.getSingleMetricAsString('genjobs_retention_deleted_total');
     assert.match(metrics, /genjobs_retention_deleted_total\{kind="jobs"\} 1/);
     assert.match(metrics, /genjobs_retention_deleted_total\{kind="job_files"\} 1/);
+  });
+});
+
+describe('retention with GENJOBS_STORAGE=s3', () => {
+  it('deletes old jobs in batches with every object of theirs in the bucket, and no other job\'s', async (t) => {
+    const s3 = await startS3Server();
+    t.after(() => s3.close());
+    const app = await testApp({ ...s3.env, GENJOBS_RETAIN_COMPLETED: '1d', GENJOBS_RETENTION_BATCH: '2', GENJOBS_RETENTION_PAUSE_MS: '0' });
+    t.after(() => app.dispose());
+    const { auth } = await app.account({ credits: 1_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ran = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/image', input: { prompt: `lighthouse ${i}` } } });
+      assert.equal(ran.statusCode, 200, ran.body);
+      ids.push(ran.json().id as string);
+    }
+    // An app run keeps one object per node: a job with several files.
+    const appRun = await app.server.inject({ method: 'POST', url: '/api/v1/apps/run', headers: auth, payload: { app_id: '5e0d4c1a-6f38-4b8e-9c3e-2a7b1f0c9d11', inputs: { prompt: 'a boat' } } });
+    assert.equal(appRun.statusCode, 202, appRun.body);
+    const appId = appRun.json().id as string;
+    await eventually(async () => ((await app.store.jobGetById({ id: appId }))?.status === 'completed' ? true : undefined), 30_000, 'the app run to finish');
+    ids.push(appId);
+    // A job of another file: kept (retention counts from the finish, and its status has no age here).
+    const keptId = 'kept-job';
+    const kept = await s3.storage().put({ jobId: keptId, extension: 'png', source: Buffer.from('kept'), limit: 100 });
+    const before = await s3.keys();
+    for (const id of ids) assert.ok(before.some((k) => k.startsWith(`${id}/`)), `the bucket holds the files of ${id}`);
+    assert.ok(before.filter((k) => k.startsWith(`${appId}/`)).length > 1, 'the app run has several objects');
+
+    const later = Date.now() + 2 * DAY;
+    await eventually(async () => {
+      await app.maintenance!.tick(later);
+      const left = await Promise.all(ids.map((id) => app.store.jobGetById({ id })));
+      return left.every((j) => j === null) ? true : undefined;
+    }, 20_000, 'the old jobs to be deleted');
+    assert.deepEqual(await s3.keys(), [kept.key], 'every object of the deleted jobs is gone, the other one stays');
+    const metrics = await app.metrics.registry.getSingleMetricAsString('genjobs_retention_deleted_total');
+    assert.match(metrics, /genjobs_retention_deleted_total\{kind="jobs"\} 4/);
+    assert.match(metrics, /genjobs_retention_deleted_total\{kind="job_files"\} 4/);
   });
 });
