@@ -14,7 +14,7 @@ import { assertNameParts, randomName } from './local-storage.js';
 import { servedInline } from './safety-headers.js';
 import {
   FileSizeError, UnsatisfiableRangeError, validJobId, validKey,
-  type FileHead, type FileRange, type FileStorage, type OpenedFile, type StoredFile, type SuffixRange,
+  type FileHead, type FileListing, type FileRange, type FileStorage, type OpenedFile, type StoredFile, type SuffixRange,
 } from './storage.js';
 
 /** Bytes per part of a multipart upload: memory per upload is about this times QUEUE_SIZE. (S3's minimum is 5 MiB) */
@@ -162,6 +162,34 @@ export class S3FileStorage implements FileStorage {
       const listed = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: `${this.prefix}${jobId}/`, MaxKeys: this.deleteBatch }));
       const objects = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
       if (objects.length === 0) return;
+      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
+      const failed = res.Errors?.[0];
+      if (failed) throw new Error(`S3 did not delete ${failed.Key}: ${failed.Code} ${failed.Message}`);
+    }
+  }
+
+  /**
+   * Objects under the prefix in key order, a page of at most a thousand (S3's most), through the
+   * first ListObjects and its marker (see deleteJob for why not V2). Objects of other shapes under
+   * the prefix are passed over. Unfinished multipart uploads are not objects: a lifecycle rule
+   * aborts them (docs/operations.md).
+   */
+  async list(p: { after?: string | null; limit: number }): Promise<FileListing> {
+    const res = await this.client.send(new ListObjectsCommand({
+      Bucket: this.bucket, Prefix: this.prefix, MaxKeys: Math.min(p.limit, 1000), ...(p.after ? { Marker: this.prefix + p.after } : {}),
+    }));
+    const listed = (res.Contents ?? []).filter((o) => o.Key !== undefined);
+    const files = listed
+      .map((o) => ({ key: (o.Key as string).slice(this.prefix.length), lastModified: o.LastModified ?? new Date(0) }))
+      .filter((f) => validKey(f.key));
+    const last = listed[listed.length - 1]?.Key;
+    return { files, next: res.IsTruncated && last ? last.slice(this.prefix.length) : null };
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) if (!validKey(key)) throw new Error(`not a key of this storage: ${JSON.stringify(key)}`);
+    for (let i = 0; i < keys.length; i += this.deleteBatch) {
+      const objects = keys.slice(i, i + this.deleteBatch).map((k) => ({ Key: this.prefix + k }));
       const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
       const failed = res.Errors?.[0];
       if (failed) throw new Error(`S3 did not delete ${failed.Key}: ${failed.Code} ${failed.Message}`);
