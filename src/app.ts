@@ -30,6 +30,7 @@ import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { MaintenanceService } from './maintenance/service.js';
 import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
 import { deleteOldJobs, retentionEnabled } from './maintenance/retention.js';
+import { sweepOrphanFiles } from './maintenance/orphan-files.js';
 import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
 
@@ -162,6 +163,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         }, {
           retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
         })] : []),
+        // GENJOBS_ORPHAN_FILE_AGE: files no job names, older than that, a few pages every ten minutes.
+        ...(config.orphanFileAgeMs !== null ? [sweepOrphanFiles({ store, files: storage, logger }, { minAgeMs: config.orphanFileAgeMs, everyMs: 600_000 })] : []),
       ],
     })
     : null;
