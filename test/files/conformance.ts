@@ -164,6 +164,8 @@ export function fileStorageConformance(name: string, make: () => Promise<Storage
       for (const declared of ['image/png', 'image/PNG; charset=binary', 'application/octet-stream', 'x-unknown/whatever']) {
         await files.put({ jobId, extension: 'png', contentType: declared, source: Buffer.from('x'), limit: 10 });
       }
+      const bytes = await files.put({ jobId, extension: 'bin', contentType: 'image/png', source: Buffer.from('x'), limit: 10 });
+      assert.equal(bytes.contentType, 'application/octet-stream', 'a generic extension contradicts no type: kept as bytes');
       const before = (await t.names(jobId)).length;
       await assert.rejects(files.put({ jobId, extension: 'html', contentType: 'image/png', source: Buffer.from('<script>'), limit: 100 }), FileTypeError);
       await assert.rejects(files.put({ jobId, extension: 'png', contentType: 'video/mp4', source: Buffer.from('x'), limit: 100 }), FileTypeError);
