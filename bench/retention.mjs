@@ -33,8 +33,8 @@ async function seed(dialect, exec, userId) {
       INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, output_data, credits_charged, created_at, started_at, completed_at, attempts)
       SELECT printf('old-%08d', i), '${userId}', 'model', 'bench/noop', 'completed', '{}', '{}', 1, ${finished} - 1000 + i, ${finished} - 500 + i, ${finished} + i, 1 FROM n`);
     exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${JOBS})
-      INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
-      SELECT printf('led-%08d', i), '${userId}', printf('old-%08d', i), 'charge', -1, ${credits} - i, 'run of bench/noop', ${finished} - 1000 + i FROM n`);
+      INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at, seq)
+      SELECT printf('led-%08d', i), '${userId}', printf('old-%08d', i), 'charge', -1, ${credits} - i, 'run of bench/noop', ${finished} - 1000 + i, 1 + i FROM n`);
   } else {
     await exec(`INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, output_data, credits_charged, created_at, started_at, completed_at, attempts)
       SELECT 'old-' || lpad(i::text, 8, '0'), '${userId}', 'model', 'bench/noop', 'completed', '{}', '{}', 1, ${finished} - 1000 + i, ${finished} - 500 + i, ${finished} + i, 1
@@ -93,9 +93,9 @@ async function measure(store) {
   }
   let t = performance.now();
   await seed(store, exec, account.userId);
-  const { FileStore } = await dist('src/files/file-store.js');
-  const files = new FileStore(dataDir, 'http://bench.test');
-  for (let i = 10; i <= JOBS; i += 10) await files.save({ jobId: `old-${String(i).padStart(8, '0')}`, extension: 'png', data: Buffer.from('bench') });
+  const { LocalFileStorage } = await dist('src/files/local-storage.js');
+  const files = new LocalFileStorage(dataDir);
+  for (let i = 10; i <= JOBS; i += 10) await files.put({ jobId: `old-${String(i).padStart(8, '0')}`, extension: 'png', source: Buffer.from('bench'), limit: 1_000 });
   console.log(`  ${store}: ${fmt(JOBS)} old jobs and ${fmt(JOBS / 10)} output files seeded in ${fmt((performance.now() - t) / 1000, 1)} s`);
 
   // The jobs the GETs read: kept (pending), created through the API.
