@@ -81,6 +81,25 @@ describe('job lifecycle logs', () => {
   });
 });
 
+describe('job lifecycle logs: cancellations', () => {
+  it('logs a cancelled job at info with its refund, once', async (t) => {
+    const log = capture();
+    const logged = await testApp({ GENJOBS_EXECUTOR: 'false' }, { logger: log.logger });
+    t.after(() => logged.dispose());
+    const { auth } = await logged.account();
+    const res = await logged.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: {} } });
+    assert.equal(res.statusCode, 202, res.body);
+    const id = res.json().id as string;
+    const cancel = await logged.server.inject({ method: 'POST', url: `/api/v1/jobs/${id}/cancel`, headers: auth });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    assert.deepEqual(jobLines(log.lines(), id), ['job created', 'job cancelled']);
+    const line = log.lines().find((l) => l.jobId === id && l.msg === 'job cancelled')!;
+    assert.equal(line.level, 30);
+    assert.equal(line.status, 'cancelled');
+    assert.equal(line.refunded, (await logged.store.jobGetById({ id }))!.creditsRefunded);
+  });
+});
+
 /** A stand-in for an images API that refuses every call (noting the credential it was sent), and a webhook receiver at /hook. */
 async function refusingProvider() {
   const seen: string[] = [];
