@@ -10,6 +10,8 @@ export interface Config {
   port: number;
   /** Address to listen on. (Default: 0.0.0.0) */
   host: string;
+  /** Where `genjobs executor` serves /healthz, /readyz and /metrics (on HOST); null: it serves no HTTP. (Default: unset) */
+  executorPort: number | null;
   /** Where the SQLite database and output files live. (Default: ./data) */
   dataDir: string;
   /** PostgreSQL to share between processes; without it the embedded SQLite store is used. (Default: unset) */
@@ -156,6 +158,17 @@ function optionalInt(env: Env, name: string, min: number, max: number): number |
   const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name}="${raw}" is not valid: set it to a whole number from ${min} to ${max}, or unset it for no limit.`);
+  }
+  return n;
+}
+
+/** A TCP port, or null when unset (an HTTP side that is off). */
+function optionalPort(env: Env, name: string, off: string): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n > 65535) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to a port from 0 to 65535, or unset it (${off}).`);
   }
   return n;
 }
@@ -313,6 +326,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port,
     host: env.HOST || '0.0.0.0',
+    executorPort: optionalPort(env, 'GENJOBS_EXECUTOR_PORT', 'genjobs executor then serves no HTTP'),
     dataDir: path.resolve(env.DATA_DIR || './data'),
     databaseUrl: postgresUrl(env),
     databaseSchema: schemaName(env),
