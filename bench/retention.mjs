@@ -33,8 +33,8 @@ async function seed(dialect, exec, userId) {
       INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, output_data, credits_charged, created_at, started_at, completed_at, attempts)
       SELECT printf('old-%08d', i), '${userId}', 'model', 'bench/noop', 'completed', '{}', '{}', 1, ${finished} - 1000 + i, ${finished} - 500 + i, ${finished} + i, 1 FROM n`);
     exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${JOBS})
-      INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
-      SELECT printf('led-%08d', i), '${userId}', printf('old-%08d', i), 'charge', -1, ${credits} - i, 'run of bench/noop', ${finished} - 1000 + i FROM n`);
+      INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at, seq)
+      SELECT printf('led-%08d', i), '${userId}', printf('old-%08d', i), 'charge', -1, ${credits} - i, 'run of bench/noop', ${finished} - 1000 + i, 1 + i FROM n`);
   } else {
     await exec(`INSERT INTO jobs (id, user_id, run_type, model_id, status, input_data, output_data, credits_charged, created_at, started_at, completed_at, attempts)
       SELECT 'old-' || lpad(i::text, 8, '0'), '${userId}', 'model', 'bench/noop', 'completed', '{}', '{}', 1, ${finished} - 1000 + i, ${finished} - 500 + i, ${finished} + i, 1

@@ -19,10 +19,11 @@ export async function append(sql: Sql, p: { userId: string; jobId: string | null
   return row?.balance_after;
 }
 
+/** An account's entries, the one written last first: by seq, drawn in the order of the account's row lock (migration 0013). */
 export async function list(sql: Sql, p: LedgerListParams): Promise<LedgerEntryRecord[]> {
   const rows = p.jobId === undefined
-    ? await sql.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [p.userId, p.limit])
-    : await sql.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 AND job_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3', [p.userId, p.jobId, p.limit]);
+    ? await sql.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 ORDER BY seq DESC LIMIT $2', [p.userId, p.limit])
+    : await sql.q<LedgerRow>('SELECT * FROM ledger_entries WHERE user_id = $1 AND job_id = $2 ORDER BY seq DESC LIMIT $3', [p.userId, p.jobId, p.limit]);
   return rows.map(toLedger);
 }
 

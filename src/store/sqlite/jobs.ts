@@ -49,9 +49,9 @@ export function createCharged(db: SqliteDb, p: JobCreateChargedParams): Promise<
       .run(p.id, p.userId, p.runType, p.modelId, p.appId, inputJson, p.cost, p.webhookUrl, p.now, p.cancelAfterAt ?? null, p.retryOf ?? null, specJson,
         priorityRank(priority));
     if (p.cost > 0) {
-      db.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at)
-              VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)`)
-        .run(newId(), p.userId, p.id, -p.cost, debited.credits, LedgerReason.charge(p), p.now);
+      db.sql(`INSERT INTO ledger_entries (id, user_id, job_id, kind, amount, balance_after, reason, created_at, seq)
+              VALUES (?, ?, ?, 'charge', ?, ?, ?, ?, ${ledger.NEXT_SEQ})`)
+        .run(newId(), p.userId, p.id, -p.cost, debited.credits, LedgerReason.charge(p), p.now, p.userId);
     }
     if (p.idempotency) {
       db.sql('INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
