@@ -113,4 +113,18 @@ describe('deploy/prometheus/alerts.yml', () => {
       assert.ok(used.has(family), `no rule reads ${family}`);
     }
   });
+
+  it('comes with a scrape configuration that loads it and scrapes API processes and executors under the job its rules name', () => {
+    const config = parse(fs.readFileSync(path.join(packageRoot, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+      rule_files: string[]; scrape_configs: { job_name: string; metrics_path?: string; authorization?: { type?: string; credentials_file?: string }; static_configs: { targets: string[]; labels?: Record<string, string> }[] }[];
+    };
+    assert.deepEqual(config.rule_files, ['alerts.yml']);
+    const job = config.scrape_configs.find((c) => c.job_name === 'genjobs');
+    assert.ok(job, 'a scrape job named genjobs, as up{job="genjobs"} in the rules expects');
+    assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+    assert.equal(job.authorization?.type, 'Bearer');
+    assert.deepEqual(job.static_configs.map((s) => s.labels?.role).sort(), ['api', 'executor']);
+    const rules = fs.readFileSync(RULES, 'utf8');
+    assert.match(rules, /up\{job="genjobs"\}/);
+  });
 });
