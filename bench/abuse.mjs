@@ -64,9 +64,10 @@ async function serve() {
   await app.listen();
   const account = await makeAccount(app.store);
   const { renderPng } = await dist('src/providers/builtin/media/png.js');
-  const { FileStore } = await dist('src/files/file-store.js');
+  const { LocalFileStorage } = await dist('src/files/local-storage.js');
   const picture = renderPng({ prompt: 'a harbour at night with many small lights', width: SIDE, height: SIDE });
-  const image = await new FileStore(app.config.dataDir, app.config.publicUrl).save({ jobId: 'bench-input', extension: 'png', data: picture });
+  const stored = await new LocalFileStorage(app.config.dataDir).put({ jobId: 'bench-input', extension: 'png', source: picture, limit: picture.length });
+  const image = `${app.config.publicUrl}/files/${stored.key}`;
   // The job the probes GET: running for the whole benchmark, so every GET reads the store.
   const live = await app.server.inject({
     method: 'POST', url: '/api/v1/models/run', headers: { authorization: account.authorization },

@@ -93,9 +93,9 @@ async function measure(store) {
   }
   let t = performance.now();
   await seed(store, exec, account.userId);
-  const { FileStore } = await dist('src/files/file-store.js');
-  const files = new FileStore(dataDir, 'http://bench.test');
-  for (let i = 10; i <= JOBS; i += 10) await files.save({ jobId: `old-${String(i).padStart(8, '0')}`, extension: 'png', data: Buffer.from('bench') });
+  const { LocalFileStorage } = await dist('src/files/local-storage.js');
+  const files = new LocalFileStorage(dataDir);
+  for (let i = 10; i <= JOBS; i += 10) await files.put({ jobId: `old-${String(i).padStart(8, '0')}`, extension: 'png', source: Buffer.from('bench'), limit: 1_000 });
   console.log(`  ${store}: ${fmt(JOBS)} old jobs and ${fmt(JOBS / 10)} output files seeded in ${fmt((performance.now() - t) / 1000, 1)} s`);
 
   // The jobs the GETs read: kept (pending), created through the API.

@@ -44,7 +44,6 @@ if (process.argv[2] === '--s3rver') {
   const { createApp } = await import(path.join(ROOT, 'dist/src/app.js'));
   const { loadConfig } = await import(path.join(ROOT, 'dist/src/config/config.js'));
   const { createFileStorage } = await import(path.join(ROOT, 'dist/src/files/create.js'));
-  const { FileStore } = await import(path.join(ROOT, 'dist/src/files/file-store.js'));
   const { copyOutput } = await import(path.join(ROOT, 'dist/src/providers/http/outputs.js'));
   const { default: pino } = await import('pino');
   const dataDir = process.env.DATA_DIR;
@@ -54,10 +53,8 @@ if (process.argv[2] === '--s3rver') {
   const config = loadConfig({ ...process.env, GENJOBS_ADMIN_TOKEN: ADMIN, GENJOBS_CATALOG: path.join(dataDir, 'catalog.json'), LOG_LEVEL: 'silent', GENJOBS_EXECUTOR: 'false', GENJOBS_WORKER_UPLOAD_LIMIT: String(2 * CHILD_BYTES) });
   const app = await createApp(config, { logger: pino({ level: 'silent' }) });
   const url = await app.listen();
-  // The copy path as a provider takes it: the storage of this configuration, as FileStore (its
-  // URL-minded face) or as FileStorage, whichever copyOutput of this build asks for.
-  const store = new FileStore(config.dataDir, config.publicUrl, await createFileStorage(config));
-  const files = { saveStream: (p) => store.saveStream(p), save: (p) => store.save(p), put: (p) => store.storage.put(p) };
+  // The copy path as a provider takes it: a FileStorage of this configuration.
+  const files = await createFileStorage(config);
   process.on('message', async ({ copy }) => {
     try {
       const stored = await copyOutput({ url: copy, jobId: 'bench-copy', files, signal: new AbortController().signal, timeoutMs: 600_000, allowPrivate: true });

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type Config } from './config/config.js';
 import { CatalogError, loadCatalog, type Catalog } from './catalog/load.js';
-import { FileStore } from './files/file-store.js';
 import { createFileStorage, verifyFileStorage } from './files/create.js';
 import { fileLinks } from './files/links.js';
 import type { FileStorage } from './files/storage.js';
@@ -32,6 +31,7 @@ import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { MaintenanceService } from './maintenance/service.js';
 import { cancelJobsPastDeadline, failAbandonedJobs, pruneRateLimitCounts } from './maintenance/chores.js';
 import { deleteOldJobs, retentionEnabled } from './maintenance/retention.js';
+import { sweepOrphanFiles } from './maintenance/orphan-files.js';
 import { cancelRefund } from './jobs/cancel-job.js';
 import type { Store } from './store/store.js';
 
@@ -121,7 +121,6 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
     if (notice === null || notice.status === 'pending') events.created(notice ?? undefined);
     else events.changed(notice);
   }));
-  const files = new FileStore(config.dataDir, config.publicUrl, storage);
   const apps = new AppDirectory(catalog, store);
   // Outputs are stored as references; every answer, event and webhook links them here and now.
   const links = outputLinks(config, storage);
@@ -136,7 +135,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
   };
   // The executor is made below; readiness is asked only once the server answers requests.
   const readiness = () => checkReadiness({ store, executor, lifecycle });
-  const server = await buildServer({ jobs, runs, apps, config, files, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
+  const server = await buildServer({ jobs, runs, apps, config, files: storage, workers, lifecycle, callers: new CallerCache(config.authCacheMs), readiness, metrics }, logger);
   const executor = config.executorEnabled
     ? new Executor({
       store, catalog, providers, files: storage, links, events, apps, logger,
@@ -166,12 +165,14 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         pruneRateLimitCounts({ store }, { everyMs: 60_000 }),
         rewriteOldOutputsChore({ store, describe: describeStoredFile(storage) }, { everyMs: 60_000 }),
         ...(retentionEnabled(config.retainMs) ? [deleteOldJobs({
-          store, files, logger,
+          store, files: storage, logger,
           onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
           onJobsDeleted: (ids) => jobs.finalJobs?.forget(ids),
         }, {
           retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
         })] : []),
+        // GENJOBS_ORPHAN_FILE_AGE: files no job names, older than that, a few pages every ten minutes.
+        ...(config.orphanFileAgeMs !== null ? [sweepOrphanFiles({ store, files: storage, logger }, { minAgeMs: config.orphanFileAgeMs, everyMs: 600_000 })] : []),
       ],
     })
     : null;

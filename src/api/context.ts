@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.js';
-import type { FileStore } from '../files/file-store.js';
+import type { FileStorage } from '../files/storage.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import type { RunsDeps } from '../runs/deps.js';
 import type { AppDirectory } from '../apps/directory.js';
@@ -16,7 +16,8 @@ export interface ApiContext {
   runs: RunsDeps;
   apps: AppDirectory;
   config: Config;
-  files: FileStore;
+  /** Where output files are kept (GENJOBS_STORAGE); `/files/` serves them from it. */
+  files: FileStorage;
   /** The worker protocol's dependencies. */
   workers: WorkerDeps;
   /** Set when the process starts shutting down: new requests get 503 with Retry-After. */

@@ -71,7 +71,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   await app.register(webhookRoutes(ctx), { prefix: '/api/v1' });
   await app.register(adminRoutes(ctx), { prefix: '/admin/v1' });
   await app.register(workerRoutes(ctx.workers, ctx.config.workerUploadLimitBytes), { prefix: '/worker/v1' });
-  await app.register(fileRoutes(ctx.files.storage));
+  await app.register(fileRoutes(ctx.files));
   await serveReference(app);
   if (ctx.config.dashboardEnabled) dashboard = await registerDashboard(app, { publicUrl: ctx.config.publicUrl, logger: app.log });
   return app;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import ms from 'ms';
 import { defaultCatalogPath } from '../paths.js';
+import type { S3Config } from '../types/s3-config.js';
 
 /** Everything genjobs reads from its environment, parsed and checked once at start. */
 export interface Config {
@@ -110,28 +111,14 @@ export interface Config {
   retentionEveryMs: number;
   /** Least pause between two retention batches (longer after a longer batch), so other work gets the store in between. (Default: 20 ms) */
   retentionPauseMs: number;
+  /** Orphaned output files (named by no job) older than this are removed by the maintenance chore; null: never (GENJOBS_ORPHAN_FILE_AGE). (Default: null) */
+  orphanFileAgeMs: number | null;
   /** pino log level. (Default: info) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Fair scheduler: the most jobs an account without its own max_running may run at once. (Default: null, unlimited) */
   defaultMaxRunning: number | null;
   /** Fair scheduler: the same per model, for accounts without their own max_running_per_model. (Default: null, unlimited) */
   defaultMaxRunningPerModel: number | null;
-}
-
-/** The S3 (or S3-compatible) bucket output files go to. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). */
-export interface S3Config {
-  /** GENJOBS_S3_BUCKET. (Required with GENJOBS_STORAGE=s3) */
-  bucket: string;
-  /** Prepended to every key, such as `genjobs/` to share a bucket; a `/` is added if missing. (Default: none) */
-  prefix: string;
-  /** An S3-compatible service's address (MinIO, R2, Ceph...); AWS's own when unset. (Default: unset) */
-  endpoint: string | null;
-  /** Bucket in the path (`endpoint/bucket/key`) rather than the host name; most S3-compatible services need it. (Default: false) */
-  forcePathStyle: boolean;
-  /** AWS_REGION (or AWS_DEFAULT_REGION). (Default: us-east-1 with an endpoint; required without one) */
-  region: string;
-  /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when set; null: the SDK's default chain. */
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -298,6 +285,22 @@ function trustedProxies(env: Env): string[] {
   return entries;
 }
 
+/** Least GENJOBS_ORPHAN_FILE_AGE: a file that young is never taken for an orphan. (1 hour) */
+export const MIN_ORPHAN_AGE_MS = 3_600_000;
+
+/** GENJOBS_ORPHAN_FILE_AGE: an age with its unit such as `1d`, or `off` (and unset): no sweep. */
+function orphanAge(env: Env): number | null {
+  const name = 'GENJOBS_ORPHAN_FILE_AGE';
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '' || /^off$/i.test(raw)) return null;
+  const n = /^\d+(\.\d+)?\s*[a-z]+$/i.test(raw) ? ms(raw as ms.StringValue) : undefined;
+  if (n === undefined || !Number.isFinite(n)) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to an age with its unit, such as 1d or 36h, or to off (the default) to keep orphaned files.`);
+  }
+  if (n < MIN_ORPHAN_AGE_MS) throw new ConfigError(`${name}="${raw}" is too short: use at least 1h, or off.`);
+  return n;
+}
+
 /** Reads the configuration; throws a ConfigError that says how to fix the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
@@ -378,6 +381,7 @@ export function loadConfig(env: Env = process.env): Config {
     retentionBatchSize: int(env, 'GENJOBS_RETENTION_BATCH', 500, 1, 10_000),
     retentionEveryMs: int(env, 'GENJOBS_RETENTION_EVERY_MS', 60_000, 1_000, 86_400_000),
     retentionPauseMs: int(env, 'GENJOBS_RETENTION_PAUSE_MS', 20, 0, 60_000),
+    orphanFileAgeMs: orphanAge(env),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     defaultMaxRunning: optionalInt(env, 'GENJOBS_DEFAULT_MAX_RUNNING', 1, 1_000_000),
     defaultMaxRunningPerModel: optionalInt(env, 'GENJOBS_DEFAULT_MAX_RUNNING_PER_MODEL', 1, 1_000_000),

@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   headers_too_large: { status: 431, message: 'The request head (its URL and headers) is larger than the server accepts: send a shorter URL or fewer headers' },
   body_too_large: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type "{type}": send application/json' },
+  upload_type_mismatch: { status: 415, message: 'The upload is sent as {type}, which a .{extension} file is not: send the type its name says, application/octet-stream, or a name with the right extension' },
   // 429: rate limit
   rate_limited: { status: 429, message: 'Rate limit exceeded' },
   too_many_streams: { status: 429, message: 'Too many open event streams: {detail}. Close a stream you no longer read, or try again after Retry-After seconds.' },

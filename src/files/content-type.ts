@@ -12,12 +12,21 @@ export function contentTypeOf(extension: string): string {
 
 /**
  * Refuses a declared type that names a different kind of file than the extension (an image/png
- * stored as .html). Generic or unknown types, and unknown extensions, are not contradictions.
+ * stored as .html). Generic or unknown types, and unknown or generic extensions (`.bin`: kept as
+ * bytes, served as a download), are not contradictions.
  */
 export function assertTypeMatches(declared: string | undefined, extension: string): void {
   const type = (declared ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === '' || type === 'application/octet-stream') return;
   const extensions = mime.extensions[type];
-  if (!extensions || mime.lookup(extension) === false) return;
+  const named = mime.lookup(extension);
+  if (!extensions || named === false || named === 'application/octet-stream') return;
   if (!extensions.includes(extension.toLowerCase())) throw new FileTypeError(type, extension);
+}
+
+/** The usual extension of a content type (`image/png` -> `png`), or null for a generic or unknown one. */
+export function extensionFor(contentType: string | undefined): string | null {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === '' || type === 'application/octet-stream') return null;
+  return mime.extension(type) || null;
 }

@@ -1,5 +1,5 @@
 import { LocalFileStorage } from './local-storage.js';
-import type { S3Settings } from './s3-storage.js';
+import type { S3Config } from '../types/s3-config.js';
 import type { FileStorage } from './storage.js';
 
 /**
@@ -7,7 +7,7 @@ import type { FileStorage } from './storage.js';
  * names). The S3 adapter, and the AWS SDK with it, is loaded only when configured: importing the
  * SDK takes a second or more, which a process on the local folder should not pay at every start.
  */
-export async function createFileStorage(config: { dataDir: string; storage: 'local' | 's3'; s3: S3Settings | null }): Promise<FileStorage> {
+export async function createFileStorage(config: { dataDir: string; storage: 'local' | 's3'; s3: S3Config | null }): Promise<FileStorage> {
   if (config.storage === 's3' && config.s3) {
     const { S3FileStorage, s3Client } = await import('./s3-storage.js');
     return new S3FileStorage(s3Client(config.s3), config.s3.bucket, config.s3.prefix);

@@ -28,9 +28,3 @@ export function fileLinks(config: LinkSettings, storage: FileStorage): FileLinks
 export function servedLink(publicUrl: string, key: string): string {
   return `${publicUrl}/files/${key}`;
 }
-
-/** The key behind a link this process serves (`PUBLIC_URL/files/<key>`), or null for any other URL. */
-export function keyOfServedLink(publicUrl: string, url: string): string | null {
-  const prefix = `${publicUrl}/files/`;
-  return url.startsWith(prefix) ? url.slice(prefix.length) : null;
-}

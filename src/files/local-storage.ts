@@ -6,7 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import { assertTypeMatches, contentTypeOf } from './content-type.js';
 import { intake } from './intake.js';
 import { resolveRange } from './range.js';
-import { FileSizeError, validJobId, validKey, type FileHead, type FileRange, type FileStorage, type OpenedFile, type StoredFile, type SuffixRange } from './storage.js';
+import {
+  FileSizeError, validJobId, validKey,
+  type FileHead, type FileListing, type FileRange, type FileStorage, type ListedFile, type OpenedFile, type StoredFile, type SuffixRange,
+} from './storage.js';
 
 /** A new file name: 72 random bits, so a link cannot be guessed. */
 export const randomName = (extension: string): string => `${randomBytes(9).toString('base64url')}.${extension}`;
@@ -15,6 +18,9 @@ export const randomName = (extension: string): string => `${randomBytes(9).toStr
 export function assertNameParts(jobId: string, extension: string): void {
   if (!validJobId(jobId) || !/^\w{1,16}$/.test(extension)) throw new Error(`invalid file name parts: job ${JSON.stringify(jobId)}, extension ${JSON.stringify(extension)}`);
 }
+
+/** The hidden temporary file of a write under way (`.<name>.tmp`); one left by a crash is a partial file. */
+const PARTIAL = /^\.[\w-]{1,64}\.\w{1,16}\.tmp$/;
 
 const missing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
 
@@ -80,6 +86,58 @@ export class LocalFileStorage implements FileStorage {
   async deleteJob(jobId: string): Promise<void> {
     if (!validJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
     await fs.rm(path.join(this.root, jobId), { recursive: true, force: true });
+  }
+
+  /**
+   * Job folders in name order, each one's files in name order (hidden temporary files too, as
+   * partial). Each page reads the folder names once: on a folder of millions of jobs, a page
+   * costs a second or so, which a sweep every few minutes can afford.
+   */
+  async list(p: { after?: string | null; limit: number }): Promise<FileListing> {
+    const slash = p.after ? p.after.indexOf('/') : -1;
+    const afterJob = p.after ? (slash < 0 ? p.after : p.after.slice(0, slash)) : null;
+    const afterName = p.after && slash >= 0 ? p.after.slice(slash + 1) : null;
+    const jobs = (await fs.readdir(this.root)).filter((j) => validJobId(j) && (afterJob === null || j >= afterJob)).sort();
+    const files: ListedFile[] = [];
+    for (const jobId of jobs) {
+      let names: string[];
+      try {
+        names = (await fs.readdir(path.join(this.root, jobId))).sort();
+      } catch (err) {
+        if (missing(err)) continue;
+        throw err;
+      }
+      for (const name of names) {
+        if (jobId === afterJob && afterName !== null && name <= afterName) continue;
+        const key = `${jobId}/${name}`;
+        const partial = PARTIAL.test(name);
+        if (!partial && !validKey(key)) continue;
+        const stats = await fs.stat(path.join(this.root, key)).catch((err: unknown) => {
+          if (missing(err)) return null;
+          throw err;
+        });
+        if (!stats?.isFile()) continue;
+        files.push({ key, lastModified: stats.mtime, ...(partial ? { partial: true } : {}) });
+        if (files.length >= p.limit) return { files, next: key };
+      }
+    }
+    return { files, next: null };
+  }
+
+  /** Removes each file, then its job's folder if that left it empty. */
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) if (!this.deletable(key)) throw new Error(`not a key of this storage: ${JSON.stringify(key)}`);
+    for (const key of keys) await fs.rm(this.pathOf(key), { force: true });
+    for (const jobId of new Set(keys.map((k) => k.slice(0, k.indexOf('/'))))) {
+      // A folder still holding files (or given one meanwhile) stays.
+      await fs.rmdir(path.join(this.root, jobId)).catch(() => undefined);
+    }
+  }
+
+  private deletable(key: string): boolean {
+    if (validKey(key)) return true;
+    const slash = key.indexOf('/');
+    return slash > 0 && validJobId(key.slice(0, slash)) && PARTIAL.test(key.slice(slash + 1));
   }
 
   private pathOf(key: string): string {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Config } from '../types/s3-config.js';
 import { assertTypeMatches, contentTypeOf } from './content-type.js';
 import { intake, limitBytes } from './intake.js';
 import { resolveRange } from './range.js';
@@ -13,7 +14,7 @@ import { assertNameParts, randomName } from './local-storage.js';
 import { servedInline } from './safety-headers.js';
 import {
   FileSizeError, UnsatisfiableRangeError, validJobId, validKey,
-  type FileHead, type FileRange, type FileStorage, type OpenedFile, type StoredFile, type SuffixRange,
+  type FileHead, type FileListing, type FileRange, type FileStorage, type OpenedFile, type StoredFile, type SuffixRange,
 } from './storage.js';
 
 /** Bytes per part of a multipart upload: memory per upload is about this times QUEUE_SIZE. (S3's minimum is 5 MiB) */
@@ -25,21 +26,8 @@ const QUEUE_SIZE = 2;
 const absent = (err: unknown): boolean =>
   (err as { name?: string }).name === 'NoSuchKey' || (err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
 
-/** Where the bucket is and how to reach it (the Config's `s3`: GENJOBS_S3_*, AWS_*). */
-export interface S3Settings {
-  bucket: string;
-  /** Prepended to every key. */
-  prefix: string;
-  /** An S3-compatible service's address; AWS's own when null. */
-  endpoint: string | null;
-  forcePathStyle: boolean;
-  region: string;
-  /** Null: the SDK's default chain. */
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
-}
-
 /** The client for a configured bucket: region, endpoint and path style from the configuration, credentials from the SDK's default chain. */
-export function s3Client(s3: S3Settings): S3Client {
+export function s3Client(s3: S3Config): S3Client {
   return new S3Client({
     region: s3.region,
     ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
@@ -174,6 +162,34 @@ export class S3FileStorage implements FileStorage {
       const listed = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: `${this.prefix}${jobId}/`, MaxKeys: this.deleteBatch }));
       const objects = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
       if (objects.length === 0) return;
+      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
+      const failed = res.Errors?.[0];
+      if (failed) throw new Error(`S3 did not delete ${failed.Key}: ${failed.Code} ${failed.Message}`);
+    }
+  }
+
+  /**
+   * Objects under the prefix in key order, a page of at most a thousand (S3's most), through the
+   * first ListObjects and its marker (see deleteJob for why not V2). Objects of other shapes under
+   * the prefix are passed over. Unfinished multipart uploads are not objects: a lifecycle rule
+   * aborts them (docs/operations.md).
+   */
+  async list(p: { after?: string | null; limit: number }): Promise<FileListing> {
+    const res = await this.client.send(new ListObjectsCommand({
+      Bucket: this.bucket, Prefix: this.prefix, MaxKeys: Math.min(p.limit, 1000), ...(p.after ? { Marker: this.prefix + p.after } : {}),
+    }));
+    const listed = (res.Contents ?? []).filter((o) => o.Key !== undefined);
+    const files = listed
+      .map((o) => ({ key: (o.Key as string).slice(this.prefix.length), lastModified: o.LastModified ?? new Date(0) }))
+      .filter((f) => validKey(f.key));
+    const last = listed[listed.length - 1]?.Key;
+    return { files, next: res.IsTruncated && last ? last.slice(this.prefix.length) : null };
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) if (!validKey(key)) throw new Error(`not a key of this storage: ${JSON.stringify(key)}`);
+    for (let i = 0; i < keys.length; i += this.deleteBatch) {
+      const objects = keys.slice(i, i + this.deleteBatch).map((k) => ({ Key: this.prefix + k }));
       const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
       const failed = res.Errors?.[0];
       if (failed) throw new Error(`S3 did not delete ${failed.Key}: ${failed.Code} ${failed.Message}`);

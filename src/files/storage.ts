@@ -48,6 +48,21 @@ export interface OpenedFile extends FileHead {
   range?: { start: number; end: number };
 }
 
+/** A file as a listing of the storage shows it (the orphan sweep reads storage this way). */
+export interface ListedFile {
+  /** A key as `put` makes them, or, with `partial`, the adapter's name for an unfinished write. */
+  key: string;
+  lastModified: Date;
+  /** A write that never finished (the local folder's hidden temporary file, left by a crash): never a job's file. */
+  partial?: boolean;
+}
+
+/** One page of a listing; `next` goes on from where it stopped, null at the end. */
+export interface FileListing {
+  files: ListedFile[];
+  next: string | null;
+}
+
 /** Where output files are kept: one interface, one adapter per kind of storage, one conformance suite (test/files/conformance.ts). */
 export interface FileStorage {
   readonly kind: 'local' | 's3';
@@ -66,6 +81,14 @@ export interface FileStorage {
   read(key: string, limit: number): Promise<Buffer | null>;
   /** Removes every file of the job (retention uses it); resolves when none is left. */
   deleteJob(jobId: string): Promise<void>;
+  /**
+   * The stored files in the adapter's own order, a page of at most `limit`, going on after `after`
+   * (the `next` of the page before; from the start without). Files written meanwhile may or may
+   * not be listed; every file there for the whole walk is listed once.
+   */
+  list(p: { after?: string | null; limit: number }): Promise<FileListing>;
+  /** Removes these files (keys a listing gave); one already gone is no error, a key of any other shape is refused. */
+  delete(keys: readonly string[]): Promise<void>;
   /** A time-limited URL straight to the object (S3 only; the local adapter has none). */
   presign?(key: string, expiresInSeconds: number): Promise<string>;
 }

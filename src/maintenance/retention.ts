@@ -9,7 +9,7 @@ export type RetentionPolicy = Record<FinalStatus, number | null>;
 /** What retention counts, as the `kind` label of genjobs_retention_deleted_total. */
 export type RetentionKind = 'jobs' | 'job_logs' | 'webhook_deliveries' | 'webhook_attempts' | 'idempotency_keys' | 'ledger_job_refs' | 'job_files';
 
-/** Where output files live: the one call retention needs (the local folder's FileStore, or object storage). */
+/** Where output files live: the one call retention needs (the configured FileStorage: the local folder or an S3 bucket). */
 export interface JobFiles {
   /** Removes every file of the job; a job without files is no error. */
   deleteJob(jobId: string): Promise<void>;

@@ -2,7 +2,8 @@ import { hashApiKey } from '../accounts/api-keys.js';
 import { outputField } from '../catalog/model.js';
 import { apiError, invalid } from '../errors/api-error.js';
 import type { Readable } from 'node:stream';
-import { FileSizeError, type FileStorage } from '../files/storage.js';
+import { FileSizeError, FileTypeError, type FileStorage } from '../files/storage.js';
+import { extensionFor } from '../files/content-type.js';
 import { RecentUploads, storedWorkerOutput } from './outputs.js';
 import type { JobsDeps } from '../jobs/deps.js';
 import type { JobRecord, WorkerRecord } from '../store/store.js';
@@ -159,6 +160,8 @@ export interface Upload {
   declaredLength: number | null;
   /** Largest file accepted. (GENJOBS_WORKER_UPLOAD_LIMIT) */
   limit: number;
+  /** The Content-Type header, when sent: a type that contradicts the name's extension is refused. */
+  contentType?: string;
 }
 
 /**
@@ -171,13 +174,15 @@ export async function uploadFile(deps: WorkerDeps, worker: WorkerRecord, jobId: 
   if (upload.declaredLength !== null && upload.declaredLength > upload.limit) throw apiError('upload_too_large', { limit: upload.limit });
   await assertHolds(deps, worker, jobId, query.lease_token === undefined ? undefined : Number(query.lease_token));
   if (!upload.body || upload.declaredLength === 0) throw apiError('empty_upload');
-  const extension = /\.(\w{1,10})$/.exec(query.name ?? '')?.[1]?.toLowerCase() ?? 'bin';
+  // The name's extension; without one, the Content-Type's (`image/png` -> png); else `bin`.
+  const extension = /\.(\w{1,10})$/.exec(query.name ?? '')?.[1]?.toLowerCase() ?? extensionFor(upload.contentType) ?? 'bin';
   try {
-    const file = await deps.files.put({ jobId, extension, source: upload.body, limit: upload.limit });
+    const file = await deps.files.put({ jobId, extension, source: upload.body, limit: upload.limit, ...(upload.contentType ? { contentType: upload.contentType } : {}) });
     deps.uploads.add(file);
     return { url: `${deps.publicUrl}/files/${file.key}` };
   } catch (err) {
     if (err instanceof FileSizeError) throw err.reason === 'empty' ? apiError('empty_upload') : apiError('upload_too_large', { limit: upload.limit });
+    if (err instanceof FileTypeError) throw apiError('upload_type_mismatch', { type: err.contentType, extension: err.extension });
     throw err;
   }
 }

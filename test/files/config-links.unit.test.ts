@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { fileLinks, keyOfServedLink } from '../../src/files/links.js';
+import { fileLinks } from '../../src/files/links.js';
 import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { createFileStorage } from '../../src/files/create.js';
 import { S3FileStorage } from '../../src/files/s3-storage.js';
@@ -72,8 +72,6 @@ describe('file links', () => {
     const moved = fileLinks({ publicUrl: 'https://new.example/genjobs', fileLinks: 'served', presignSeconds: 60 }, local);
     assert.equal(await before.link(file), 'http://old.example/files/job-1/Ab3_x-9QzLmN.png');
     assert.equal(await moved.link(file), 'https://new.example/genjobs/files/job-1/Ab3_x-9QzLmN.png');
-    assert.equal(keyOfServedLink('https://new.example/genjobs', await moved.link(file)), file.key);
-    assert.equal(keyOfServedLink('https://new.example/genjobs', 'https://elsewhere.example/files/job-1/x.png'), null);
   });
 
   it('cannot be presigned by the local folder', () => {

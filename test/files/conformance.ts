@@ -164,6 +164,8 @@ export function fileStorageConformance(name: string, make: () => Promise<Storage
       for (const declared of ['image/png', 'image/PNG; charset=binary', 'application/octet-stream', 'x-unknown/whatever']) {
         await files.put({ jobId, extension: 'png', contentType: declared, source: Buffer.from('x'), limit: 10 });
       }
+      const bytes = await files.put({ jobId, extension: 'bin', contentType: 'image/png', source: Buffer.from('x'), limit: 10 });
+      assert.equal(bytes.contentType, 'application/octet-stream', 'a generic extension contradicts no type: kept as bytes');
       const before = (await t.names(jobId)).length;
       await assert.rejects(files.put({ jobId, extension: 'html', contentType: 'image/png', source: Buffer.from('<script>'), limit: 100 }), FileTypeError);
       await assert.rejects(files.put({ jobId, extension: 'png', contentType: 'video/mp4', source: Buffer.from('x'), limit: 100 }), FileTypeError);
@@ -190,6 +192,58 @@ export function fileStorageConformance(name: string, make: () => Promise<Storage
       await files.deleteJob(doomed);
       await files.deleteJob(newJob());
       await assert.rejects(files.deleteJob('../x'), /invalid job id/);
+    });
+
+    it('lists every stored file once, page by page, with its time, and resumes after the last page\'s end', async () => {
+      const started = Date.now();
+      const [a, b] = [newJob(), newJob()];
+      const ours = await Promise.all([
+        ...Array.from({ length: 3 }, (_, i) => files.put({ jobId: a, extension: 'png', source: Buffer.from(`a${i}`), limit: 10 })),
+        ...Array.from({ length: 2 }, (_, i) => files.put({ jobId: b, extension: 'wav', source: Buffer.from(`b${i}`), limit: 10 })),
+      ]);
+      // The backend also holds the earlier tests' files: the walk must show them too, each once.
+      const seen: string[] = [];
+      const times = new Map<string, Date>();
+      let after: string | null = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<FileStorage['list']>> = await files.list({ after, limit: 2 });
+        assert.ok(page.files.length <= 2);
+        for (const f of page.files) {
+          seen.push(f.key);
+          times.set(f.key, f.lastModified);
+          if (!f.partial) assert.ok(validKey(f.key), f.key);
+        }
+        after = page.next;
+        pages += 1;
+      } while (after !== null && pages < 1000);
+      assert.equal(after, null, 'the walk ends');
+      assert.equal(new Set(seen).size, seen.length, 'no file is listed twice');
+      for (const f of ours) {
+        assert.ok(seen.includes(f.key), `${f.key} is listed`);
+        const at = times.get(f.key)!.getTime();
+        assert.ok(at >= Math.floor(started / 1000) * 1000 - 1000 && at <= Date.now() + 1000, `${f.key} was written ${new Date(at).toISOString()}`);
+      }
+      assert.ok(pages >= 3, 'five files or more take three pages of two');
+      // A page taken after a key goes on past it.
+      const resumed = await files.list({ after: ours[0]!.key, limit: 1_000 });
+      assert.equal(resumed.files.some((f) => f.key === ours[0]!.key), false);
+    });
+
+    it('deletes the files named, a missing one without complaint, and refuses any other shape of key', async () => {
+      const jobId = newJob();
+      const [x, y, z] = await Promise.all(['x', 'y', 'z'].map((c) => files.put({ jobId, extension: 'png', source: Buffer.from(c), limit: 10 })));
+      await files.delete([x!.key, z!.key, `${jobId}/never-stored.png`]);
+      assert.equal(await files.open(x!.key), null);
+      assert.equal(await files.open(z!.key), null);
+      assert.equal((await files.read(y!.key, 10))?.toString(), 'y');
+      assert.deepEqual(await t.names(jobId), [y!.key.split('/')[1]]);
+      await files.delete([y!.key]);
+      assert.deepEqual(await t.names(jobId), []);
+      await files.delete([]);
+      for (const bad of ['../etc/passwd.png', `${jobId}`, `${jobId}/../x.png`, `${jobId}/a/b.png`]) {
+        await assert.rejects(files.delete([bad]), /not a key of this storage/, bad);
+      }
     });
 
     it('presigns a link that fetches the file straight from storage, when the adapter can', async (ctx) => {

@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp } from '../helpers/app.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 
 describe('output files under /files/', () => {
   it('are never active content on the API origin: nosniff and a sandbox on every file, scriptable types as downloads', async (t) => {
     const app = await testApp();
     t.after(() => app.dispose());
-    const files = new FileStore(app.dataDir, 'http://genjobs.test');
+    const files = new LocalFileStorage(app.dataDir);
     const page = '<html><script>fetch("/api/v1/account")</script></html>';
     const cases: Array<[string, string, boolean]> = [
       ['html', page, true], ['htm', page, true], ['svg', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', true],
@@ -16,8 +16,8 @@ describe('output files under /files/', () => {
       ['png', 'not really a png', false], ['wav', 'RIFF', false], ['txt', page, false], ['json', '{}', false],
     ];
     for (const [extension, content, download] of cases) {
-      const url = await files.save({ jobId: 'job1', extension, data: Buffer.from(content) });
-      const res = await app.server.inject({ method: 'GET', url: new URL(url).pathname });
+      const { key } = await files.put({ jobId: 'job1', extension, source: Buffer.from(content), limit: 1_000 });
+      const res = await app.server.inject({ method: 'GET', url: `/files/${key}` });
       assert.equal(res.statusCode, 200, extension);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', extension);
       assert.equal(res.headers['content-security-policy'], 'sandbox', extension);

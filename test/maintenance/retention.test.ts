@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { deleteOldJobs, type JobFiles, type RetentionKind } from '../../src/maintenance/retention.js';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { newId } from '../../src/ids.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
 import { freshStore } from '../helpers/store.js';
 import { eventually, testApp } from '../helpers/app.js';
+import { startS3Server } from '../helpers/s3-server.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -26,7 +27,7 @@ async function setup(t: TestContext) {
   const store = await freshStore();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-retention-'));
   t.after(async () => { await store.close(); fs.rmSync(dir, { recursive: true, force: true }); });
-  const files = new FileStore(dir, 'http://genjobs.test');
+  const files = new LocalFileStorage(dir);
   const user = await store.userCreate({ name: 'r', credits: 10_000, now: T0 });
   /** A job that reached `status` at `at`, with one output file (a pending job gets a file too, as a half-run app might). */
   const job = async (status: 'completed' | 'failed' | 'pending', at: number): Promise<{ job: JobRecord; file: string }> => {
@@ -34,12 +35,12 @@ async function setup(t: TestContext) {
       id: newId(), userId: user.id, runType: 'model', modelId: 'local/test', appId: null, inputData: { input: {} }, webhookUrl: null, cost: 10, now: at - 1_000,
     });
     assert.ok(r.ok);
-    const url = await files.save({ jobId: r.job.id, extension: 'png', data: Buffer.from('png bytes') });
-    const file = path.join(files.root, r.job.id, path.basename(url));
+    const stored = await files.put({ jobId: r.job.id, extension: 'png', source: Buffer.from('png bytes'), limit: 1_000 });
+    const file = path.join(files.root, stored.key);
     if (status !== 'pending') {
       const [claimed] = await store.jobClaim({ owner: 'exec', limit: 1, leaseMs: 60_000, now: at - 500, maxAttempts: 3 });
       assert.equal(claimed?.id, r.job.id);
-      if (status === 'completed') assert.ok(await store.jobComplete({ id: r.job.id, leaseToken: claimed.leaseToken, outputData: { image: url }, now: at }));
+      if (status === 'completed') assert.ok(await store.jobComplete({ id: r.job.id, leaseToken: claimed.leaseToken, outputData: { image: { $file: stored } }, now: at }));
       else assert.ok(await store.jobFail({ id: r.job.id, leaseToken: claimed.leaseToken, errorMessage: 'boom', now: at }));
     }
     return { job: r.job, file };
@@ -187,5 +188,44 @@ describe('retention in the application', () => {
     const metrics = await app.metrics.registry.getSingleMetricAsString('genjobs_retention_deleted_total');
     assert.match(metrics, /genjobs_retention_deleted_total\{kind="jobs"\} 1/);
     assert.match(metrics, /genjobs_retention_deleted_total\{kind="job_files"\} 1/);
+  });
+});
+
+describe('retention with GENJOBS_STORAGE=s3', () => {
+  it('deletes old jobs in batches with every object of theirs in the bucket, and no other job\'s', async (t) => {
+    const s3 = await startS3Server();
+    t.after(() => s3.close());
+    const app = await testApp({ ...s3.env, GENJOBS_RETAIN_COMPLETED: '1d', GENJOBS_RETENTION_BATCH: '2', GENJOBS_RETENTION_PAUSE_MS: '0' });
+    t.after(() => app.dispose());
+    const { auth } = await app.account({ credits: 1_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ran = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/image', input: { prompt: `lighthouse ${i}` } } });
+      assert.equal(ran.statusCode, 200, ran.body);
+      ids.push(ran.json().id as string);
+    }
+    // An app run keeps one object per node: a job with several files.
+    const appRun = await app.server.inject({ method: 'POST', url: '/api/v1/apps/run', headers: auth, payload: { app_id: '5e0d4c1a-6f38-4b8e-9c3e-2a7b1f0c9d11', inputs: { prompt: 'a boat' } } });
+    assert.equal(appRun.statusCode, 202, appRun.body);
+    const appId = appRun.json().id as string;
+    await eventually(async () => ((await app.store.jobGetById({ id: appId }))?.status === 'completed' ? true : undefined), 30_000, 'the app run to finish');
+    ids.push(appId);
+    // A job of another file: kept (retention counts from the finish, and its status has no age here).
+    const keptId = 'kept-job';
+    const kept = await s3.storage().put({ jobId: keptId, extension: 'png', source: Buffer.from('kept'), limit: 100 });
+    const before = await s3.keys();
+    for (const id of ids) assert.ok(before.some((k) => k.startsWith(`${id}/`)), `the bucket holds the files of ${id}`);
+    assert.ok(before.filter((k) => k.startsWith(`${appId}/`)).length > 1, 'the app run has several objects');
+
+    const later = Date.now() + 2 * DAY;
+    await eventually(async () => {
+      await app.maintenance!.tick(later);
+      const left = await Promise.all(ids.map((id) => app.store.jobGetById({ id })));
+      return left.every((j) => j === null) ? true : undefined;
+    }, 20_000, 'the old jobs to be deleted');
+    assert.deepEqual(await s3.keys(), [kept.key], 'every object of the deleted jobs is gone, the other one stays');
+    const metrics = await app.metrics.registry.getSingleMetricAsString('genjobs_retention_deleted_total');
+    assert.match(metrics, /genjobs_retention_deleted_total\{kind="jobs"\} 4/);
+    assert.match(metrics, /genjobs_retention_deleted_total\{kind="job_files"\} 4/);
   });
 });

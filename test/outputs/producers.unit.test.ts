@@ -8,6 +8,10 @@ import { LocalFileStorage } from '../../src/files/local-storage.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { copyOutput, copyOutputs, markUpstream } from '../../src/providers/http/outputs.js';
+import { BUILTIN_OUTPUT_LIMIT, builtinProvider } from '../../src/providers/builtin/index.js';
+import type { MediaRunner } from '../../src/providers/builtin/media-pool.js';
+import type { RunContext } from '../../src/providers/provider.js';
+import type { FileStorage } from '../../src/files/storage.js';
 
 /* What providers hand the executor to store: markers, never URLs (the rendered form is checked in each provider's tests). */
 
@@ -51,5 +55,21 @@ describe('provider outputs in their stored form', () => {
   it('files not copied (copy_outputs: false) are marked as the provider\'s own URLs', () => {
     assert.deepEqual(markUpstream(['https://cdn.example/a.png', 'text']), [{ $upstream: 'https://cdn.example/a.png' }, 'text']);
     assert.deepEqual(markUpstream('https://cdn.example/a.png'), { $upstream: 'https://cdn.example/a.png' });
+  });
+
+  it('a built-in model streams what it rendered into storage under a size limit, and a render past it fails and keeps nothing', async () => {
+    const limits: number[] = [];
+    const recording = Object.assign(Object.create(files) as FileStorage, {
+      put: (p: Parameters<FileStorage['put']>[0]) => { limits.push(p.limit); return files.put(p); },
+    });
+    const rendering = (bytes: Buffer): MediaRunner => ({ run: async () => bytes });
+    const ctx = (jobId: string): RunContext => ({ jobId, model: {} as RunContext['model'], input: { prompt: 'x' }, signal: new AbortController().signal, files: recording });
+    const png = Buffer.from('\x89PNG rendered');
+    const out = await builtinProvider('image', 'local/image', rendering(png)).run(ctx('job-b1')) as { outputImage: { $file: { key: string; size: number; contentType: string } } };
+    assert.deepEqual(limits, [BUILTIN_OUTPUT_LIMIT]);
+    assert.equal(out.outputImage.$file.size, png.length);
+    assert.equal(out.outputImage.$file.contentType, 'image/png');
+    await assert.rejects(builtinProvider('image', 'local/image', rendering(Buffer.allocUnsafe(BUILTIN_OUTPUT_LIMIT + 1))).run(ctx('job-b2')), { name: 'FileSizeError' });
+    assert.equal(fs.existsSync(path.join(dir, 'files', 'job-b2')) ? fs.readdirSync(path.join(dir, 'files', 'job-b2')).length : 0, 0, 'nothing kept');
   });
 });

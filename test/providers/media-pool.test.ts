@@ -1,7 +1,7 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
-import { FileStore } from '../../src/files/file-store.js';
+import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { MediaPool } from '../../src/providers/builtin/media-pool.js';
 import { renderPng } from '../../src/providers/builtin/media/png.js';
 import { decodePng } from '../../src/providers/builtin/media/image-ops.js';
@@ -12,8 +12,21 @@ import { eventually, testApp, type TestApp } from '../helpers/app.js';
 /** The largest picture local/upscale accepts at scale 4: its 4096x4096 output is the size limit. */
 const LARGEST = renderPng({ prompt: 'a harbour at night, many small lights', width: 1024, height: 1024 });
 
+/** Stores `data` as a PNG of this app's local folder and answers its served link. */
+async function storedPng(app: TestApp, data: Buffer): Promise<string> {
+  const file = await new LocalFileStorage(app.config.dataDir).put({ jobId: 'seed-images', extension: 'png', source: data, limit: data.length });
+  return `${app.config.publicUrl}/files/${file.key}`;
+}
+
 async function storedImage(app: TestApp): Promise<string> {
-  return new FileStore(app.config.dataDir, app.config.publicUrl).save({ jobId: 'seed-images', extension: 'png', data: LARGEST });
+  return storedPng(app, LARGEST);
+}
+
+/** The bytes behind a served link of this app's local folder. */
+async function readLink(app: TestApp, url: string): Promise<Buffer | null> {
+  const prefix = `${app.config.publicUrl}/files/`;
+  assert.ok(url.startsWith(prefix), url);
+  return new LocalFileStorage(app.config.dataDir).read(url.slice(prefix.length), 256 * 1024 * 1024);
 }
 
 /** Whether `thread` has exited yet (piscina's threads do not keep the process alive: poll, do not await). */
@@ -85,7 +98,7 @@ describe('media worker threads', () => {
     assert.deepEqual(order, ['healthz', 'healthz', 'healthz', 'read processing', 'job completed']);
 
     const done = await (await fetch(`${base}/api/v1/jobs/${jobId}`, { headers: auth })).json() as { output_data: { outputImage: string } };
-    const output = await new FileStore(app.config.dataDir, app.config.publicUrl).readByUrl(done.output_data.outputImage);
+    const output = await readLink(app, done.output_data.outputImage);
     assert.ok(output);
     const picture = decodePng(output);
     assert.deepEqual([picture.width, picture.height], [4096, 4096]);
@@ -143,7 +156,7 @@ describe('media worker threads', () => {
   it('names an input that is not a PNG in the job\'s error, as before', async (t) => {
     const { app, base } = await liveApp(t);
     const { auth } = await app.account({ credits: 100 });
-    const notPng = await new FileStore(app.config.dataDir, app.config.publicUrl).save({ jobId: 'seed-images', extension: 'png', data: Buffer.from('not a picture') });
+    const notPng = await storedPng(app, Buffer.from('not a picture'));
     const jobId = await runUpscale(base, auth, notPng);
     const failed = await eventually(async () => {
       const j = await app.store.jobGetById({ id: jobId });

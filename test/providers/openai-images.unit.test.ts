@@ -8,6 +8,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { parseCatalog } from '../../src/catalog/load.js';
 import { resolveInput } from '../../src/catalog/validate-input.js';
+import { MAX_BYTES } from '../../src/providers/http/outputs.js';
 import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { served } from '../helpers/provider-files.js';
 import { openaiImagesProvider } from '../../src/providers/openai-images/index.js';
@@ -78,14 +79,14 @@ describe('the OpenAI-compatible images adapter', () => {
     return { jobId, result: openaiImagesProvider(m.provider, m).run({ jobId, model: m, input: resolveInput(m, input), signal: controller.signal, files }).then(served) };
   }
 
-  /** The file behind a URL of our FileStore. */
+  /** The file behind a URL of our local file storage. */
   const storedFile = (url: string): Buffer => {
     const m = /^http:\/\/genjobs\.test\/files\/([\w-]+)\/([\w-]+\.\w+)$/.exec(url);
     assert.ok(m, `${url} is a URL of genjobs' storage`);
     return fs.readFileSync(path.join(files.root, m[1]!, m[2]!));
   };
 
-  it('posts the mapped input and stores a base64 result as a real PNG file under the FileStore root', async () => {
+  it('posts the mapped input and stores a base64 result as a real PNG file in the local storage folder', async () => {
     const api = await fakeApi((call, res) => json(res, 200, { created: 1, data: [{ b64_json: PICTURE.toString('base64') }] }));
     try {
       const { jobId, result } = run({ base_url: `${api.base}/v1`, input_map: { detail: 'quality' }, static_input: { moderation: 'low' } });
@@ -127,6 +128,21 @@ describe('the OpenAI-compatible images adapter', () => {
         assert.deepEqual(storedFile(url), PICTURE);
       }
       assert.deepEqual(api.calls.map((c) => c.path).filter((p) => p.startsWith('/files/')).sort(), ['/files/fox.png', '/files/fox.png?sig=abc', '/files/moved']);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('stores a base64 result under the same size limit as a copied output file', async () => {
+    const api = await fakeApi((call, res) => json(res, 200, { created: 1, data: [{ b64_json: PICTURE.toString('base64') }] }));
+    try {
+      const limits: number[] = [];
+      const recording = Object.assign(Object.create(files) as LocalFileStorage, {
+        put: (p: Parameters<LocalFileStorage['put']>[0]) => { limits.push(p.limit); return files.put(p); },
+      });
+      const m = model({ base_url: `${api.base}/v1` });
+      await openaiImagesProvider(m.provider, m).run({ jobId: 'job-limit', model: m, input: resolveInput(m, { prompt: 'a red fox' }), signal: new AbortController().signal, files: recording });
+      assert.deepEqual(limits, [MAX_BYTES]);
     } finally {
       await api.close();
     }

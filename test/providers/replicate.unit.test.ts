@@ -137,7 +137,7 @@ function run(m: ModelDefinition, input: Record<string, unknown> = { prompt: 'a r
   return replicateProvider(m.provider, m).run({ jobId, model: m, input, signal, files }).then(served);
 }
 
-/** The stored file behind one of our URLs, checked to be under the FileStore root. */
+/** The stored file behind one of our URLs, checked to be in the local storage folder. */
 const stored = (url: unknown, jobId = 'job-1') => storedFile(files, url, jobId);
 
 describe('replicate provider', () => {

@@ -65,10 +65,11 @@ describe('the upstream genjobs adapter', () => {
   function run(provider: Record<string, unknown>, input: Record<string, unknown> = { prompt: 'a lighthouse' }, controller = new AbortController()) {
     const m = model(provider);
     const jobId = `job-${++jobN}`;
-    return { jobId, result: upstreamProvider(m.provider, m).run({ jobId, model: m, input, signal: controller.signal, files }).then(served) };
+    const stored = upstreamProvider(m.provider, m).run({ jobId, model: m, input, signal: controller.signal, files });
+    return { jobId, stored, result: stored.then(served) };
   }
 
-  /** The bytes behind a URL of our FileStore. */
+  /** The bytes behind a URL of our local file storage. */
   const storedFile = (url: unknown): Buffer => {
     const m = /^http:\/\/genjobs\.test\/files\/([\w-]+)\/([\w-]+\.\w+)$/.exec(String(url));
     assert.ok(m, `${String(url)} is a URL of genjobs' storage`);
@@ -127,7 +128,9 @@ describe('the upstream genjobs adapter', () => {
     it('keeps the upstream URLs when copy_outputs is false', async () => {
       const up = await fakeUpstream((call, res) => json(res, 200, job('up-2', 'completed', { output_data: { outputImage: `${up.base}/files/a.png` } })));
       try {
-        const output = await run({ base_url: up.base, model: 'acme/painter', copy_outputs: false }).result;
+        const ran = run({ base_url: up.base, model: 'acme/painter', copy_outputs: false });
+        assert.deepEqual(await ran.stored, { outputImage: { $upstream: `${up.base}/files/a.png` } }, 'stored marked as the provider\'s own URL');
+        const output = await ran.result;
         assert.deepEqual(output, { outputImage: `${up.base}/files/a.png` });
         assert.equal(up.calls.length, 1, 'nothing was downloaded');
       } finally {

@@ -131,4 +131,21 @@ describe('worker uploads', () => {
     const served = await c.app.server.inject({ method: 'GET', url: new URL(res.json().url as string).pathname });
     assert.equal(served.body, json);
   });
+
+  it('refuses a Content-Type that contradicts the file\'s name with 415, keeping nothing; a name-less upload takes its type\'s extension', async (t) => {
+    const c = await claimedJob(t);
+    const headers = (type: string) => ({ authorization: `Bearer ${c.token}`, 'content-type': type });
+    const html = await c.app.server.inject({ method: 'POST', url: uploadUrl(c, 'out.png'), headers: headers('text/html'), payload: '<script>alert(1)</script>' });
+    assert.equal(html.statusCode, 415, html.body);
+    assert.equal(html.json().code, 'upload_type_mismatch');
+    assert.match(html.json().error, /sent as text\/html, which a \.png file is not/);
+    assert.deepEqual(filesIn(c), []);
+    for (const type of ['image/png', 'application/octet-stream', 'image/png; charset=binary']) {
+      const ok = await c.app.server.inject({ method: 'POST', url: uploadUrl(c, 'out.png'), headers: headers(type), payload: 'png bytes' });
+      assert.equal(ok.statusCode, 201, `${type}: ${ok.body}`);
+    }
+    const nameless = await c.app.server.inject({ method: 'POST', url: `/worker/v1/jobs/${c.jobId}/files?lease_token=${c.leaseToken}`, headers: headers('audio/wav'), payload: 'RIFF....WAVE' });
+    assert.equal(nameless.statusCode, 201, nameless.body);
+    assert.match(nameless.json().url as string, /\.wav$/);
+  });
 });

@@ -70,7 +70,8 @@ function uploadRoute(deps: WorkerDeps, uploadLimitBytes: number) {
     app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     app.post<JobParams & { Querystring: { lease_token?: string; name?: string } }>('/jobs/:id/files', async (request, reply) => {
       const length = request.headers['content-length'];
-      const upload = { body: request.body as Readable | undefined, declaredLength: length === undefined ? null : Number(length), limit: uploadLimitBytes };
+      const type = request.headers['content-type'];
+      const upload = { body: request.body as Readable | undefined, declaredLength: length === undefined ? null : Number(length), limit: uploadLimitBytes, ...(type ? { contentType: type } : {}) };
       try {
         const file = await uploadFile(deps, request.worker, request.params.id, request.query, upload);
         return await reply.code(201).send(file);

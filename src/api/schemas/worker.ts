@@ -73,12 +73,12 @@ export const WORKER_SCHEMAS: Record<string, RouteSchema> = {
   },
   'POST /worker/v1/jobs/:id/files': {
     tags, security, summary: 'Upload an output file', operationId: 'workerUpload', params: jobParams,
-    description: 'The body is the file\'s bytes, of any Content-Type but application/json, up to GENJOBS_WORKER_UPLOAD_LIMIT.',
+    description: 'The body is the file\'s bytes, up to GENJOBS_WORKER_UPLOAD_LIMIT, with a Content-Type that does not name another kind of file than the name\'s extension (application/octet-stream always fits; a JSON file is a file here too).',
     querystring: {
       type: 'object',
       properties: {
         lease_token: { type: 'integer', description: 'The `lease_token` of the claim.' },
-        name: { type: 'string', description: 'A file name; its extension is kept (`out.png`).' },
+        name: { type: 'string', description: 'A file name; its extension is kept (`out.png`). Without one, the Content-Type\'s usual extension, else `.bin`.' },
       },
       required: ['lease_token'],
     },
@@ -86,7 +86,7 @@ export const WORKER_SCHEMAS: Record<string, RouteSchema> = {
     body: { type: 'string', format: 'binary' },
     response: {
       201: { description: 'Where the file is served: put it in the output.', type: 'object', properties: { url: { type: 'string', format: 'uri' } }, required: ['url'] },
-      ...errorResponses([...REPORT_ERRORS, 'empty_upload', 'upload_too_large']),
+      ...errorResponses([...REPORT_ERRORS, 'empty_upload', 'upload_too_large', 'upload_type_mismatch']),
     },
   },
   'POST /worker/v1/jobs/:id/complete': {

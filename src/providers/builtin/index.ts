@@ -51,9 +51,20 @@ async function render(media: MediaRunner, task: MediaTask, signal: AbortSignal):
 
 type Handler = (ctx: RunContext, media: MediaRunner) => Promise<Record<string, unknown>>;
 
-/** Stores a rendered file of the job; the output names it by its marker. */
+/**
+ * Largest file a built-in model writes. The renderers' own bounds keep real outputs well below
+ * (a 4096x4096 RGB PNG is at most about 50 MB); a render past it is a bug, and fails the job
+ * rather than filling the storage.
+ */
+export const BUILTIN_OUTPUT_LIMIT = 128 * 1024 * 1024;
+
+/**
+ * Stores a rendered file of the job; the output names it by its marker. The file is rendered in
+ * memory on a media thread (encoders need the whole picture), then streamed into storage like any
+ * other file: counted, hashed, typed by its extension, refused past the limit.
+ */
 const store = async (files: FileStorage, jobId: string, extension: string, data: Buffer): Promise<FileMarker> =>
-  fileMarker(await files.put({ jobId, extension, source: data, limit: Number.MAX_SAFE_INTEGER }));
+  fileMarker(await files.put({ jobId, extension, source: data, limit: BUILTIN_OUTPUT_LIMIT }));
 
 const HANDLERS: Record<string, Handler> = {
   async image({ jobId, input, files, signal }, media) {

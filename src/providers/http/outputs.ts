@@ -4,8 +4,8 @@ import { FileSizeError, FileTypeError, type FileStorage } from '../../files/stor
 import { fileMarker, upstreamMarker, type FileMarker, type UpstreamMarker } from '../../outputs/form.js';
 import { ProviderError } from '../provider.js';
 
-/** Largest output file copied into genjobs' storage. */
-const MAX_BYTES = 512 * 1024 * 1024;
+/** Largest output file of a provider kept in genjobs' storage, copied from a URL or sent inline (base64). */
+export const MAX_BYTES = 512 * 1024 * 1024;
 
 /** Time to open a connection to a provider's storage. (Default: 10000 ms) */
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -4,7 +4,7 @@ import type { Provider, RunContext } from '../provider.js';
 import { ProviderError } from '../provider.js';
 import { callJson } from '../http/client.js';
 import { httpOptions, mapInput, outputOrigins, ProviderConfigError, token, type HttpProviderOptions } from '../http/options.js';
-import { copyOutputs, markUpstream } from '../http/outputs.js';
+import { copyOutputs, markUpstream, MAX_BYTES } from '../http/outputs.js';
 import { fileMarker } from '../../outputs/form.js';
 
 /**
@@ -84,7 +84,7 @@ async function storeImages(items: ImageDatum[], ctx: RunContext, o: HttpProvider
   return Promise.all(items.map(async (item, i) => {
     if (typeof item.b64_json === 'string' && item.b64_json !== '') {
       const data = Buffer.from(item.b64_json, 'base64');
-      return fileMarker(await ctx.files.put({ jobId: ctx.jobId, extension: imageExtension(data), source: data, limit: Number.MAX_SAFE_INTEGER }));
+      return fileMarker(await ctx.files.put({ jobId: ctx.jobId, extension: imageExtension(data), source: data, limit: MAX_BYTES }));
     }
     if (typeof item.url === 'string' && /^(https?:|data:)/.test(item.url)) {
       if (!o.copyOutputs) return markUpstream(item.url);
