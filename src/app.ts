@@ -19,7 +19,8 @@ import { ProviderRegistry } from './providers/registry.js';
 import { MediaPool } from './providers/builtin/media-pool.js';
 import { Executor } from './executor/executor.js';
 import { buildServer } from './api/server.js';
-import { checkReadiness } from './health/readiness.js';
+import { checkReadiness, type Readiness } from './health/readiness.js';
+import { buildOpsServer } from './api/ops-server.js';
 import { createLogger } from './observability/logger.js';
 import { JobLog } from './observability/job-log.js';
 import { Metrics } from './observability/metrics.js';
@@ -79,6 +80,13 @@ export interface App {
   startBackground(): void;
   /** Starts the background work and listens; resolves with the base URL. */
   listen(): Promise<string>;
+  /** The checks of `GET /readyz`. */
+  readiness(): Promise<Readiness>;
+  /**
+   * For a process that serves no API (`genjobs executor`): `GET /healthz`, `/readyz` and `/metrics`
+   * alone on `port` (src/api/ops-server.ts), closed with the rest; resolves with the base URL.
+   */
+  listenOps(port: number, host: string): Promise<string>;
   /** Graceful stop: no new requests, running jobs get the grace period, then the store closes. */
   close(): Promise<void>;
 }
@@ -171,6 +179,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
 
   let closing: Promise<void> | null = null;
   let started = false;
+  let ops: FastifyInstance | null = null;
   const startBackground = () => {
     if (started) return;
     started = true;
@@ -184,6 +193,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
       startBackground();
       return server.listen({ port: config.port, host: config.host });
     },
+    readiness,
+    async listenOps(port, host) {
+      ops ??= await buildOpsServer({ readiness, metrics, metricsToken: config.metricsToken }, logger);
+      return ops.listen({ port, host });
+    },
     close() {
       closing ??= (async () => {
         // New requests get 503 from now on (a load balancer moves on); running jobs get their grace.
@@ -195,6 +209,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
         await maintenance?.stop();
         events.closing();
         await server.close();
+        await ops?.close();
         await unsubscribe();
         detachJobLog();
         detachMetrics();

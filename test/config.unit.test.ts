@@ -29,6 +29,12 @@ describe('loadConfig defaults', () => {
     assert.equal(c.dashboardEnabled, true);
   });
 
+  it('reads GENJOBS_TRUST_PROXY as a list of proxies, empty (no proxy trusted) by default and when off', () => {
+    assert.deepEqual(loadConfig({}).trustedProxies, []);
+    assert.deepEqual(loadConfig({ GENJOBS_TRUST_PROXY: 'off' }).trustedProxies, []);
+    assert.deepEqual(loadConfig({ GENJOBS_TRUST_PROXY: ' 10.0.0.5, 10.1.0.0/16 ,loopback,::1,fd00::/8 ' }).trustedProxies, ['10.0.0.5', '10.1.0.0/16', 'loopback', '::1', 'fd00::/8']);
+  });
+
   it('treats empty strings as unset', () => {
     const c = loadConfig({ PORT: '', GENJOBS_ADMIN_TOKEN: '', PUBLIC_URL: '', GENJOBS_EXECUTOR: '', LOG_LEVEL: '', DATA_DIR: '' });
     assert.equal(c.port, 8080);
@@ -81,6 +87,9 @@ describe('loadConfig refuses bad values', () => {
     ['GENJOBS_RETAIN_COMPLETED', '30', /set it to an age with its unit, such as 30d/],
     ['GENJOBS_RETAIN_FAILED', 'soon', /set it to an age with its unit, such as 30d/],
     ['GENJOBS_RETAIN_CANCELLED', '12h', /jobs are kept at least 1d \(24h, the idempotency window/],
+    ['GENJOBS_TRUST_PROXY', 'true', /list the addresses of your proxies instead/],
+    ['GENJOBS_TRUST_PROXY', '10.0.0.5,proxy.internal', /"proxy\.internal" is not an address, a CIDR range or one of loopback/],
+    ['GENJOBS_TRUST_PROXY', '10.0.0.0/33', /"10\.0\.0\.0\/33" is not an address, a CIDR range/],
     ['GENJOBS_RETENTION_BATCH', '0', /set it to a whole number from 1 to 10000/],
     ['GENJOBS_RETENTION_EVERY_MS', '10', /set it to a whole number from 1000 to 86400000/],
   ];

@@ -30,6 +30,8 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     forceCloseConnections: 'idle',
     // The caller's X-Request-Id when usable, else a UUID; logged as reqId and echoed back.
     genReqId: requestId,
+    // Only the listed proxies' X-Forwarded-For names the client (request.ip, in the audit log).
+    trustProxy: ctx.config.trustedProxies.length > 0 ? ctx.config.trustedProxies : false,
     ...connections,
     // Errors raised before any route or hook runs get the error format too (src/api/errors.ts).
     frameworkErrors,

@@ -6,7 +6,7 @@ export type Role = 'serve' | 'executor';
 /**
  * Runs one genjobs process until SIGTERM or SIGINT, then shuts down gracefully (a second
  * signal forces it). `serve` listens for HTTP (and runs the executor unless it is off);
- * `executor` only runs jobs.
+ * `executor` only runs jobs, and serves /healthz, /readyz and /metrics when GENJOBS_EXECUTOR_PORT is set.
  */
 export async function runProcess(config: Config, role: Role): Promise<void> {
   const app = await createApp(config);
@@ -31,8 +31,11 @@ export async function runProcess(config: Config, role: Role): Promise<void> {
   const described = { role, store: app.store.dialect, executor: app.executor ? app.executor.owner : 'off' };
   if (role === 'executor') {
     if (!app.executor) throw new Error('genjobs executor was started with GENJOBS_EXECUTOR=false');
+    // Probes and metrics only, where asked for: an executor serves no API. A port in use stops
+    // the start before any job is claimed.
+    const url = config.executorPort === null ? null : await app.listenOps(config.executorPort, config.host);
     app.startBackground();
-    app.logger.info(described, 'genjobs executor is running');
+    app.logger.info({ ...described, ...(url ? { url } : {}) }, 'genjobs executor is running');
     return;
   }
   const url = await app.listen();

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import ms from 'ms';
 import { defaultCatalogPath } from '../paths.js';
 import type { S3Config } from '../types/s3-config.js';
@@ -10,6 +11,8 @@ export interface Config {
   port: number;
   /** Address to listen on. (Default: 0.0.0.0) */
   host: string;
+  /** Where `genjobs executor` serves /healthz, /readyz and /metrics (on HOST); null: it serves no HTTP. (Default: unset) */
+  executorPort: number | null;
   /** Where the SQLite database and output files live. (Default: ./data) */
   dataDir: string;
   /** PostgreSQL to share between processes; without it the embedded SQLite store is used. (Default: unset) */
@@ -24,6 +27,12 @@ export interface Config {
   adminToken: string | null;
   /** Bearer token of `GET /metrics`; the route is open when unset. (Default: unset) */
   metricsToken: string | null;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges or `loopback`,
+   * `linklocal`, `uniquelocal`. The client's address (recorded in the audit log) is then the
+   * last one those proxies were handed. Empty: the connection's own address. (Default: empty)
+   */
+  trustedProxies: string[];
   /** The model catalog file. (Default: the bundled catalog/models.json) */
   catalogPath: string;
   /** Percent of the charge refunded when a processing job is cancelled; pending jobs always get 100. (Default: 100) */
@@ -140,6 +149,17 @@ function optionalInt(env: Env, name: string, min: number, max: number): number |
   return n;
 }
 
+/** A TCP port, or null when unset (an HTTP side that is off). */
+function optionalPort(env: Env, name: string, off: string): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n > 65535) {
+    throw new ConfigError(`${name}="${raw}" is not valid: set it to a port from 0 to 65535, or unset it (${off}).`);
+  }
+  return n;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -238,6 +258,33 @@ function retainAge(env: Env, name: string): number | null {
   return n;
 }
 
+/** Names Fastify's trust check (proxy-addr) gives to whole ranges. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** GENJOBS_TRUST_PROXY: a comma-separated list of proxies (addresses, CIDR ranges, range names), or off. */
+function trustedProxies(env: Env): string[] {
+  const raw = env.GENJOBS_TRUST_PROXY?.trim();
+  if (raw === undefined || raw === '' || /^(off|false|no|0)$/i.test(raw)) return [];
+  if (/^(true|yes|on|1|\*)$/i.test(raw)) {
+    throw new ConfigError(`GENJOBS_TRUST_PROXY="${raw}" would believe any sender's X-Forwarded-For, so a client could name its own address: list the addresses of your proxies instead (such as 127.0.0.1 or 10.0.0.0/8).`);
+  }
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (PROXY_RANGES.has(entry) || ipaddr.isValid(entry)) continue;
+    if (entry.includes('/')) {
+      try {
+        ipaddr.parseCIDR(entry);
+        continue;
+      } catch {
+        // Reported below with the rest.
+      }
+    }
+    throw new ConfigError(`GENJOBS_TRUST_PROXY="${raw}" is not valid: "${entry}" is not an address, a CIDR range or one of loopback, linklocal, uniquelocal. `
+      + 'List the addresses of your proxies (such as 10.0.0.5,10.0.1.0/24), or set it to off.');
+  }
+  return entries;
+}
+
 /** Least GENJOBS_ORPHAN_FILE_AGE: a file that young is never taken for an orphan. (1 hour) */
 export const MIN_ORPHAN_AGE_MS = 3_600_000;
 
@@ -282,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port,
     host: env.HOST || '0.0.0.0',
+    executorPort: optionalPort(env, 'GENJOBS_EXECUTOR_PORT', 'genjobs executor then serves no HTTP'),
     dataDir: path.resolve(env.DATA_DIR || './data'),
     databaseUrl: postgresUrl(env),
     databaseSchema: schemaName(env),
@@ -289,6 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
     adminToken,
     metricsToken,
+    trustedProxies: trustedProxies(env),
     catalogPath: path.resolve(env.GENJOBS_CATALOG || defaultCatalogPath),
     cancelRefundPercent: int(env, 'GENJOBS_CANCEL_REFUND_PERCENT', 100, 0, 100),
     executorEnabled: bool(env, 'GENJOBS_EXECUTOR', true),

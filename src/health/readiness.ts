@@ -36,7 +36,6 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
   const skipped: CheckResult = { ok: false, detail: 'not checked' };
   const checks: Readiness['checks'] = { shutdown: { ok: true }, store: skipped, migrations: skipped, executor: skipped };
-  if (deps.lifecycle.draining) checks.shutdown = { ok: false, detail: 'the server is shutting down' };
 
   let version: number | null = null;
   try {
@@ -51,6 +50,9 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
       ? { ok: true, detail: `schema version ${version}` }
       : { ok: false, detail: `schema version ${version}, this build needs ${shipped}` };
   }
+  // Read after the store's answer: a shutdown that began while it was awaited stops the executor
+  // too, and the answer should name the shutdown, not the executor it stopped.
+  if (deps.lifecycle.draining) checks.shutdown = { ok: false, detail: 'the server is shutting down' };
   checks.executor = deps.executor === null ? { ok: true, detail: 'not run in this process' } : deps.executor.loopHealth();
 
   const failing = (Object.keys(checks) as (keyof Readiness['checks'])[]).find((k) => !checks[k].ok) ?? null;

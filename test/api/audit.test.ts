@@ -206,6 +206,33 @@ describe('admin audit log', () => {
     assert.deepEqual((await auditPage(app)).data.map((e) => [e.action, e.request_id]), [['user.create', 'first']]);
   });
 
+  it('names the client a trusted proxy forwarded for (GENJOBS_TRUST_PROXY), and the connection\'s address otherwise', async (t) => {
+    /** Creates an account from `address` with `forwardedFor`, and returns the client address its audit entry holds. */
+    const recorded = async (app: TestApp, address: string, forwardedFor: string) => {
+      const res = await app.server.inject({
+        method: 'POST', url: '/admin/v1/users', remoteAddress: address, payload: { name: 'proxied' },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-forwarded-for': forwardedFor },
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      const { data } = await auditPage(app, `?target_id=${res.json().id}`);
+      return data[0]!.client_address;
+    };
+    const direct = await testApp();
+    t.after(() => direct.dispose());
+    // Nothing trusted (the default): a forged header changes nothing.
+    assert.equal(await recorded(direct, '198.51.100.23', '203.0.113.9'), '198.51.100.23');
+
+    const proxied = await testApp({ GENJOBS_TRUST_PROXY: '10.0.0.0/8, loopback' });
+    t.after(() => proxied.dispose());
+    // Through a trusted proxy: the address it was handed. A chain of trusted proxies is walked back.
+    assert.equal(await recorded(proxied, '10.1.2.3', '203.0.113.9'), '203.0.113.9');
+    assert.equal(await recorded(proxied, '127.0.0.1', '203.0.113.9, 10.4.5.6'), '203.0.113.9');
+    // What the client itself put in front of the proxy's entry is not believed.
+    assert.equal(await recorded(proxied, '10.1.2.3', '192.0.2.77, 203.0.113.9'), '203.0.113.9');
+    // A sender that is not a trusted proxy is the client, whatever it forwards.
+    assert.equal(await recorded(proxied, '198.51.100.23', '203.0.113.9'), '198.51.100.23');
+  });
+
   it('pages newest first with limit and starting_after, and refuses a bad query with a 400 naming the field', async (t) => {
     const app = await testApp();
     t.after(() => app.dispose());

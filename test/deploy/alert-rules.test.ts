@@ -31,6 +31,12 @@ export function metricNames(expr: string): string[] {
   return [...bare.matchAll(/\b([a-zA-Z_:][\w:]*)\b(?!\s*(\(|by\b|without\b))/g)].map((m) => m[1]!).filter((n) => !KEYWORDS.has(n.toLowerCase()));
 }
 
+/** The label names an expression matches on, per metric: `name{label="…", other!~"…"}`. */
+export function matchedLabels(expr: string): [string, string[]][] {
+  const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  return [...bare.matchAll(/\b([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)].map((m) => [m[1]!, [...m[2]!.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1]!)]);
+}
+
 /** Every sample name a scrape can hold: each family's name, and a histogram's or summary's series. */
 function exported(text: string): Set<string> {
   const names = new Set<string>();
@@ -60,6 +66,11 @@ describe('deploy/prometheus/alerts.yml', () => {
     );
   });
 
+  it('reads the label names an expression matches on', () => {
+    assert.deepEqual(matchedLabels('sum(rate(a_total{status=~"5..", route!="x{y}"}[5m])) / b{kind="jobs"} and up{job="genjobs"}'),
+      [['a_total', ['status', 'route']], ['b', ['kind']], ['up', ['job']]]);
+  });
+
   it('is well-formed, and every metric its rules read is one genjobs exports on a live /metrics', async (t) => {
     const doc = parse(fs.readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
     const rules = doc.groups.flatMap((g) => g.rules);
@@ -86,10 +97,34 @@ describe('deploy/prometheus/alerts.yml', () => {
     const have = exported(res.body);
     const unknown = [...used].filter((n) => !have.has(n) && !PROMETHEUS_OWN.has(n));
     assert.deepEqual(unknown, [], `metrics the rules read that genjobs does not export: ${unknown.join(', ')}`);
+    // Every label a rule matches on is one the metric has (or one Prometheus adds to every series).
+    const exprs = rules.map((r) => r.expr as string);
+    for (const [name, labels] of exprs.flatMap(matchedLabels)) {
+      if (PROMETHEUS_OWN.has(name)) continue;
+      const family = name.replace(/_(bucket|sum|count)$/, '');
+      const metric = app.metrics.registry.getSingleMetric(app.metrics.registry.getSingleMetric(name) ? name : family);
+      assert.ok(metric, name);
+      const known = new Set([...((metric as unknown as { labelNames?: string[] }).labelNames ?? []), 'job', 'instance', ...(name.endsWith('_bucket') ? ['le'] : [])]);
+      for (const label of labels) assert.ok(known.has(label), `a rule matches ${name} on "${label}", a label it does not have (${[...known].join(', ')})`);
+    }
     // The rules cover the metrics operations.md says to alert on.
     for (const family of ['genjobs_http_requests_total', 'genjobs_queue_oldest_pending_seconds', 'genjobs_queue_depth', 'genjobs_jobs_finished_total',
       'genjobs_webhook_oldest_undelivered_seconds', 'genjobs_webhook_failures_total', 'genjobs_nodejs_eventloop_lag_p99_seconds']) {
       assert.ok(used.has(family), `no rule reads ${family}`);
     }
+  });
+
+  it('comes with a scrape configuration that loads it and scrapes API processes and executors under the job its rules name', () => {
+    const config = parse(fs.readFileSync(path.join(packageRoot, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+      rule_files: string[]; scrape_configs: { job_name: string; metrics_path?: string; authorization?: { type?: string; credentials_file?: string }; static_configs: { targets: string[]; labels?: Record<string, string> }[] }[];
+    };
+    assert.deepEqual(config.rule_files, ['alerts.yml']);
+    const job = config.scrape_configs.find((c) => c.job_name === 'genjobs');
+    assert.ok(job, 'a scrape job named genjobs, as up{job="genjobs"} in the rules expects');
+    assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+    assert.equal(job.authorization?.type, 'Bearer');
+    assert.deepEqual(job.static_configs.map((s) => s.labels?.role).sort(), ['api', 'executor']);
+    const rules = fs.readFileSync(RULES, 'utf8');
+    assert.match(rules, /up\{job="genjobs"\}/);
   });
 });

@@ -93,4 +93,21 @@ describe('GET /healthz and GET /readyz', () => {
     assert.deepEqual(ready.json(), { error: 'Not ready: shutdown: the server is shutting down', code: 'not_ready' });
     assert.equal(alive.statusCode, 200);
   });
+
+  it('names the shutdown when it begins while the store is being asked', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const shipped = latestMigration(app.store.dialect);
+    let release: (() => void) | undefined;
+    app.store.schemaVersion = () => new Promise<number>((resolve) => { release = () => resolve(shipped); });
+    const probe = app.server.inject({ method: 'GET', url: '/readyz' });
+    await eventually(() => (release ? true : undefined), 5_000, 'the probe to ask the store');
+    // SIGTERM arrives meanwhile: the process drains and its executor stops.
+    const closing = app.close();
+    release!();
+    const res = await probe;
+    await closing;
+    assert.equal(res.statusCode, 503);
+    assert.deepEqual(res.json(), { error: 'Not ready: shutdown: the server is shutting down', code: 'not_ready' });
+  });
 });

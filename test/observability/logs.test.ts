@@ -72,12 +72,34 @@ describe('job lifecycle logs', () => {
     const ok = await run({});
     const bad = await run({ outcome: 'failed', error_message: 'asked to fail' });
     await eventually(() => (jobLines(log.lines(), ok).includes('job completed') && jobLines(log.lines(), bad).includes('job failed') ? true : undefined));
-    assert.deepEqual(jobLines(log.lines(), ok), ['job created', 'job started', 'job completed']);
-    assert.deepEqual(jobLines(log.lines(), bad), ['job created', 'job started', 'job failed']);
+    // Once each. Created and started may come in either order: the executor can claim the job
+    // (woken by the store's notice, on PostgreSQL) before the request that created it goes on.
+    assert.deepEqual(jobLines(log.lines(), ok).sort(), ['job completed', 'job created', 'job started']);
+    assert.deepEqual(jobLines(log.lines(), bad).sort(), ['job created', 'job failed', 'job started']);
+    for (const id of [ok, bad]) assert.match(String(jobLines(log.lines(), id).at(-1)), /^job (completed|failed)$/, 'the final line comes last');
     const created = log.lines().find((l) => l.jobId === ok && l.msg === 'job created')!;
     assert.equal(created.level, 30);
     assert.equal(created.accountId, userId);
     assert.equal(created.model, 'local/test');
+  });
+});
+
+describe('job lifecycle logs: cancellations', () => {
+  it('logs a cancelled job at info with its refund, once', async (t) => {
+    const log = capture();
+    const logged = await testApp({ GENJOBS_EXECUTOR: 'false' }, { logger: log.logger });
+    t.after(() => logged.dispose());
+    const { auth } = await logged.account();
+    const res = await logged.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: {} } });
+    assert.equal(res.statusCode, 202, res.body);
+    const id = res.json().id as string;
+    const cancel = await logged.server.inject({ method: 'POST', url: `/api/v1/jobs/${id}/cancel`, headers: auth });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    assert.deepEqual(jobLines(log.lines(), id), ['job created', 'job cancelled']);
+    const line = log.lines().find((l) => l.jobId === id && l.msg === 'job cancelled')!;
+    assert.equal(line.level, 30);
+    assert.equal(line.status, 'cancelled');
+    assert.equal(line.refunded, (await logged.store.jobGetById({ id }))!.creditsRefunded);
   });
 });
 

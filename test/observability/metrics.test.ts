@@ -1,19 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { eventually, testApp, type TestApp } from '../helpers/app.js';
-
-/** The value of the sample `name` whose labels include `labels`, or undefined when there is none. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
+import { packageRoot } from '../../src/paths.js';
+import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
+import { sample } from './samples.js';
 
 async function scrape(app: TestApp, headers: Record<string, string> = {}): Promise<string> {
   const res = await app.server.inject({ method: 'GET', url: '/metrics', headers });
@@ -66,18 +59,54 @@ describe('GET /metrics', () => {
     const app = await testApp({ GENJOBS_EXECUTOR: 'false' });
     t.after(() => app.dispose());
     const { auth } = await app.account({ credits: 100 });
+    const empty = await scrape(app);
+    assert.equal(sample(empty, 'genjobs_queue_oldest_pending_seconds'), 0, 'no job waits');
+    assert.equal(sample(empty, 'genjobs_queue_depth', { model: 'local/test' }), undefined);
     const first = await runJob(app, auth, {});
-    await runJob(app, auth, {});
-    const text = await scrape(app);
-    assert.equal(sample(text, 'genjobs_queue_depth', { model: 'local/test' }), 2);
-    assert.ok((sample(text, 'genjobs_queue_oldest_pending_seconds') ?? -1) >= 0);
+    const second = await runJob(app, auth, {});
+    // The gauges are read from the store at most every 2 s: they follow at a later scrape.
+    const waiting = await eventually(async () => {
+      const s = await scrape(app);
+      return sample(s, 'genjobs_queue_depth', { model: 'local/test' }) === 2 && (sample(s, 'genjobs_queue_oldest_pending_seconds') ?? 0) > 0 ? s : undefined;
+    }, 10_000, 'two pending jobs, the oldest aging');
+    assert.ok(sample(waiting, 'genjobs_queue_oldest_pending_seconds')! < 60);
     const cancel = await app.server.inject({ method: 'POST', url: `/api/v1/jobs/${first}/cancel`, headers: auth });
     assert.equal(cancel.statusCode, 200, cancel.body);
-    // The gauge is cached for a moment: it follows at the next read.
     await eventually(async () => ((await value(app, 'genjobs_queue_depth', { model: 'local/test' })) === 1 ? true : undefined), 10_000, 'the queue depth to drop');
     const after = await scrape(app);
     assert.equal(sample(after, 'genjobs_jobs_finished_total', { status: 'cancelled', model: 'local/test' }), 1);
     assert.equal(sample(after, 'genjobs_credits_refunded_total'), (await app.store.jobGetById({ id: first }))!.creditsRefunded);
+    assert.equal((await app.server.inject({ method: 'POST', url: `/api/v1/jobs/${second}/cancel`, headers: auth })).statusCode, 200);
+    await eventually(async () => {
+      const s = await scrape(app);
+      return sample(s, 'genjobs_queue_depth', { model: 'local/test' }) === 0 && sample(s, 'genjobs_queue_oldest_pending_seconds') === 0 ? true : undefined;
+    }, 10_000, 'an empty queue: the model at 0, no age');
+  });
+
+  it('counts app runs under model "app" and run type "app"', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const { userId, auth } = await app.account({ credits: 100 });
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const made = await app.server.inject({
+      method: 'POST', url: `/admin/v1/users/${userId}/apps`, headers: admin,
+      payload: { name: 'Two steps', nodes: [{ id: 'a', model: 'local/test', settings: {} }, { id: 'b', model: 'local/test', settings: {} }] },
+    });
+    assert.equal(made.statusCode, 201, made.body);
+    const res = await app.server.inject({ method: 'POST', url: '/api/v1/apps/run', headers: auth, payload: { app_id: made.json().id, inputs: {} } });
+    assert.equal(res.statusCode, 202, res.body);
+    const id = res.json().id as string;
+    await eventually(async () => ((await statusOf(app, id)) === 'completed' ? true : undefined), 10_000, 'the app run');
+    const text = await eventually(async () => {
+      const s = await scrape(app);
+      return sample(s, 'genjobs_jobs_finished_total', { model: 'app' }) === 1 ? s : undefined;
+    });
+    assert.equal(sample(text, 'genjobs_jobs_created_total', { model: 'app', run_type: 'app' }), 1);
+    assert.equal(sample(text, 'genjobs_jobs_finished_total', { status: 'completed', model: 'app', run_type: 'app' }), 1);
+    assert.equal(sample(text, 'genjobs_job_dispatch_seconds_count', { model: 'app' }), 1);
+    assert.equal(sample(text, 'genjobs_job_run_seconds_count', { model: 'app', status: 'completed' }), 1);
+    assert.equal(sample(text, 'genjobs_credits_charged_total'), (await app.store.jobGetById({ id }))!.creditsCharged);
+    assert.equal(sample(text, 'genjobs_jobs_created_total', { model: 'local/test' }), undefined, 'the nodes are not jobs of their own');
   });
 
   it('counts webhook attempts by outcome, given-up deliveries, and the oldest undelivered age', async (t) => {
@@ -153,5 +182,18 @@ describe('GET /metrics', () => {
     const wrong = await app.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer metrics-token-wrong-0123456789' } });
     assert.deepEqual(wrong.json(), { error: 'Invalid metrics token', code: 'invalid_metrics_token' });
     assert.ok((sample(await scrape(app, { authorization: `Bearer ${token}` }), 'genjobs_http_requests_total', { route: '/metrics', status: '401' }) ?? 0) >= 2);
+  });
+
+  it('is each documented in operations.md\'s table of metrics, and the table names none that is not served', async (t) => {
+    const app = await testApp();
+    t.after(() => app.dispose());
+    const served = [...(await scrape(app)).matchAll(/^# TYPE (genjobs_\w+) /gm)].map((m) => m[1]!)
+      .filter((n) => !/^genjobs_(process|nodejs)_/.test(n));
+    assert.ok(served.length >= 16, served.join(', '));
+    const doc = fs.readFileSync(path.join(packageRoot, 'docs', 'operations.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('\n## Metrics'), doc.indexOf('\n## ', doc.indexOf('\n## Metrics') + 1));
+    const rows = new Set([...section.matchAll(/^\| `[^|]*\|/gm)].flatMap((m) => [...m[0].matchAll(/`(genjobs_\w+)`/g)].map((x) => x[1]!)));
+    for (const name of served) assert.ok(rows.has(name), `${name} is not in the table of docs/operations.md#metrics`);
+    for (const name of rows) assert.ok(served.includes(name), `operations.md lists ${name}, which /metrics does not serve`);
   });
 });
