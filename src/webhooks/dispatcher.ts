@@ -41,12 +41,18 @@ const ALLOW_SETTING = 'GENJOBS_WEBHOOK_ALLOW_PRIVATE=true';
 
 /**
  * The body of a delivery: the event and the job, which carries at least id, status, output and
- * completed_at. Its links are made by this process when the first attempt is sent (later
- * attempts send the same body).
+ * completed_at, its links made by this process. Links served by genjobs do not change, so every
+ * attempt sends the body of the first; presigned links expire (an hour by default, while a
+ * delivery is retried for days), so each attempt renders the job, a final one, again with links
+ * signed afresh. A job deleted by retention in between is sent as it was last rendered.
  */
 async function buildPayload(store: Store, links: OutputLinks, d: WebhookDeliveryRecord): Promise<string> {
+  if (d.payload && links.stable === true) return d.payload;
   const stored = await store.jobGetById({ id: d.jobId });
-  if (!stored) throw new Error(`job ${d.jobId} of delivery ${d.id} is gone`);
+  if (!stored) {
+    if (d.payload) return d.payload;
+    throw new Error(`job ${d.jobId} of delivery ${d.id} is gone`);
+  }
   const job = await withLinks(stored, links);
   return JSON.stringify({ event: d.event, job: { ...presentJob(job), output: job.outputData ?? null } });
 }
@@ -56,7 +62,8 @@ async function buildPayload(store: Store, links: OutputLinks, d: WebhookDelivery
  * outcome. A 2xx delivers; 410 Gone stops every pending delivery to that endpoint; anything
  * else (3xx included: redirects are not followed, a timeout, a refused connection) is retried
  * with exponential backoff and jitter, honouring Retry-After, for `retryForMs`. Every attempt
- * of a delivery sends the same body and `webhook-id`, so receivers can dedupe.
+ * of a delivery sends the same `webhook-id` and job, so receivers can dedupe (with presigned
+ * links, each attempt's links are signed afresh).
  */
 export class WebhookDispatcher {
   private readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}:webhooks`;
@@ -103,7 +110,7 @@ export class WebhookDispatcher {
 
   private async deliver(d: WebhookDeliveryRecord): Promise<void> {
     const { store, logger } = this.o;
-    const payload = d.payload ?? await buildPayload(store, this.o.links, d);
+    const payload = await buildPayload(store, this.o.links, d);
     const at = Date.now();
     let statusCode: number | null = null;
     let error: string | null = null;
