@@ -166,7 +166,8 @@ describe('app runner', () => {
     const env = await setup(t, {
       nodes: [step('root'), step('left'), step('right')],
       edges: [edge('root', 'left'), edge('root', 'right')],
-      behaviour: { left: () => ({ delayMs: 200 }), right: () => ({ delayMs: 200 }) },
+      // Long enough that a loaded machine's stall between the two starts cannot pass for running one after the other.
+      behaviour: { left: () => ({ delayMs: 2000 }), right: () => ({ delayMs: 2000 }) },
     });
     env.make('a').start();
     const submitted = await env.submit();

@@ -10,7 +10,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import { assertOneLine, runCli } from './run-cli.js';
 
 /** The user's commands of the built binary against a real `genjobs serve`: output and exit codes. */
-describe('genjobs user commands', { timeout: 180_000 }, () => {
+describe('genjobs user commands', { timeout: 300_000 }, () => {
   let dataDir: string;
   let server: ServerProcess;
   let env: Record<string, string>;
@@ -133,7 +133,9 @@ describe('genjobs user commands', { timeout: 180_000 }, () => {
   });
 
   it('draws a live line on a terminal (under a pseudo-terminal from util-linux script)', { skip: !fs.existsSync('/usr/bin/script') && 'no /usr/bin/script' }, async () => {
-    const command = [process.execPath, CLI, 'run', 'local/test', '-i', 'duration_ms=1500', '--wait'].map((a) => `'${a}'`).join(' ');
+    // Processing long enough for the command's stream to see it so on a loaded machine, where
+    // starting the stream can take longer than a second and a half.
+    const command = [process.execPath, CLI, 'run', 'local/test', '-i', 'duration_ms=5000', '--wait'].map((a) => `'${a}'`).join(' ');
     const r = await runCli(['-qefc', command, '/dev/null'], userEnv, ['/usr/bin/script']);
     assert.equal(r.status, EXIT.ok, r.stdout + r.stderr);
     assert.match(r.stdout, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S{8} processing · \d+\.\ds/, 'a spinner, the job, its status and the time waited');

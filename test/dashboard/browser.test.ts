@@ -20,6 +20,7 @@ import { defaultCatalogPath, packageRoot } from '../../src/paths.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
 declare const sessionStorage: { length: number };
+declare const requestAnimationFrame: (callback: () => void) => number;
 type Img = { complete: boolean; naturalWidth: number };
 
 const CHROMIUM = process.env.GENJOBS_CHROMIUM ?? '/usr/bin/chromium';
@@ -97,6 +98,19 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     return { page, problems };
+  }
+
+  /**
+   * Waits until a run form shows `field` and has settled. The form sets its values once more in an
+   * effect run after its first paint (Preact runs effects at the next frame, or after 100 ms): a
+   * field filled before that is emptied again. Two frames and a timer later, that effect has run.
+   */
+  async function runFormReady(page: Page, field: string): Promise<void> {
+    await page.locator(field).waitFor(WAIT);
+    await page.evaluate(() => new Promise<void>((resolve) => {
+      setTimeout(resolve, 250);
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    }));
   }
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
@@ -226,7 +240,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/run/model/local/text`, WAIT);
     await focusReaches('main', 'after a move, focus is on the page content');
-    await page.locator('#run-prompt').waitFor(WAIT);
+    await runFormReady(page, '#run-prompt');
     await tabTo((f) => f.id === 'run-prompt', 'the prompt');
     await page.keyboard.type('typed without a mouse');
     await page.getByRole('button', { name: /^Run for/ }).waitFor(WAIT);
@@ -245,6 +259,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await page.getByRole('link', { name: 'Run', exact: true }).click();
     await page.getByRole('link', { name: /Local Image/ }).click();
     await page.waitForURL(`${base}/run/model/local/image`, WAIT);
+    await runFormReady(page, '#run-prompt');
     await page.getByLabel('Prompt').fill('a lighthouse at dusk');
     await page.getByLabel('Aspect ratio').selectOption('16:9');
     // A value the API refuses: its message lands under the field it names.
@@ -275,6 +290,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const { page, problems } = await open();
     await signInWithKey(page, userKey);
     await page.goto(`${base}/run/model/local/test`);
+    await runFormReady(page, '#run-duration_ms');
     await page.getByLabel('Duration (ms)').fill('120000');
     await page.getByRole('button', { name: /^Run for 1 credit$/ }).click();
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, WAIT);
@@ -318,7 +334,9 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const created = await api(`/admin/v1/users/${userId}/apps`, {
       method: 'POST', token: ADMIN_TOKEN, body: {
         name: 'Two steps',
-        nodes: [{ id: 'first', model: 'local/test', settings: { duration_ms: 1500 } }, { id: 'second', model: 'local/test', settings: { duration_ms: 1500 } }],
+        // The second node runs long enough for the state between the two to be seen on a loaded
+        // machine (the page's stream and this test's polling can each lag by more than 1.5 s).
+        nodes: [{ id: 'first', model: 'local/test', settings: { duration_ms: 1500 } }, { id: 'second', model: 'local/test', settings: { duration_ms: 8000 } }],
         edges: [{ from: 'first', output: 'outputText', to: 'second', input: 'error_message' }],
       },
     });
@@ -377,6 +395,7 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const { page, problems } = await open();
     await signInWithKey(page, userKey);
     await page.goto(`${base}/run/model/local/text`);
+    await runFormReady(page, '#run-prompt');
     await page.getByLabel('Prompt').fill('a short note');
     await page.getByLabel('Webhook address (optional)').fill(hookUrl);
     await page.getByRole('button', { name: /^Run for 2 credits$/ }).click();
@@ -386,7 +405,8 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     assert.match(await section.innerText(), /job\.completed/);
     assert.match(await section.innerText(), new RegExp(hookUrl.replace(/[.]/g, '\\.')));
     assert.ok(hooksReceived.length >= 1);
-    assert.match(await page.locator('.output-text').last().innerText(), /\w/);
+    // The Input section also holds a .output-text: read the output's own.
+    assert.match(await page.getByRole('region', { name: 'Output', exact: true }).locator('.output-text').innerText(), /\w/);
     await shot(page, 'job-webhook');
     assert.deepEqual(problems, []);
     await page.context().close();
@@ -401,13 +421,19 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const row = page.locator(`tr[data-job-id="${run.body.id}"]`);
     await row.waitFor(WAIT);
     await row.getByText('completed').waitFor(WAIT);
-    // Filters: by status, then by model.
+    // Filters: by status, then by model. Each waits for the filtered answer itself: whether the
+    // unfiltered table's first row could pass for it depends on which job happens to be newest.
     await page.getByLabel('Status').selectOption('cancelled');
-    await page.locator('tr[data-job-id]').first().getByText('cancelled').waitFor(WAIT);
-    assert.equal(await page.locator('tr[data-job-id]').filter({ hasNotText: 'cancelled' }).count(), 0);
+    await page.waitForFunction(() => {
+      const states = [...document.querySelectorAll('tr[data-job-id] td[data-label="Status"]')].map((td: any) => td.textContent?.trim());
+      return states.length > 0 && states.every((s) => s === 'cancelled');
+    }, undefined, WAIT);
     await page.getByLabel('Status').selectOption('');
     await page.getByLabel('Model').selectOption('local/image');
-    await page.waitForFunction(() => [...document.querySelectorAll('tr[data-job-id]')].every((tr: any) => tr.textContent?.includes('local/image')), undefined, WAIT);
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('tr[data-job-id]')];
+      return rows.length > 0 && rows.every((tr: any) => tr.textContent?.includes('local/image'));
+    }, undefined, WAIT);
     await shot(page, 'jobs');
     assert.deepEqual(problems, []);
     await page.context().close();
@@ -449,6 +475,8 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     assert.equal((await api('/api/v1/account', { token: spare })).status, 401);
     // Workers: created with its models (the token shown once), then revoked.
     await page.getByRole('link', { name: 'Workers' }).click();
+    // The account's page also has a field labelled Name (the key's): fill the workers page's.
+    await page.getByRole('heading', { level: 1, name: 'Workers' }).waitFor(WAIT);
     await page.getByLabel('Name').fill('gpu-box');
     await page.getByLabel('Models').fill('gpu/echo');
     await page.getByRole('button', { name: 'Create worker' }).click();
@@ -462,7 +490,8 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     const waiting = await api('/api/v1/models/run', { method: 'POST', body: { model: 'gpu/echo', input: {} } });
     assert.equal(waiting.status, 202, JSON.stringify(waiting.body));
     await page.getByRole('link', { name: 'Queue' }).click();
-    await page.getByRole('row', { name: /gpu\/echo/ }).waitFor(WAIT);
+    // The workers page just left also has a row naming gpu/echo: wait for the queue's own.
+    await page.getByRole('region', { name: 'By model' }).getByRole('row', { name: /gpu\/echo/ }).waitFor(WAIT);
     assert.ok(Number(await page.getByTestId('pending').innerText()) >= 1);
     await shot(page, 'operator-queue');
     // The audit log: the changes just made, newest first, each with the dashboard's request id.
@@ -550,7 +579,8 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
     await each('operator-accounts');
     for (const [name, url, ready] of [
       ['operator-account', `/operator/accounts/${userId}`, '[data-testid="ledger"]'],
-      ['operator-workers', '/operator/workers', 'h1'],
+      // The heading shows before the list has loaded: wait for the list.
+      ['operator-workers', '/operator/workers', 'tbody tr'],
       ['operator-queue', '/operator/queue', '[data-testid="pending"]'],
       ['operator-audit', '/operator/audit', '[data-testid="audit"]'],
     ] as const) {

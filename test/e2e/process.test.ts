@@ -14,7 +14,7 @@ import { openStore } from '../../src/store/open.js';
  * The real thing over a real socket: the CLI creates an account and a key, `genjobs serve` runs
  * jobs, and is killed (-9) or stopped (SIGTERM) in the middle of them.
  */
-describe('genjobs as a process', { timeout: 120_000 }, () => {
+describe('genjobs as a process', { timeout: 300_000 }, () => {
   let dataDir: string;
   let env: Record<string, string>;
   let key: string;
@@ -93,8 +93,9 @@ describe('genjobs as a process', { timeout: 120_000 }, () => {
 
   it('runs a job again after kill -9, charging it once', async () => {
     const before = await credits();
-    // Long enough that a poll every 100 ms sees it running even when requests are slow.
-    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 4000 } });
+    // Long enough that a poll every 100 ms sees it running even when requests are slow (a loaded
+    // machine can stall one for seconds).
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 8000 } });
     await waitFor(body.id, ['processing']);
     server!.child.kill('SIGKILL');
     await server!.exited;
@@ -126,7 +127,7 @@ describe('genjobs as a process', { timeout: 120_000 }, () => {
   });
 
   it('on SIGTERM lets a running job finish, then exits 0', async () => {
-    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 3000 } });
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 6000 } });
     await waitFor(body.id, ['processing']);
     server!.child.kill('SIGTERM');
     assert.equal(await server!.exited, 0);
@@ -139,7 +140,7 @@ describe('genjobs as a process', { timeout: 120_000 }, () => {
     await server!.exited;
     const shortGrace = { ...env, GENJOBS_SHUTDOWN_GRACE_MS: '100' };
     server = await start(shortGrace);
-    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 5_000 } });
+    const { body } = await api('POST', '/models/run', { model: 'local/test', input: { duration_ms: 10_000 } });
     await waitFor(body.id, ['processing']);
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);

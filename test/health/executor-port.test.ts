@@ -42,7 +42,7 @@ describe('genjobs executor with GENJOBS_EXECUTOR_PORT', { timeout: 180_000 }, ()
     const userId = cli(['users', 'create', '--name', 'ops', '--credits', '1000', '--quiet'], env);
     const key = cli(['keys', 'create', userId, '--rate-limit', '10000', '--quiet'], env);
     const api = await startServer({ ...env, PORT: String(apiPort) }, ['--no-executor'], children);
-    const executor = await startExecutor({ ...env, HOST: '127.0.0.1', GENJOBS_EXECUTOR_PORT: String(opsPort) }, children);
+    const executor = await startExecutor({ ...env, HOST: '127.0.0.1', GENJOBS_EXECUTOR_PORT: String(opsPort), GENJOBS_SHUTDOWN_GRACE_MS: '8000' }, children);
     const ops = `http://127.0.0.1:${opsPort}`;
     assert.match(executor.output(), new RegExp(`"url":"${ops}"`));
 
@@ -85,8 +85,10 @@ describe('genjobs executor with GENJOBS_EXECUTOR_PORT', { timeout: 180_000 }, ()
     assert.equal(sample(text, 'genjobs_http_requests_total', { route: '/readyz', status: '200' }) !== undefined, true);
     assert.equal(hooks.length, 2);
 
-    // A job that holds the shutdown in its grace period while the probes ask.
-    const long = await run({ duration_ms: 4_000 });
+    // A job that holds the shutdown in its grace period while the probes ask. It outlasts the
+    // executor's grace period (8 s), so the drain lasts that long whatever the load, not what was
+    // left of a short job when the probes come.
+    const long = await run({ duration_ms: 120_000 });
     await eventually(async () => {
       const res = await fetch(`${api.url}/api/v1/jobs/${long}`, { headers: { authorization: `Bearer ${key}` } });
       return ((await res.json()) as { status: string }).status === 'processing' ? true : undefined;

@@ -80,7 +80,9 @@ describe('GET /healthz and GET /readyz', () => {
     const app = await testApp({ GENJOBS_SHUTDOWN_GRACE_MS: '5000' });
     t.after(() => app.dispose());
     const { auth } = await app.account();
-    const run = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: { duration_ms: 300 } } });
+    // A job that outlasts the grace period: the shutdown is held for the whole 5 s of it whatever
+    // the machine's load, not for what was left of a short job when the probes arrive.
+    const run = await app.server.inject({ method: 'POST', url: '/api/v1/models/run', headers: auth, payload: { model: 'local/test', input: { duration_ms: 60_000 } } });
     await eventually(async () => ((await app.store.jobGetById({ id: run.json().id }))?.status === 'processing' ? true : undefined));
     // The running job holds the shutdown in its grace period while the probes arrive.
     const closing = app.close();

@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { freshStore } from './store.js';
+import { waitBound } from './waits.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -42,8 +43,12 @@ export async function testApp(env: Record<string, string> = {}, opts: { logger?:
   });
 }
 
-/** Polls until `check` returns a value other than undefined, or fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 5000, what = 'condition'): Promise<T> {
+/**
+ * Polls until `check` returns a value other than undefined, or fails after `ms` (raised to
+ * MIN_WAIT_MS for a loaded machine, see waits.ts).
+ */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, wanted = 5000, what = 'condition'): Promise<T> {
+  const ms = waitBound(wanted);
   const until = Date.now() + ms;
   for (;;) {
     const value = await check();

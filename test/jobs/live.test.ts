@@ -2,6 +2,7 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_TOKEN, eventually, testApp, type TestApp } from '../helpers/app.js';
 import { openSse, type SseEvent } from './sse.js';
+import { MIN_WAIT_MS } from '../helpers/waits.js';
 
 /* Live job status: the server-sent event streams of one job and of an account, over a real socket. */
 
@@ -40,12 +41,14 @@ describe('GET /api/v1/jobs/:id/events', () => {
     const { app, base } = await liveApp(t);
     const { auth } = await app.account({ credits: 10 });
     const before = listenerCount(app);
-    const job = await startTestJob(app, auth, 600);
+    // Long enough to be still running when the stream opens, on a loaded machine too: a job that
+    // ended first would show only its end.
+    const job = await startTestJob(app, auth, 5000);
     const stream = await openSse(`${base}/api/v1/jobs/${job.id}/events`, auth);
     assert.equal(stream.status, 200);
     assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
     assert.ok(stream.headers.get('x-ratelimit-limit'), 'rate-limit headers like every /api/v1 answer');
-    await Promise.race([stream.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('stream did not end')), 8000))]);
+    await Promise.race([stream.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('stream did not end')), MIN_WAIT_MS))]);
 
     const seen = statuses(stream.events);
     assert.equal(stream.events[0]?.event, 'status', 'the current state comes first');
@@ -55,7 +58,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
     assert.equal(last.event, 'status');
     assert.equal(last.data.status, 'completed');
     assert.equal(last.data.object, 'job');
-    assert.equal(last.data.output_data.outputText, 'local/test completed after 600 ms');
+    assert.equal(last.data.output_data.outputText, 'local/test completed after 5000 ms');
     for (const e of stream.events) assert.ok(e.id !== undefined && e.id !== '', `event ${e.event} has an id`);
     assert.equal(new Set(stream.events.map((e) => e.id)).size, stream.events.length, 'ids are unique');
     assert.equal(last.id, 'end');
@@ -122,7 +125,8 @@ describe('GET /api/v1/jobs/:id/events', () => {
         nodes: [
           { id: 'quick', model: 'local/test', settings: { duration_ms: 100 } },
           { id: 'middle', model: 'local/test', settings: { duration_ms: 700 } },
-          { id: 'slow', model: 'local/test', settings: { duration_ms: 1400 } },
+          // Slow enough that the quick node is told well before the end on a loaded machine too.
+          { id: 'slow', model: 'local/test', settings: { duration_ms: 6000 } },
         ],
       }),
     });
@@ -152,7 +156,8 @@ describe('GET /api/v1/jobs/events', () => {
     const other = await app.account({ credits: 10 });
     const before = listenerCount(app);
     // An unfinished job from before the stream opens is told first.
-    const waiting = await startTestJob(app, auth, 3000);
+    // Long enough to be still running when the stream opens, on a loaded machine too.
+    const waiting = await startTestJob(app, auth, 8000);
     await eventually(async () => ((await app.store.jobGetById({ id: waiting.id as string }))?.status === 'processing' ? true : undefined), 5000);
 
     const stream = await openSse(`${base}/api/v1/jobs/events`, auth);

@@ -54,31 +54,35 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
   return { value, ms: Date.now() - start };
 }
 
+// The holds are long and the jobs slow next to the times measured, so that a loaded machine (a
+// job finishing seconds late, an answer stalled for a second) cannot pass for a hold that ends
+// too early or too late: each bound sits far from both what is right and what would be wrong.
 describe('Prefer: wait=N', () => {
   it('holds GET /jobs/:id until the job is terminal, or N seconds with the job as it is', async (t) => {
     const app = await newApp(t);
     const { auth } = await app.account({ credits: 10 });
     const quick = await runModel(app, auth, testJob(300));
     assert.equal(quick.status, 202);
-    const early = await timed(() => call(app, { ...auth, prefer: 'wait=5' }, 'GET', `/api/v1/jobs/${quick.body.id}`));
+    const early = await timed(() => call(app, { ...auth, prefer: 'wait=60' }, 'GET', `/api/v1/jobs/${quick.body.id}`));
     assert.equal(early.value.status, 200);
     assert.equal(early.value.body.status, 'completed');
-    assert.equal(early.value.headers['preference-applied'], 'wait=5');
-    assert.ok(early.ms < 2000, `answered at completion, after ${early.ms} ms`);
+    assert.equal(early.value.headers['preference-applied'], 'wait=60');
+    assert.ok(early.ms < 30_000, `answered at completion, not at the end of the hold, after ${early.ms} ms`);
 
-    const slow = await runModel(app, auth, testJob(5000));
+    const slow = await runModel(app, auth, testJob(60_000));
     const late = await timed(() => call(app, { ...auth, prefer: 'wait=1' }, 'GET', `/api/v1/jobs/${slow.body.id}`));
     assert.equal(late.value.status, 200);
     assert.ok(['pending', 'processing'].includes(late.value.body.status as string), late.value.body.status);
     assert.equal(late.value.headers['preference-applied'], 'wait=1');
-    assert.ok(late.ms >= 900 && late.ms < 2500, `answered after about 1 s: ${late.ms} ms`);
+    assert.ok(late.ms >= 900 && late.ms < 10_000, `answered after about 1 s: ${late.ms} ms`);
 
     // Unknown or malformed preferences are ignored: an immediate answer, no Preference-Applied.
     for (const prefer of ['wait=soon', 'wait=0', 'respond-async', 'wait=-3']) {
       const ignored = await timed(() => call(app, { ...auth, prefer }, 'GET', `/api/v1/jobs/${slow.body.id}`));
       assert.equal(ignored.value.status, 200, prefer);
       assert.equal(ignored.value.headers['preference-applied'], undefined, prefer);
-      assert.ok(ignored.ms < 500, `${prefer}: ${ignored.ms} ms`);
+      // Any hold lasts a second at least.
+      assert.ok(ignored.ms < 1000, `${prefer}: ${ignored.ms} ms`);
     }
     // Among other preferences, and over the limit: cut to 60.
     const mixed = await call(app, { ...auth, prefer: 'respond-async, wait=1' }, 'GET', `/api/v1/jobs/${slow.body.id}`);
@@ -91,25 +95,25 @@ describe('Prefer: wait=N', () => {
   it('holds a model run (200 once terminal, 202 otherwise) and an app run (always 202) for the waited job', async (t) => {
     const app = await newApp(t);
     const { auth } = await app.account({ credits: 100 });
-    const done = await timed(() => runModel(app, { ...auth, prefer: 'wait=5' }, testJob(300)));
+    const done = await timed(() => runModel(app, { ...auth, prefer: 'wait=60' }, testJob(300)));
     assert.equal(done.value.status, 200);
     assert.equal(done.value.body.status, 'completed');
     assert.equal(done.value.body.output.outputText, 'local/test completed after 300 ms');
-    assert.equal(done.value.headers['preference-applied'], 'wait=5');
-    assert.ok(done.ms < 2000, `${done.ms} ms`);
+    assert.equal(done.value.headers['preference-applied'], 'wait=60');
+    assert.ok(done.ms < 30_000, `answered at completion, not at the end of the hold, after ${done.ms} ms`);
 
-    const running = await timed(() => runModel(app, { ...auth, prefer: 'wait=1' }, testJob(5000)));
+    const running = await timed(() => runModel(app, { ...auth, prefer: 'wait=1' }, testJob(60_000)));
     assert.equal(running.value.status, 202);
     assert.ok(['pending', 'processing'].includes(running.value.body.status as string));
-    assert.ok(running.ms >= 900 && running.ms < 2500, `${running.ms} ms`);
+    assert.ok(running.ms >= 900 && running.ms < 10_000, `${running.ms} ms`);
     await call(app, auth, 'POST', `/api/v1/jobs/${running.value.body.id}/cancel`);
 
-    const appRun = await timed(() => call(app, { ...auth, prefer: 'wait=10' }, 'POST', '/api/v1/apps/run', { app_id: RENDER, inputs: { prompt: 'a fox' } }));
+    const appRun = await timed(() => call(app, { ...auth, prefer: 'wait=60' }, 'POST', '/api/v1/apps/run', { app_id: RENDER, inputs: { prompt: 'a fox' } }));
     assert.equal(appRun.value.status, 202);
     assert.equal(appRun.value.body.status, 'completed');
     assert.equal(appRun.value.body.app_name, 'Render and Upscale');
     assert.deepEqual(Object.keys(appRun.value.body.output.node_outputs).sort(), ['render', 'upscale']);
-    assert.equal(appRun.value.headers['preference-applied'], 'wait=10');
+    assert.equal(appRun.value.headers['preference-applied'], 'wait=60');
   });
 });
 
@@ -209,13 +213,15 @@ describe('Cancel-After', () => {
     const app = await newApp(t);
     const { auth } = await app.account({ credits: 10 });
     const started = Date.now();
-    const res = await runModel(app, { ...auth, 'cancel-after': '5s' }, testJob(10_000));
+    // The job would run far past the deadline; the deadline's upkeep runs every second, so its
+    // cancel comes about 5 s in, and (a loaded machine allowing) well before 15 s.
+    const res = await runModel(app, { ...auth, 'cancel-after': '5s' }, testJob(60_000));
     assert.equal(res.status, 202);
     await waitForStatus(app, auth, res.body.id as string, 'processing', 3000);
     assert.equal(await balance(app, auth), 9);
     const cancelled = await waitForStatus(app, auth, res.body.id as string, 'cancelled', 7500);
     const at = Date.now() - started;
-    assert.ok(at >= 4900 && at < 7500, `cancelled after ${at} ms`);
+    assert.ok(at >= 4900 && at < 15_000, `cancelled after ${at} ms`);
     assert.equal(cancelled.credits_refunded, 1);
     assert.ok(cancelled.cancelled_at);
     assert.equal(await balance(app, auth), 10);

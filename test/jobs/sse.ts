@@ -1,3 +1,5 @@
+import { waitBound } from '../helpers/waits.js';
+
 /** A small server-sent-events client for the tests: reads a stream over a real socket with fetch. */
 
 export interface SseEvent {
@@ -16,7 +18,7 @@ export interface SseStream {
   /** Resolves when the server ends the stream (or the client closes it). */
   ended: Promise<void>;
   isEnded(): boolean;
-  /** Resolves with the first event (from `from` on) that matches, or fails after `ms`. */
+  /** Resolves with the first event (from `from` on) that matches, or fails after `ms` (raised to MIN_WAIT_MS for a loaded machine). */
   waitFor(match: (e: SseEvent) => boolean, ms?: number, what?: string): Promise<SseEvent>;
   close(): void;
 }
@@ -71,7 +73,8 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
     ended: done,
     isEnded: () => ended,
     close: () => controller.abort(),
-    waitFor(match, ms = 5000, what = 'an event') {
+    waitFor(match, wanted = 5000, what = 'an event') {
+      const ms = waitBound(wanted);
       return new Promise<SseEvent>((resolve, reject) => {
         const check = () => {
           const found = events.find(match);

@@ -35,9 +35,12 @@ describe('GET /metrics', () => {
     const ok = await runJob(app, auth, {});
     const bad = await runJob(app, auth, { outcome: 'failed' });
     await eventually(async () => ((await statusOf(app, ok)) === 'completed' && (await statusOf(app, bad)) === 'failed' ? true : undefined));
+    // The counters follow the store's write (the job's news is told after it): wait for both jobs'
+    // ends to be counted, not for one and then read the other at once.
     const text = await eventually(async () => {
       const s = await scrape(app);
-      return sample(s, 'genjobs_jobs_finished_total', { status: 'failed' }) === 1 ? s : undefined;
+      const finished = (status: string) => sample(s, 'genjobs_jobs_finished_total', { status });
+      return finished('failed') === 1 && finished('completed') === 1 ? s : undefined;
     });
     assert.equal(sample(text, 'genjobs_jobs_created_total', { model: 'local/test', run_type: 'model' }), 2);
     assert.equal(sample(text, 'genjobs_jobs_finished_total', { status: 'completed', model: 'local/test', run_type: 'model' }), 1);
@@ -127,7 +130,8 @@ describe('GET /metrics', () => {
       return age > 0 ? age : undefined;
     }, 10_000, 'an undelivered age')) > 0);
     await eventually(async () => ((await app.store.jobGetById({ id: first }))?.webhookDelivered ? true : undefined), 10_000, 'the delivery');
-    assert.equal(await value(app, 'genjobs_webhook_attempts_total', { outcome: 'delivered' }), 1);
+    // Counted once the dispatcher's write has returned, which the store can show a moment before.
+    await eventually(async () => ((await value(app, 'genjobs_webhook_attempts_total', { outcome: 'delivered' })) === 1 ? true : undefined), 10_000, 'the delivery counted');
     // The next job's endpoint answers 410 Gone: given up at once.
     await runJob(app, auth, {}, { webhook_url: url });
     await eventually(async () => ((await value(app, 'genjobs_webhook_failures_total')) === 1 ? true : undefined), 10_000, 'a failure');

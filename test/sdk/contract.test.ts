@@ -25,7 +25,7 @@ const runHeadersDeclared: [Declares<'runModel'>, Declares<'runApp'>, Declares<'r
 /** A status event carries the job object the document defines. */
 const statusIsJob: Extract<JobEvent, { event: 'status' }>['data'] extends Job ? true : false = true;
 
-describe('the SDK and the server agree', { timeout: 60_000 }, () => {
+describe('the SDK and the server agree', { timeout: 120_000 }, () => {
   let app: TestApp & { url: string };
   before(async () => { app = await liveApp(); });
   after(() => app.dispose());

@@ -4,7 +4,7 @@ import { GenJobs, WaitTimeoutError, type Job } from '@genjobs/sdk';
 import { liveApp } from './live-server.js';
 import type { TestApp } from '../helpers/app.js';
 
-describe('@genjobs/sdk: paging, and waiting with a timeout or an abort', { timeout: 60_000 }, () => {
+describe('@genjobs/sdk: paging, and waiting with a timeout or an abort', { timeout: 120_000 }, () => {
   let app: TestApp & { url: string };
   let client: GenJobs;
 

@@ -7,7 +7,7 @@ import { freePort } from '../helpers/process.js';
 
 const job = { id: '01a2', object: 'job', status: 'completed', output_data: null };
 
-describe('@genjobs/sdk: rate limits against a live server', { timeout: 60_000 }, () => {
+describe('@genjobs/sdk: rate limits against a live server', { timeout: 120_000 }, () => {
   let app: TestApp & { url: string };
   before(async () => { app = await liveApp(); });
   after(() => app.dispose());
@@ -32,7 +32,7 @@ describe('@genjobs/sdk: rate limits against a live server', { timeout: 60_000 },
   });
 });
 
-describe('@genjobs/sdk: retries', { timeout: 30_000 }, () => {
+describe('@genjobs/sdk: retries', { timeout: 90_000 }, () => {
   const servers: { close(): Promise<void> }[] = [];
   after(async () => { for (const s of servers) await s.close(); });
   const scripted = async (...answers: Parameters<typeof scriptedServer>[0]) => {

@@ -6,7 +6,7 @@ import { liveApp, scriptedServer, type FakeRequest } from './live-server.js';
 import type { TestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/app.js';
 
-describe('verifyWebhook on real deliveries', { timeout: 60_000 }, () => {
+describe('verifyWebhook on real deliveries', { timeout: 120_000 }, () => {
   let app: TestApp & { url: string };
   let receiver: Awaited<ReturnType<typeof scriptedServer>>;
   let delivery: FakeRequest;

@@ -6,6 +6,7 @@ import { newId } from '../../src/ids.js';
 import { PgStore } from '../../src/store/postgres/pg-store.js';
 import type { JobNotice } from '../../src/store/store.js';
 import { freshStore, testStoreKind } from '../helpers/store.js';
+import { MIN_WAIT_MS } from '../helpers/waits.js';
 
 describe('postgres store: notifications', { skip: testStoreKind !== 'postgres' ? 'needs PostgreSQL' : false }, () => {
   it('tells subscribers of every new job and status change, made by any connection', async () => {
@@ -16,9 +17,10 @@ describe('postgres store: notifications', { skip: testStoreKind !== 'postgres' ?
       const user = await store.userCreate({ name: null, credits: 100, now: Date.now() });
       const created = await store.jobCreateCharged({ id: newId(), userId: user.id, runType: 'model', modelId: 'm/x', appId: null, inputData: {}, webhookUrl: null, cost: 1, now: Date.now() });
       assert.ok(created.ok);
-      const [claimed] = await store.jobClaim({ owner: 'o', limit: 1, leaseMs: 1000, now: Date.now(), maxAttempts: 3 });
+      // A lease no stall can outlast before the completion below.
+      const [claimed] = await store.jobClaim({ owner: 'o', limit: 1, leaseMs: 60_000, now: Date.now(), maxAttempts: 3 });
       await store.jobComplete({ id: claimed!.id, leaseToken: claimed!.leaseToken, outputData: {}, now: Date.now() });
-      const until = Date.now() + 2_000;
+      const until = Date.now() + MIN_WAIT_MS;
       while (notices.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(notices.map((n) => [n.id, n.status, n.modelId]), [
         [created.job.id, 'pending', 'm/x'], [created.job.id, 'processing', 'm/x'], [created.job.id, 'completed', 'm/x'],

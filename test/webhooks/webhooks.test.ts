@@ -59,7 +59,8 @@ function verifyStandard(secret: string, r: Received): boolean {
 }
 const hexSignature = (secret: string, body: string) => `sha256=${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(body).digest('hex')}`;
 
-describe('webhooks', { timeout: 30_000 }, () => {
+// A budget for the whole suite (node's describe timeout covers all its tests), for a loaded machine.
+describe('webhooks', { timeout: 120_000 }, () => {
   it('delivers job.completed signed both ways, verifiable with the account\'s secret, and marks it delivered', async (t) => {
     const { app, auth } = await setup();
     const hook = await receiver();
@@ -223,7 +224,7 @@ describe('webhooks', { timeout: 30_000 }, () => {
 });
 
 // Its own suite: it runs 24 jobs and deliveries, which must not eat the time budget of the suite above.
-describe('webhook delivery concurrency', { timeout: 60_000 }, () => {
+describe('webhook delivery concurrency', { timeout: 120_000 }, () => {
   it('sends GENJOBS_WEBHOOK_CONCURRENCY deliveries at once, not 16, to a receiver that is slow to answer', async (t) => {
     const n = 24;
     const { app, auth } = await setup({ GENJOBS_WEBHOOK_CONCURRENCY: String(n), GENJOBS_WEBHOOK_TIMEOUT_MS: '60000' });

@@ -39,7 +39,9 @@ interface Env {
   children: ChildProcess[];
 }
 
-async function setup(leaseMs = 1500, env: Record<string, string> = {}): Promise<Env> {
+// Leases of 3 s: a worker process starved of the CPU for a second and a half on a loaded machine
+// must not lose its job to a second claim the test did not ask for.
+async function setup(leaseMs = 3000, env: Record<string, string> = {}): Promise<Env> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-workers-'));
   const app = await testApp({ GENJOBS_CATALOG: catalogWithWorkerModels(dir), GENJOBS_WORKER_LEASE_MS: String(leaseMs), GENJOBS_SHUTDOWN_GRACE_MS: '0', ...env });
   const address = await app.server.listen({ port: 0, host: '127.0.0.1' });
@@ -82,7 +84,8 @@ const job = async (env: Env, id: string) => env.app.server.inject({ method: 'GET
 const worker = (env: Env, token: string, url: string, payload: unknown) =>
   env.app.server.inject({ method: 'POST', url: `/worker/v1${url}`, headers: { authorization: `Bearer ${token}` }, payload: payload as object });
 
-describe('self-hosted workers', { timeout: 60_000 }, () => {
+// Budgets for the whole suite, each test starting worker processes: generous for a loaded machine.
+describe('self-hosted workers', { timeout: 180_000 }, () => {
   it('runs a job through the reference worker end to end: input on stdin, the output file uploaded and served', async (t) => {
     const env = await setup();
     t.after(() => teardown(env));
@@ -109,7 +112,7 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
   });
 
   it('hands the job of a worker killed mid-job to another worker, which completes it, charged once', async (t) => {
-    const env = await setup(1500);
+    const env = await setup();
     t.after(() => teardown(env));
     const token = await issueWorker(env, ['gpu/echo']);
     const exec = 'if [ -n "$SLOW" ]; then sleep 30; fi; echo rescued > "$GENJOBS_OUTPUT_DIR/out.txt"';
@@ -127,7 +130,7 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
   });
 
   it('terminates the running command when its job is cancelled', async (t) => {
-    const env = await setup(1500);
+    const env = await setup();
     t.after(() => teardown(env));
     const token = await issueWorker(env, ['gpu/echo']);
     const mark = path.join(env.dir, 'mark');
@@ -141,7 +144,7 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
   });
 
   it('on SIGTERM stops its command after the grace period and gives the job back for another worker', async (t) => {
-    const env = await setup(1500);
+    const env = await setup();
     t.after(() => teardown(env));
     const token = await issueWorker(env, ['gpu/echo']);
     const slow = startWorker(env, token, 'sleep 30', {}, ['--grace-ms', '200']);
@@ -231,7 +234,7 @@ describe('self-hosted workers', { timeout: 60_000 }, () => {
   });
 });
 
-describe('the Python worker of docs/examples', { timeout: 60_000 }, () => {
+describe('the Python worker of docs/examples', { timeout: 120_000 }, () => {
   const script = path.join(packageRoot, 'docs', 'examples', 'worker.py');
   const startPython = (env: Env, token: string) => {
     // Run as documented: python3 docs/examples/worker.py acme/sdxl

@@ -102,12 +102,13 @@ class Server:
         return user["id"], key["key"]
 
     def slow_app(self, user_id: str) -> str:
-        """A private app of the account whose first node takes 800 ms, so that its events can be
-        watched from the start: `wait` (local/test), then `draw` (local/image, prompted by wait's text)."""
+        """A private app of the account whose first node takes 5 s, so that its events can be
+        watched from the start, on a loaded machine too: `wait` (local/test), then `draw`
+        (local/image, prompted by wait's text)."""
         app = self._admin(f"/admin/v1/users/{user_id}/apps", {
             "name": "Slow Drawing",
             "nodes": [
-                {"id": "wait", "model": "local/test", "settings": {"duration_ms": 800}},
+                {"id": "wait", "model": "local/test", "settings": {"duration_ms": 5000}},
                 {"id": "draw", "model": "local/image", "settings": {"aspect_ratio": "1:1"}},
             ],
             "edges": [{"from": "wait", "output": "outputText", "to": "draw", "input": "prompt"}],
