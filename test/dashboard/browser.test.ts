@@ -21,6 +21,8 @@ import { defaultCatalogPath, packageRoot } from '../../src/paths.js';
 declare const document: any;
 declare const sessionStorage: { length: number };
 declare const requestAnimationFrame: (callback: () => void) => number;
+declare const MutationObserver: new (callback: (records: unknown, watch: { disconnect(): void }) => void) => { observe(target: unknown, options: object): void };
+declare const Event: new (type: string, init?: object) => unknown;
 type Img = { complete: boolean; naturalWidth: number };
 
 const CHROMIUM = process.env.GENJOBS_CHROMIUM ?? '/usr/bin/chromium';
@@ -254,12 +256,25 @@ describe('the dashboard in a browser', { timeout: 300_000, skip }, () => {
 
   it('runs local/image from its form and shows the image; an API refusal is shown next to its field', async () => {
     const { page, problems } = await open();
+    // Fills the prompt the moment it appears, as a browser's autofill or a quick typist would.
+    await page.addInitScript(() => {
+      new MutationObserver((_, watch) => {
+        const prompt = document.querySelector('#run-prompt') as { value: string; dispatchEvent(e: unknown): void } | null;
+        if (!prompt) return;
+        watch.disconnect();
+        prompt.value = 'filled as it appeared';
+        prompt.dispatchEvent(new Event('input', { bubbles: true }));
+      }).observe(document, { childList: true, subtree: true });
+    });
     await signInWithKey(page, userKey);
     await page.waitForURL(`${base}/jobs`, WAIT);
     await page.getByRole('link', { name: 'Run', exact: true }).click();
     await page.getByRole('link', { name: /Local Image/ }).click();
     await page.waitForURL(`${base}/run/model/local/image`, WAIT);
+    // What was filled in as the form appeared is still there once the page has settled (the form
+    // used to set its values again in an effect after the first paint, erasing it).
     await runFormReady(page, '#run-prompt');
+    assert.equal(await page.getByLabel('Prompt').inputValue(), 'filled as it appeared');
     await page.getByLabel('Prompt').fill('a lighthouse at dusk');
     await page.getByLabel('Aspect ratio').selectOption('16:9');
     // A value the API refuses: its message lands under the field it names.

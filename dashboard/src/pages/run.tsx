@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError } from '../api/http.js';
 import type { App, Job, Model } from '../api/types.js';
@@ -60,7 +60,14 @@ function RunForm({ formId, fields, cost, submit, labels }: {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setValues(Object.fromEntries(all.map((f) => [f.key, initialValue(f)]))), [all]);
+  // Fresh values only when the fields change (another model or app), never on the first paint:
+  // that would erase what was typed (or filled in by the browser) before the effect ran.
+  const madeFor = useRef(all);
+  useEffect(() => {
+    if (madeFor.current === all) return;
+    madeFor.current = all;
+    setValues(Object.fromEntries(all.map((f) => [f.key, initialValue(f)])));
+  }, [all]);
 
   const onSubmit = async (e: Event) => {
     e.preventDefault();
