@@ -4,22 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { newId } from '../../src/ids.js';
 import { LocalFileStorage } from '../../src/files/local-storage.js';
 import { rewriteOldOutputs, type DescribeFile } from '../../src/jobs/output-rewrites.js';
-import { PgStore } from '../../src/store/postgres/pg-store.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
-import { testStoreKind } from '../helpers/store.js';
-import { migrationsDir } from '../../src/paths.js';
-
-/** The output-references migration of a dialect, run again by hand as an upgrade would run it (later migrations are already applied). */
-const migrationSql = (dialect: 'sqlite' | 'postgres') => {
-  const dir = migrationsDir(dialect);
-  return fs.readFileSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('_output_references.sql'))!), 'utf8');
-};
+import { upgradedStore } from '../helpers/upgrade.js';
 
 /*
  * Rows written before references: their outputs hold URLs of the form <origin>/files/<job>/<name>.
@@ -31,50 +20,12 @@ const migrationSql = (dialect: 'sqlite' | 'postgres') => {
 type Json = Record<string, any>;
 
 /** A store whose rows `write` makes, then reopened with the output-references migration applied again, as an upgrade would. */
-async function upgradedStore(t: TestContext, write: (store: Store) => Promise<void>): Promise<Store & { raw(sql: string, id: string): Promise<void> }> {
-  if (testStoreKind === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genjobs-old-rows-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const filename = path.join(dir, 'genjobs.db');
-    const before = new SqliteStore({ filename });
-    await write(before);
-    await before.close();
-    const raw = new Database(filename);
-    raw.exec('DROP TABLE job_output_rewrites;');
-    raw.exec(migrationSql('sqlite'));
-    raw.close();
-    const after = new SqliteStore({ filename });
-    t.after(() => after.close());
-    return Object.assign(after, {
-      async raw(sql: string, id: string) {
-        const db = new Database(filename);
-        db.prepare(sql.replace('$1', '?')).run(id);
-        db.close();
-      },
-    });
-  }
-  const url = process.env.GENJOBS_TEST_PG_URL!;
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const before = await PgStore.open({ url, schema, poolSize: 2 });
-  await write(before);
-  await before.close();
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`SET search_path TO "${schema}"`);
-  await client.query('DROP TABLE job_output_rewrites');
-  await client.query(migrationSql('postgres'));
-  await client.end();
-  const after = await PgStore.open({ url, schema, poolSize: 2 });
-  t.after(() => after.close());
-  return Object.assign(after, {
-    async raw(sql: string, id: string) {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`SET search_path TO "${schema}"`);
-      await c.query(sql, [id]);
-      await c.end();
-    },
+async function reopened(t: TestContext, write: (store: Store) => Promise<void>): Promise<Store & { raw(sql: string, id: string): Promise<void> }> {
+  const { store, raw } = await upgradedStore(t, {
+    migration: '_output_references.sql', write,
+    undo: { sqlite: 'DROP TABLE job_output_rewrites;', postgres: 'DROP TABLE job_output_rewrites' },
   });
+  return Object.assign(store, { async raw(sql: string, id: string) { await raw(sql, [id]); } });
 }
 
 /** Writes a finished (or, with `finish: false`, processing) job whose output is `output`, as the old code did. */
@@ -96,7 +47,7 @@ describe('outputs stored before references', () => {
     const ids: Record<string, string> = {};
     const bytes = randomBytes(1234);
     let keptKey = '';
-    const store = await upgradedStore(t, async (s) => {
+    const store = await reopened(t, async (s) => {
       const user = await s.userCreate({ name: null, credits: 0, now: Date.now() });
       ids.kept = await oldJob(s, user.id, (id) => ({ outputImage: `http://localhost:8080/files/${id}/kept.png` }));
       keptKey = `${ids.kept}/kept.png`;
@@ -146,7 +97,7 @@ describe('outputs stored before references', () => {
 
   it('a listed job deleted meanwhile (retention) is struck off without a rewrite', async (t) => {
     let id = '';
-    const store = await upgradedStore(t, async (s) => {
+    const store = await reopened(t, async (s) => {
       const user = await s.userCreate({ name: null, credits: 0, now: Date.now() });
       id = await oldJob(s, user.id, (j) => ({ outputImage: `http://h/files/${j}/a.png` }));
     });
