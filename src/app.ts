@@ -172,7 +172,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; store?:
           retain: config.retainMs, batchSize: config.retentionBatchSize, everyMs: config.retentionEveryMs, pauseMs: config.retentionPauseMs,
         })] : []),
         // GENJOBS_ORPHAN_FILE_AGE: files no job names, older than that, a few pages every ten minutes.
-        ...(config.orphanFileAgeMs !== null ? [sweepOrphanFiles({ store, files: storage, logger }, { minAgeMs: config.orphanFileAgeMs, everyMs: 600_000 })] : []),
+        ...(config.orphanFileAgeMs !== null ? [sweepOrphanFiles({
+          store, files: storage, logger, onDeleted: (n) => metrics.retentionDeleted.inc({ kind: 'orphan_files' }, n),
+        }, { minAgeMs: config.orphanFileAgeMs, everyMs: 600_000 })] : []),
       ],
     })
     : null;

@@ -11,7 +11,7 @@ import { newId } from '../../src/ids.js';
 import type { Store } from '../../src/store/store.js';
 import { freshStore } from '../helpers/store.js';
 import { startS3Server } from '../helpers/s3-server.js';
-import { testApp } from '../helpers/app.js';
+import { eventually, testApp } from '../helpers/app.js';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 
 const HOUR = 3_600_000;
@@ -136,5 +136,15 @@ describe('GENJOBS_ORPHAN_FILE_AGE', () => {
     const on = await testApp({ GENJOBS_ORPHAN_FILE_AGE: '1d' });
     t.after(() => on.dispose());
     assert.ok(on.maintenance!.choreNames.includes('sweep-orphan-files'));
+    // A file no job names, seen by the service two days on: removed, and counted.
+    const orphan = path.join(on.dataDir, 'files', newId(), 'left.png');
+    fs.mkdirSync(path.dirname(orphan), { recursive: true });
+    fs.writeFileSync(orphan, 'no job names me');
+    await eventually(async () => {
+      await on.maintenance!.tick(Date.now() + 2 * 24 * HOUR);
+      return fs.existsSync(orphan) ? undefined : true;
+    }, 10_000, 'the orphan to be removed');
+    const counted = await on.metrics.registry.getSingleMetricAsString('genjobs_retention_deleted_total');
+    assert.match(counted, /genjobs_retention_deleted_total\{kind="orphan_files"\} 1/);
   });
 });
