@@ -16,8 +16,8 @@ export function contentTypeOf(extension: string): string {
  * bytes, served as a download), are not contradictions.
  */
 export function assertTypeMatches(declared: string | undefined, extension: string): void {
-  const type = (declared ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === '' || type === 'application/octet-stream') return;
+  const type = specificType(declared);
+  if (type === null) return;
   const extensions = mime.extensions[type];
   const named = mime.lookup(extension);
   if (!extensions || named === false || named === 'application/octet-stream') return;
@@ -26,7 +26,12 @@ export function assertTypeMatches(declared: string | undefined, extension: strin
 
 /** The usual extension of a content type (`image/png` -> `png`), or null for a generic or unknown one. */
 export function extensionFor(contentType: string | undefined): string | null {
+  const type = specificType(contentType);
+  return type === null ? null : mime.extension(type) || null;
+}
+
+/** A Content-Type's media type without parameters, lower case; null when absent or generic (`application/octet-stream`). */
+function specificType(contentType: string | undefined): string | null {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === '' || type === 'application/octet-stream') return null;
-  return mime.extension(type) || null;
+  return type === '' || type === 'application/octet-stream' ? null : type;
 }

@@ -141,17 +141,16 @@ export function queuePosition(db: SqliteDb, p: JobQueuePositionParams): number {
   const at = { user: job.user_id, priority: job.priority, createdAt: job.created_at, id: p.id, near: NEAR_FRONT, cap: QUEUE_POSITION_CAP };
   const count = (where: string, limit: 'near' | 'cap') => (db.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs INDEXED BY jobs_fair
     WHERE user_id = @user AND status = 'pending' AND ${where} LIMIT @${limit})`).get(at) as { n: number }).n;
-  // A job just created is most likely at the back of its queue: those behind it (itself included) first.
-  const behindNear = p.newest ? count('priority = @priority AND (created_at, id) >= (@createdAt, @id)', 'near') + count('priority < @priority', 'near') : NEAR_FRONT;
+  /** The account's pending jobs from this one back (itself included), up to the limit. */
+  const behind = (limit: 'near' | 'cap') => count('priority = @priority AND (created_at, id) >= (@createdAt, @id)', limit) + count('priority < @priority', limit);
+  // A job just created is most likely at the back of its queue: those behind it first.
+  const behindNear = p.newest ? behind('near') : NEAR_FRONT;
   let ahead: number;
   if (behindNear < NEAR_FRONT) ahead = Math.max(0, mine.pending - behindNear);
   else {
     ahead = count('priority = @priority AND (created_at, id) < (@createdAt, @id)', 'near');
     if (ahead < NEAR_FRONT) ahead += count('priority > @priority', 'cap');
-    else {
-      const behind = count('priority = @priority AND (created_at, id) >= (@createdAt, @id)', 'cap') + count('priority < @priority', 'cap');
-      ahead = Math.max(NEAR_FRONT, mine.pending - behind);
-    }
+    else ahead = Math.max(NEAR_FRONT, mine.pending - behind('cap'));
   }
   const startsAt = mine.pass + ahead * turnOf(mine.weight);
   const others = db.sql(`SELECT f.user_id, f.pass, f.pending, f.active_since, u.weight FROM fair_accounts f INDEXED BY fair_accounts_active
