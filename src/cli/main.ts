@@ -55,7 +55,7 @@ program
 
 program
   .command('executor')
-  .description('run only the executor: claim and run jobs from the shared store, no HTTP')
+  .description('run only the executor: claim and run jobs from the shared store, no API (health and metrics on GENJOBS_EXECUTOR_PORT when set)')
   .action(async () => {
     const { runProcess } = await import('./serve.js');
     await runProcess({ ...config_(), executorEnabled: true }, 'executor');
